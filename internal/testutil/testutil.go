@@ -1,0 +1,53 @@
+// Package testutil holds what tests across packages share: finding the
+// repository and the recorded payloads beside it.
+package testutil
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// RepoRoot returns the directory holding the module's go.mod.
+func RepoRoot(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("testutil: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// RealPayloadNames are the recorded metric-stream objects in
+// ../shared/real-payloads (beside the repository, never copied into it).
+var RealPayloadNames = []string{
+	"otel07-firehose-http-delivery.bin",
+	"otel07-firehose-http-delivery-2.bin",
+}
+
+// RealPayload reads one recorded payload. It fails the test when the folder
+// is missing: CI lays shared/ beside the checkout, so a missing folder is a
+// broken setup, not a reason to skip.
+func RealPayload(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(RepoRoot(tb), "..", "shared", "real-payloads", name))
+	if err != nil {
+		tb.Fatalf("recorded payload (expected in ../shared/real-payloads beside the repository): %v", err)
+	}
+	return b
+}
+
+// Testdata returns the path of a file under the repository's testdata/.
+func Testdata(tb testing.TB, elem ...string) string {
+	tb.Helper()
+	return filepath.Join(append([]string{RepoRoot(tb), "testdata"}, elem...)...)
+}
