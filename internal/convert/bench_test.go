@@ -1,0 +1,78 @@
+package convert
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/cwstream/cwstream/internal/config"
+	"github.com/cwstream/cwstream/internal/sample"
+	"github.com/cwstream/cwstream/internal/testutil"
+)
+
+// records builds about size bytes of Firehose records from the recorded
+// payloads: each record is one recorded object (~200 KB of frames), as
+// Firehose would batch them, repeated until size is reached.
+func records(tb testing.TB, size int) (recs [][]byte, datapoints int) {
+	var objs [][]byte
+	for _, n := range testutil.RealPayloadNames {
+		objs = append(objs, testutil.RealPayload(tb, n))
+	}
+	total := 0
+	for i := 0; total < size; i++ {
+		r := objs[i%len(objs)]
+		recs = append(recs, r)
+		total += len(r)
+	}
+	c := New(config.Default())
+	for _, r := range recs {
+		_, n, err := c.Record(nil, r)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		datapoints += n
+	}
+	return recs, datapoints
+}
+
+// BenchmarkRecord measures bytes → labelled samples with the default
+// configuration (no relabel rules), one record at a time, memory reused
+// between records as the Lambda does.
+func BenchmarkRecord(b *testing.B) {
+	for _, mb := range []int{1, 3, 6} {
+		recs, dps := records(b, mb<<20)
+		bytes := 0
+		for _, r := range recs {
+			bytes += len(r)
+		}
+		for _, relabel := range []bool{false, true} {
+			cfg := config.Default()
+			name := fmt.Sprintf("%dMB", mb)
+			if relabel {
+				var err error
+				cfg, err = config.Parse([]byte("external_labels: {env: prod}\nrelabel_configs:\n- {source_labels: [__name__], regex: '.*_minimum', action: drop}\n- {source_labels: [dimension_DBInstanceIdentifier], target_label: db}\n"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				name += "/relabel"
+			}
+			b.Run(name, func(b *testing.B) {
+				c := New(cfg)
+				var dst []sample.Sample
+				b.SetBytes(int64(bytes))
+				b.ReportAllocs()
+				for b.Loop() {
+					for _, r := range recs {
+						var err error
+						dst, _, err = c.Record(dst[:0], r)
+						if err != nil {
+							b.Fatal(err)
+						}
+						c.Reset()
+					}
+				}
+				b.ReportMetric(float64(dps)*float64(b.N)/b.Elapsed().Seconds(), "datapoints/s")
+				b.ReportMetric(0, "ns/op")
+			})
+		}
+	}
+}

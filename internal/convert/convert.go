@@ -1,0 +1,52 @@
+// Package convert is the path from one record's bytes to labelled samples:
+// the OpenTelemetry 0.7 decoder feeding the series builder. The Lambda
+// handler and the CLI both go through it, so they cannot disagree.
+package convert
+
+import (
+	"github.com/cwstream/cwstream/internal/config"
+	"github.com/cwstream/cwstream/internal/cw"
+	"github.com/cwstream/cwstream/internal/otlp07"
+	"github.com/cwstream/cwstream/internal/sample"
+	"github.com/cwstream/cwstream/internal/series"
+)
+
+// Converter converts records. It is not safe for concurrent use.
+type Converter struct {
+	dec     otlp07.Decoder
+	builder *series.Builder
+
+	dst        []sample.Sample
+	datapoints int
+	appendFn   func(*cw.Update) error
+}
+
+// New returns a Converter for cfg, which must be valid.
+func New(cfg *config.Config) *Converter {
+	c := &Converter{builder: series.New(cfg)}
+	// One closure for the Converter's life rather than one per record.
+	c.appendFn = func(u *cw.Update) error {
+		c.datapoints++
+		c.dst = c.builder.Append(c.dst, u)
+		return nil
+	}
+	return c
+}
+
+// Record appends the samples of every data point in data to dst. On
+// malformed input it returns an *otlp07.Error together with the samples of
+// the frames before the bad one, and the caller decides what to do with
+// them. The samples alias data: data must stay unchanged while they are used.
+func (c *Converter) Record(dst []sample.Sample, data []byte) (out []sample.Sample, datapoints int, err error) {
+	c.dst, c.datapoints = dst, 0
+	err = c.dec.Decode(data, c.appendFn)
+	out, c.dst = c.dst, nil
+	return out, c.datapoints, err
+}
+
+// Reset lets the Converter reuse its memory: call it once none of the
+// samples it returned are used any more.
+func (c *Converter) Reset() { c.builder.Reset() }
+
+// Stats returns the series builder's counts.
+func (c *Converter) Stats() series.Stats { return c.builder.Stats() }
