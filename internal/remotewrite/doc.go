@@ -1,0 +1,37 @@
+// Package remotewrite is cwstream's Prometheus remote-write 1.0 client for
+// Amazon Managed Service for Prometheus (AMP) and any other remote-write
+// receiver.
+//
+// It takes labelled samples ([]sample.Sample) and knows nothing of
+// CloudWatch or Firehose. One call to [Client.Write]:
+//
+//  1. groups the samples into series by identity (metric name + labels) and
+//     sorts each series' samples by timestamp (stable; exact duplicate
+//     (timestamp, value) pairs are sent once);
+//  2. removes series that AMP would reject (the limit guard, see [LimitError]):
+//     AMP rejects a whole request for one bad series, so one bad series must
+//     not cost the others;
+//  3. shards series by a hash of their identity (Config.Concurrency shards),
+//     so a series lives in exactly one shard and its samples go out in order;
+//  4. cuts each shard into requests of at most Config.MaxSamplesPerRequest
+//     samples and Config.MaxBytesPerRequest uncompressed bytes, encodes each
+//     as a prompb.WriteRequest (hand-encoded with protowire into a reused
+//     buffer), compresses it with snappy (block format) and, when
+//     Config.SigV4 is set, signs it for service "aps";
+//  5. sends each shard's requests one after another, retrying per the spec:
+//     network errors, timeouts, 5xx and 429 (honouring Retry-After) with
+//     exponential backoff and jitter; other 4xx never.
+//
+// The [Report] names every input sample the store did not acknowledge, with a
+// typed cause ([RejectedError], [RetriesExhaustedError], [DeadlineError],
+// [LimitError], [NotSentError]) wrapped in a [RequestError] that says which
+// request it was. The caller keeps the raw record for anything in
+// Report.Failed: nothing is lost silently.
+//
+// Ordering rule on failure: when a request fails for good, the rest of that
+// shard's requests are not sent (their samples fail with [NotSentError]).
+// A later request may hold newer samples of a series whose older samples were
+// in the failed request; sending them would make a replay of the older ones
+// arrive out of order, and AMP rejects out-of-order samples. Other shards
+// carry on.
+package remotewrite
