@@ -1,0 +1,124 @@
+package envelope
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// realPayloads returns the recorded OTel 0.7 objects from shared/ (outside
+// the repository, found from the module root).
+func realPayloads(tb testing.TB) [][]byte {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "..", "shared", "real-payloads", "*.bin"))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no real payloads under %s/../shared/real-payloads (err %v)", dir, err)
+	}
+	var out [][]byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// buildEvent makes a Firehose event of about size bytes from the real
+// payloads, cut into records of 1–4 KB, and returns it with the records'
+// data in order.
+func buildEvent(tb testing.TB, size int, seed uint64) ([]byte, [][]byte) {
+	tb.Helper()
+	payloads := realPayloads(tb)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	var buf bytes.Buffer
+	var datas [][]byte
+	buf.WriteString(`{"invocationId":"inv-1","deliveryStreamArn":"arn:aws:firehose:us-east-1:123456789012:deliverystream/cw","region":"us-east-1","records":[`)
+	p, pos := 0, 0
+	for i := 0; buf.Len() < size; i++ {
+		n := 1024 + rng.IntN(3*1024)
+		src := payloads[p]
+		if pos+n > len(src) {
+			n = len(src) - pos
+		}
+		d := src[pos : pos+n]
+		pos += n
+		if pos == len(src) {
+			p, pos = (p+1)%len(payloads), 0
+		}
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		fmt.Fprintf(&buf, `{"recordId":"49546986683135544286507457936321625675700192471156785154%06d","approximateArrivalTimestamp":%d,"data":"%s",`+
+			`"kinesisRecordMetadata":{"shardId":"shardId-000000000000","partitionKey":"4d1ad2b9-24f8-4b9d-a088-76e9947c317a","approximateArrivalTimestamp":1700000000000,"sequenceNumber":"4954","subsequenceNumber":0}}`,
+			i, 1700000000000+int64(i), base64.StdEncoding.EncodeToString(d))
+		datas = append(datas, d)
+	}
+	buf.WriteString("]}")
+	return buf.Bytes(), datas
+}
+
+// checkAgainstStd decodes in with encoding/json into the aws-lambda-go type
+// and requires the same records, ids, timestamps and data as ev. It is
+// meant for inputs that encoding/json accepts.
+func checkAgainstStd(t *testing.T, in []byte, ev *Event) {
+	t.Helper()
+	var std events.KinesisFirehoseEvent
+	if err := json.Unmarshal(in, &std); err != nil {
+		t.Fatalf("encoding/json rejects the input: %v", err)
+	}
+	if ev.InvocationID != std.InvocationID || ev.DeliveryStreamARN != std.DeliveryStreamArn || ev.Region != std.Region {
+		t.Errorf("metadata: got %q %q %q, encoding/json %q %q %q", ev.InvocationID, ev.DeliveryStreamARN, ev.Region,
+			std.InvocationID, std.DeliveryStreamArn, std.Region)
+	}
+	if len(ev.Records) != len(std.Records) {
+		t.Fatalf("got %d records, encoding/json %d", len(ev.Records), len(std.Records))
+	}
+	for i, r := range ev.Records {
+		s := std.Records[i]
+		if r.Err != nil {
+			// encoding/json has no notion of an unanswerable record: the
+			// only record faults it accepts are a missing id and a null.
+			if !errors.Is(r.Err, ErrNoID) && !errors.Is(r.Err, ErrNotObject) || s.RecordID != "" {
+				t.Errorf("record %d: error %v, but encoding/json accepted id %q", i, r.Err, s.RecordID)
+			}
+			continue
+		}
+		if r.ID != s.RecordID {
+			t.Errorf("record %d: id %q, encoding/json %q", i, r.ID, s.RecordID)
+		}
+		if !bytes.Equal(r.Data, s.Data) || (r.Data == nil) != (s.Data == nil) {
+			t.Errorf("record %d: data %q, encoding/json %q", i, r.Data, s.Data)
+		}
+		var wantTS int64
+		if !s.ApproximateArrivalTimestamp.IsZero() {
+			wantTS = s.ApproximateArrivalTimestamp.UnixMilli()
+		}
+		if r.ApproximateArrivalTimestamp != wantTS {
+			t.Errorf("record %d: timestamp %d, encoding/json %d", i, r.ApproximateArrivalTimestamp, wantTS)
+		}
+	}
+}

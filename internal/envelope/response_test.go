@@ -1,0 +1,107 @@
+package envelope
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+var responseAnswers = []Answer{
+	{RecordID: "49546986683135544286507457936321625675700192471156785154", Result: Dropped},
+	{RecordID: `q"b\s/` + "\n\t\x00\x1f", Result: ProcessingFailed, Data: []byte{0, 1, 0xfe, 0xff}},
+	{RecordID: "zürich-東京-🚀 <&>", Result: Ok, Data: []byte("hello")},
+	{RecordID: "a", Result: Ok}, // empty data, and a duplicate id below
+	{RecordID: "a", Result: Dropped},
+}
+
+func TestAppendResponseRoundTrip(t *testing.T) {
+	prefix := []byte("keep:")
+	out := AppendResponse(prefix, responseAnswers)
+	if !bytes.HasPrefix(out, prefix) {
+		t.Fatalf("dst prefix lost: %q", out)
+	}
+	body := out[len(prefix):]
+	if !json.Valid(body) {
+		t.Fatalf("not valid JSON: %s", body)
+	}
+	var resp events.KinesisFirehoseResponse
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Records) != len(responseAnswers) {
+		t.Fatalf("%d records, want %d", len(resp.Records), len(responseAnswers))
+	}
+	for i, a := range responseAnswers {
+		r := resp.Records[i]
+		if r.RecordID != a.RecordID || r.Result != string(a.Result) || !bytes.Equal(r.Data, a.Data) {
+			t.Errorf("record %d: got %q %q %q, want %q %q %q", i, r.RecordID, r.Result, r.Data, a.RecordID, a.Result, a.Data)
+		}
+	}
+	// Firehose wants "data" present even when empty.
+	var raw struct{ Records []map[string]json.RawMessage }
+	if err := json.Unmarshal(body, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(raw.Records[3]["data"]); got != `""` {
+		t.Errorf(`empty data encoded as %s, want ""`, got)
+	}
+}
+
+func TestAppendResponseEmpty(t *testing.T) {
+	if got := string(AppendResponse(nil, nil)); got != `{"records":[]}` {
+		t.Errorf("got %s", got)
+	}
+}
+
+func TestAppendResponseGolden(t *testing.T) {
+	got := AppendResponse(nil, responseAnswers)
+	path := filepath.Join("testdata", "response.golden.json")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("response differs from %s:\n got %s\nwant %s", path, got, want)
+	}
+}
+
+// Parse reads back what AppendResponse wrote: both sides of the Lambda
+// agree on escaping.
+func TestParseReadsResponseIDs(t *testing.T) {
+	resp := AppendResponse(nil, responseAnswers)
+	var p Parser
+	ev, err := p.Parse(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range ev.Records {
+		if r.Err != nil || r.ID != responseAnswers[i].RecordID || !bytes.Equal(r.Data, responseAnswers[i].Data) {
+			t.Errorf("record %d: %q %q %v, want %q %q", i, r.ID, r.Data, r.Err, responseAnswers[i].RecordID, responseAnswers[i].Data)
+		}
+	}
+}
+
+func BenchmarkAppendResponse(b *testing.B) {
+	answers := make([]Answer, 3000)
+	for i := range answers {
+		answers[i] = Answer{RecordID: "49546986683135544286507457936321625675700192471156785154000001", Result: Dropped}
+	}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendResponse(buf[:0], answers)
+	}
+	b.SetBytes(int64(len(buf)))
+}
