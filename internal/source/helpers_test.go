@@ -1,0 +1,147 @@
+package source
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// repoRoot is the directory holding go.mod, above the test's directory.
+func repoRoot(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// realPayloads are the recorded raw objects from shared/ (never copied into
+// the repository).
+func realPayloads(tb testing.TB) [][]byte {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join(repoRoot(tb), "..", "shared", "real-payloads", "*.bin"))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no real payloads in ../shared/real-payloads (err %v)", err)
+	}
+	var out [][]byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// splitRecords cuts a raw object at frame boundaries into records of about
+// size bytes each, as Firehose records of a metric stream are.
+func splitRecords(tb testing.TB, raw []byte, size int) [][]byte {
+	tb.Helper()
+	var recs [][]byte
+	start := 0
+	for off := 0; off < len(raw); {
+		n, l := protowire.ConsumeVarint(raw[off:])
+		if l < 0 || int(n) > len(raw)-off-l {
+			tb.Fatalf("payload framing broken at byte %d", off)
+		}
+		off += l + int(n)
+		if off-start >= size || off == len(raw) {
+			recs = append(recs, raw[start:off])
+			start = off
+		}
+	}
+	return recs
+}
+
+func eventJSON(ids []string, recs [][]byte) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"invocationId":"inv","deliveryStreamArn":"arn:aws:firehose:us-east-1:123456789012:deliverystream/cw","region":"us-east-1","records":[`)
+	for i, r := range recs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"recordId":%q,"approximateArrivalTimestamp":1700000000000,"data":"%s"}`, ids[i], base64.StdEncoding.EncodeToString(r))
+	}
+	b.WriteString("]}")
+	return b.Bytes()
+}
+
+// failedJSONL writes lines in the shape of Firehose's processing-failed
+// objects for a Lambda transformation.
+func failedJSONL(recs [][]byte) []byte {
+	var b bytes.Buffer
+	for i, r := range recs {
+		line, err := json.Marshal(map[string]any{
+			"attemptsMade":           4,
+			"arrivalTimestamp":       1700000000000 + i,
+			"errorCode":              "Lambda.FunctionError",
+			"errorMessage":           fmt.Sprintf("The Lambda function was successfully invoked but it returned an error result. (%d)", i),
+			"attemptEndingTimestamp": 1700000060000,
+			"rawData":                base64.StdEncoding.EncodeToString(r),
+			"lambdaArn":              "arn:aws:lambda:us-east-1:123456789012:function:cwstream:$LATEST",
+		})
+		if err != nil {
+			panic(err)
+		}
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+// jsonFormatLines is what a metric stream with the JSON output format writes.
+const jsonFormatLines = `{"metric_stream_name":"cw","account_id":"123456789012","region":"us-east-1","namespace":"AWS/EC2","metric_name":"CPUUtilization","dimensions":{"InstanceId":"i-1"},"timestamp":1700000000000,"value":{"max":1,"min":0,"sum":1,"count":2},"unit":"Percent"}
+{"metric_stream_name":"cw","account_id":"123456789012","region":"us-east-1","namespace":"AWS/EC2","metric_name":"NetworkIn","dimensions":{"InstanceId":"i-1"},"timestamp":1700000000000,"value":{"max":1,"min":0,"sum":1,"count":2},"unit":"Bytes"}
+`
+
+func gz(tb testing.TB, b []byte) []byte {
+	tb.Helper()
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	if _, err := zw.Write(b); err != nil {
+		tb.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func ids(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("4954698668313554428650745793632162567570019247115678%04d", i)
+	}
+	return out
+}
+
+// collect runs Each and copies out every record (Data is only valid during
+// the callback).
+func collect(t *testing.T, name string, b []byte) ([]Record, error) {
+	t.Helper()
+	var recs []Record
+	err := Each(name, b, func(r Record) error {
+		r.Data = bytes.Clone(r.Data)
+		recs = append(recs, r)
+		return nil
+	})
+	return recs, err
+}

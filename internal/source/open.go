@@ -1,0 +1,192 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// S3API is the part of *s3.Client that Walk uses.
+type S3API interface {
+	s3.ListObjectsV2APIClient
+	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+var _ S3API = (*s3.Client)(nil)
+
+// DefaultMaxObjectBytes is the size limit when Opener.MaxObjectBytes is 0.
+// A Firehose object is at most 128 MiB before compression.
+const DefaultMaxObjectBytes = 512 << 20
+
+// Opener reads inputs named on the command line.
+type Opener struct {
+	S3             S3API     // needed for s3:// arguments
+	Stdin          io.Reader // for "-"; nil means os.Stdin
+	MaxObjectBytes int64     // per file or object; 0 means DefaultMaxObjectBytes
+	// ListPageSize is the number of keys asked for per list call; 0 leaves
+	// it to S3 (1000).
+	ListPageSize int32
+}
+
+// ErrNoObjects is the cause when an s3:// prefix lists nothing.
+var ErrNoObjects = errors.New("no objects")
+
+// Walk reads what arg names and calls fn with each input's name and bytes:
+// arg is "-" for standard input, "s3://bucket/prefix" for every object
+// under the prefix in key order (gzip objects included), or a file path
+// (a directory: every regular file in it, in lexical order). The bytes
+// are only valid during fn. An error of fn stops the walk and is returned
+// as it is.
+func (o *Opener) Walk(ctx context.Context, arg string, fn func(name string, b []byte) error) error {
+	switch {
+	case arg == "-":
+		r := o.Stdin
+		if r == nil {
+			r = os.Stdin
+		}
+		b, err := o.readAll("-", r)
+		if err != nil {
+			return err
+		}
+		return fn("-", b)
+	case strings.HasPrefix(arg, "s3://"):
+		return o.walkS3(ctx, arg, fn)
+	default:
+		return o.walkPath(ctx, arg, fn)
+	}
+}
+
+func (o *Opener) limit() int64 {
+	if o.MaxObjectBytes > 0 {
+		return o.MaxObjectBytes
+	}
+	return DefaultMaxObjectBytes
+}
+
+// readAll reads r up to the limit; more is an error rather than a cut input.
+func (o *Opener) readAll(name string, r io.Reader) ([]byte, error) {
+	lim := o.limit()
+	b, err := io.ReadAll(io.LimitReader(r, lim+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: read: %w", name, err)
+	}
+	if int64(len(b)) > lim {
+		return nil, fmt.Errorf("%s: more than %d bytes: %w", name, lim, ErrTooLarge)
+	}
+	return b, nil
+}
+
+func (o *Opener) walkPath(ctx context.Context, arg string, fn func(string, []byte) error) error {
+	info, err := os.Stat(arg)
+	if err != nil {
+		return err // *fs.PathError names the path
+	}
+	paths := []string{arg}
+	if info.IsDir() {
+		paths = paths[:0]
+		err := filepath.WalkDir(arg, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() {
+				paths = append(paths, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(paths) == 0 {
+			return fmt.Errorf("%s: no files in the directory", arg)
+		}
+	}
+	for _, path := range paths {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b, err := o.readFile(path)
+		if err != nil {
+			return err
+		}
+		if err := fn(path, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *Opener) readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return o.readAll(path, f)
+}
+
+func (o *Opener) walkS3(ctx context.Context, arg string, fn func(string, []byte) error) error {
+	bucket, prefix, _ := strings.Cut(strings.TrimPrefix(arg, "s3://"), "/")
+	if bucket == "" {
+		return fmt.Errorf("%s: no bucket in the S3 URL (want s3://bucket/prefix)", arg)
+	}
+	if o.S3 == nil {
+		return fmt.Errorf("%s: no S3 client configured", arg)
+	}
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
+	if o.ListPageSize > 0 {
+		in.MaxKeys = aws.Int32(o.ListPageSize)
+	}
+	var keys []string
+	for pages := s3.NewListObjectsV2Paginator(o.S3, in); pages.HasMorePages(); {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list s3://%s/%s (after %d keys): %w", bucket, prefix, len(keys), err)
+		}
+		for _, obj := range page.Contents {
+			key := aws.ToString(obj.Key)
+			// Zero-byte keys ending in "/" are the console's folders.
+			if strings.HasSuffix(key, "/") && aws.ToInt64(obj.Size) == 0 {
+				continue
+			}
+			keys = append(keys, key)
+		}
+	}
+	if len(keys) == 0 {
+		return fmt.Errorf("bucket %q, prefix %q: %w", bucket, prefix, ErrNoObjects)
+	}
+	// S3 lists in key order already; sorting keeps the promise for any
+	// S3-compatible store.
+	slices.Sort(keys)
+	for _, key := range keys {
+		name := "s3://" + bucket + "/" + key
+		b, err := o.getObject(ctx, bucket, key, name)
+		if err != nil {
+			return err
+		}
+		if err := fn(name, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *Opener) getObject(ctx context.Context, bucket, key, name string) ([]byte, error) {
+	out, err := o.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, fmt.Errorf("%s: get: %w", name, err)
+	}
+	defer out.Body.Close()
+	if n := aws.ToInt64(out.ContentLength); n > o.limit() {
+		return nil, fmt.Errorf("%s: %d bytes, more than %d: %w", name, n, o.limit(), ErrTooLarge)
+	}
+	return o.readAll(name, out.Body)
+}
