@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+
+	"github.com/cwstream/cwstream/internal/cardinality"
+	"github.com/cwstream/cwstream/internal/config"
+	"github.com/cwstream/cwstream/internal/convert"
+	"github.com/cwstream/cwstream/internal/sample"
+	"github.com/cwstream/cwstream/internal/source"
+)
+
+func runDryrun(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "dryrun", "FILE|-|s3://bucket/prefix ...")
+	cfgPath := fs.String("config", "", "cwstream configuration `file` (default: every statistic, no relabelling)")
+	summary := fs.Bool("summary", false, "print a cardinality summary instead of the samples")
+	top := fs.Int("top", 15, "entries in each list of the summary")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	opener, err := newOpener(ctx, e, fs.Args())
+	if err != nil {
+		return err
+	}
+
+	out := bufio.NewWriterSize(e.stdout, 1<<16)
+	conv := convert.New(cfg)
+	report := cardinality.New()
+	var samples []sample.Sample
+	var line []byte
+	records, failed := 0, 0
+	for _, arg := range fs.Args() {
+		err := opener.Walk(ctx, arg, func(name string, b []byte) error {
+			return source.Each(name, b, func(rec source.Record) error {
+				records++
+				if rec.Err != nil {
+					failed++
+					fmt.Fprintf(e.stderr, "%v\n", rec.Err)
+					return nil
+				}
+				var err error
+				samples, _, err = conv.Record(samples[:0], rec.Data)
+				if err != nil {
+					failed++
+					fmt.Fprintf(e.stderr, "%s: %v\n", recordPlace(rec), err)
+				}
+				// The good frames before a bad one are still shown: they
+				// are what the Lambda would have decoded too.
+				if *summary {
+					report.Add(samples)
+				} else {
+					for _, s := range samples {
+						line = append(sample.AppendText(line[:0], s), '\n')
+						if _, err := out.Write(line); err != nil {
+							return err
+						}
+					}
+				}
+				conv.Reset()
+				return nil
+			})
+		})
+		if err != nil {
+			out.Flush()
+			return err
+		}
+	}
+	if *summary {
+		fmt.Fprintf(out, "records: %d (%d malformed)\n", records, failed)
+		if err := report.Write(out, conv.Stats(), *top); err != nil {
+			return err
+		}
+	}
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d records could not be decoded (see above)", failed, records)
+	}
+	return nil
+}
+
+// recordPlace names a record for an error message: source, index and, when
+// known, the Firehose record ID.
+func recordPlace(rec source.Record) string {
+	if rec.ID != "" {
+		return fmt.Sprintf("%s: record %d (id %s)", rec.Source, rec.Index, rec.ID)
+	}
+	return fmt.Sprintf("%s: record %d", rec.Source, rec.Index)
+}
+
+// loadConfig loads the file at path, or the defaults when path is empty.
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return config.Default(), nil
+	}
+	return config.Load(path)
+}

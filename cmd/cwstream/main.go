@@ -1,0 +1,122 @@
+// Command cwstream works with CloudWatch metric-stream data outside Lambda:
+// it shows the series a payload becomes (dryrun), replays recorded or failed
+// payloads into a Prometheus-compatible store (replay), and writes the
+// dashboards and rules (dashboards, rules, grafana).
+//
+// Each subcommand is thin glue over the packages under internal/, the same
+// ones the Lambda runs.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cwstream/cwstream/internal/version"
+)
+
+// env is what a subcommand may touch of the outside world; tests give
+// their own.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	isTerminal     bool // stderr is a terminal: progress may be drawn
+}
+
+type command struct {
+	name, usage string
+	run         func(ctx context.Context, e *env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"dryrun", "print the samples payloads become, or a cardinality summary", runDryrun},
+		{"version", "print the version", func(_ context.Context, e *env, _ []string) error {
+			_, err := fmt.Fprintln(e.stdout, "cwstream", version.String())
+			return err
+		}},
+	}
+}
+
+// errUsage marks an error already explained by a usage message.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fi, _ := os.Stderr.Stat()
+	e := &env{
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		isTerminal: fi != nil && fi.Mode()&os.ModeCharDevice != 0,
+	}
+	os.Exit(run(ctx, e, os.Args[1:]))
+}
+
+// run executes one command line and returns the exit status: 0 on success,
+// 1 when the command failed, 2 for a usage error.
+func run(ctx context.Context, e *env, args []string) int {
+	cmds := commands()
+	usage := func() {
+		fmt.Fprintln(e.stderr, "usage: cwstream COMMAND [flags] [args]\n\ncommands:")
+		for _, c := range cmds {
+			fmt.Fprintf(e.stderr, "  %-10s %s\n", c.name, c.usage)
+		}
+		fmt.Fprintln(e.stderr, "\nRun 'cwstream COMMAND -h' for a command's flags.")
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage()
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range cmds {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, e, args[1:])
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			return 2
+		default:
+			fmt.Fprintf(e.stderr, "cwstream %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(e.stderr, "cwstream: unknown command %q\n\n", args[0])
+	usage()
+	return 2
+}
+
+// newFlags returns a flag set that reports to e.stderr and does not exit.
+func newFlags(e *env, name, args string) *flag.FlagSet {
+	fs := flag.NewFlagSet("cwstream "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: cwstream %s [flags] %s\n\nflags:\n", name, args)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses and maps a bad flag to errUsage (the flag package has
+// already said what is wrong).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	return nil
+}
