@@ -141,13 +141,18 @@ func eachEventRecord(name string, b []byte, fn func(Record) error) error {
 	for i, r := range ev.Records {
 		rec := Record{Source: name, Index: i, ID: r.ID, Form: FirehoseEvent, Data: r.Data, Offset: r.Offset}
 		if r.Err != nil {
-			off := r.Offset
+			off, cause := r.Offset, r.Err
 			var re *envelope.RecordError
 			if errors.As(r.Err, &re) {
-				off = re.Offset
+				// The RecordError's own text repeats the record and offset
+				// that Error prints; keep only the field and the cause.
+				off, cause = re.Offset, re.Err
+				if re.Field != "" {
+					cause = fmt.Errorf("%s: %w", re.Field, re.Err)
+				}
 			}
 			rec.Data = nil
-			rec.Err = &Error{Source: name, Index: i, Offset: off, Err: r.Err}
+			rec.Err = &Error{Source: name, Index: i, Offset: off, Err: cause}
 		}
 		if err := fn(rec); err != nil {
 			return err
