@@ -1,0 +1,111 @@
+// Package lambdaenv reads the ingest Lambda's settings from its environment
+// variables, once at cold start, and says exactly which variable is wrong.
+//
+//	CWSTREAM_REMOTE_WRITE_URL          required: the remote-write endpoint
+//	CWSTREAM_CONFIG                    config file (default cwstream.yaml in LAMBDA_TASK_ROOT, if present)
+//	CWSTREAM_SIGV4                     true | false | auto (default auto: sign unless the URL is loopback)
+//	CWSTREAM_REGION                    SigV4 region (default: from the AMP URL)
+//	CWSTREAM_MAX_SAMPLES_PER_REQUEST   samples per WriteRequest
+//	CWSTREAM_MAX_BYTES_PER_REQUEST     uncompressed bytes per WriteRequest
+//	CWSTREAM_CONCURRENCY               requests in flight
+//	CWSTREAM_REQUEST_TIMEOUT           one HTTP attempt, Go duration (e.g. 10s)
+//	CWSTREAM_LOG_LEVEL                 debug | info | warn | error
+//	CWSTREAM_METRICS_NAMESPACE         EMF namespace (default CWStream)
+package lambdaenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cwstream/cwstream/internal/remotewrite"
+)
+
+// Settings are the Lambda's settings.
+type Settings struct {
+	RemoteWrite      remotewrite.Config // with defaults applied, validated
+	ConfigPath       string             // "" means the built-in defaults
+	LogLevel         string
+	MetricsNamespace string
+	FunctionName     string
+}
+
+// DefaultConfigName is the config file the CDK app bundles with the
+// function.
+const DefaultConfigName = "cwstream.yaml"
+
+// FromEnv reads the settings. getenv is os.Getenv in the Lambda; stat
+// tells whether the default config file exists (os.Stat there).
+func FromEnv(getenv func(string) string, stat func(string) (os.FileInfo, error)) (Settings, error) {
+	var errs []error
+	s := Settings{
+		LogLevel:         getenv("CWSTREAM_LOG_LEVEL"),
+		MetricsNamespace: getenv("CWSTREAM_METRICS_NAMESPACE"),
+		FunctionName:     getenv("AWS_LAMBDA_FUNCTION_NAME"),
+	}
+	if s.MetricsNamespace == "" {
+		s.MetricsNamespace = "CWStream"
+	}
+	switch strings.ToLower(s.LogLevel) {
+	case "", "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("CWSTREAM_LOG_LEVEL=%q: want debug, info, warn or error", s.LogLevel))
+	}
+
+	rw := remotewrite.Config{URL: getenv("CWSTREAM_REMOTE_WRITE_URL"), Region: getenv("CWSTREAM_REGION")}
+	if rw.URL == "" {
+		errs = append(errs, errors.New("CWSTREAM_REMOTE_WRITE_URL is not set: it must be the remote-write URL, e.g. the AMP workspace's https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/api/v1/remote_write"))
+	}
+	switch v := strings.ToLower(getenv("CWSTREAM_SIGV4")); v {
+	case "", "auto":
+		rw.SigV4 = remotewrite.DefaultSigV4(rw.URL)
+	case "true", "1", "yes":
+		rw.SigV4 = true
+	case "false", "0", "no":
+		rw.SigV4 = false
+	default:
+		errs = append(errs, fmt.Errorf("CWSTREAM_SIGV4=%q: want true, false or auto", v))
+	}
+	intVar := func(name string, dst *int) {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				errs = append(errs, fmt.Errorf("%s=%q: want a whole number above 0", name, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	intVar("CWSTREAM_MAX_SAMPLES_PER_REQUEST", &rw.MaxSamplesPerRequest)
+	intVar("CWSTREAM_MAX_BYTES_PER_REQUEST", &rw.MaxBytesPerRequest)
+	intVar("CWSTREAM_CONCURRENCY", &rw.Concurrency)
+	if v := getenv("CWSTREAM_REQUEST_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("CWSTREAM_REQUEST_TIMEOUT=%q: want a positive Go duration such as 10s", v))
+		}
+		rw.RequestTimeout = d
+	}
+	if rw.URL != "" {
+		rw = rw.WithDefaults()
+		if err := rw.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("remote write settings: %w", err))
+		}
+	}
+	s.RemoteWrite = rw
+
+	s.ConfigPath = getenv("CWSTREAM_CONFIG")
+	if s.ConfigPath == "" {
+		// The CDK app bundles the environment's file beside the bootstrap;
+		// without one, the defaults apply.
+		p := filepath.Join(getenv("LAMBDA_TASK_ROOT"), DefaultConfigName)
+		if _, err := stat(p); err == nil {
+			s.ConfigPath = p
+		}
+	}
+	return s, errors.Join(errs...)
+}

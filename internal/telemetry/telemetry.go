@@ -1,0 +1,191 @@
+// Package telemetry is cwstream's self-observation: the slog logger the
+// Lambda and the CLI use, and the per-invocation counters it emits once as
+// CloudWatch Embedded Metric Format (EMF) lines, which CloudWatch Logs turns
+// into metrics without any API call from the function.
+package telemetry
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// NewLogger returns a JSON logger at the named level (debug, info, warn,
+// error; "" is info).
+func NewLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if level != "" {
+		if err := l.UnmarshalText([]byte(level)); err != nil {
+			return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+		}
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// Discard returns l, or a logger that drops everything when l is nil.
+func Discard(l *slog.Logger) *slog.Logger {
+	if l != nil {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Invocation counts what one invocation did.
+type Invocation struct {
+	RecordsIn      int
+	RecordsOK      int // answered Dropped: every sample acknowledged
+	Datapoints     int
+	Samples        int // samples built
+	SamplesWritten int
+	Series         int
+	Requests       int
+	Retries        int
+	BytesSent      int64
+	WriteLatency   time.Duration
+	// NewestSample is the newest sample timestamp (ms) of the invocation;
+	// how far it lags the clock tells how late data arrives.
+	NewestSample int64
+
+	RecordsFailed  map[string]int // cause → records answered ProcessingFailed
+	SamplesDropped map[string]int // cause → samples not written
+}
+
+// FailRecord counts a record answered ProcessingFailed for cause.
+func (inv *Invocation) FailRecord(cause string) {
+	if inv.RecordsFailed == nil {
+		inv.RecordsFailed = make(map[string]int)
+	}
+	inv.RecordsFailed[cause]++
+}
+
+// DropSamples counts n samples not written for cause.
+func (inv *Invocation) DropSamples(cause string, n int) {
+	if n == 0 {
+		return
+	}
+	if inv.SamplesDropped == nil {
+		inv.SamplesDropped = make(map[string]int)
+	}
+	inv.SamplesDropped[cause] += n
+}
+
+// TotalFailed is the number of records answered ProcessingFailed.
+func (inv *Invocation) TotalFailed() int {
+	n := 0
+	for _, c := range inv.RecordsFailed {
+		n += c
+	}
+	return n
+}
+
+// TotalDropped is the number of samples not written.
+func (inv *Invocation) TotalDropped() int {
+	n := 0
+	for _, c := range inv.SamplesDropped {
+		n += c
+	}
+	return n
+}
+
+// LogAttrs returns the counts as slog attributes for the invocation's
+// summary line.
+func (inv *Invocation) LogAttrs() []slog.Attr {
+	return []slog.Attr{
+		slog.Int("records", inv.RecordsIn), slog.Int("records_ok", inv.RecordsOK),
+		slog.Any("records_failed", inv.RecordsFailed), slog.Int("datapoints", inv.Datapoints),
+		slog.Int("samples", inv.Samples), slog.Int("samples_written", inv.SamplesWritten),
+		slog.Any("samples_dropped", inv.SamplesDropped), slog.Int("series", inv.Series),
+		slog.Int("requests", inv.Requests), slog.Int("retries", inv.Retries),
+		slog.Int64("bytes_sent", inv.BytesSent), slog.Duration("write_latency", inv.WriteLatency),
+	}
+}
+
+// EMF writes the counts as Embedded Metric Format documents, one a line:
+// the totals with the dimension FunctionName, then one document per failure
+// cause with the dimensions FunctionName and Cause.
+func (inv *Invocation) EMF(w io.Writer, namespace, function string, now time.Time) error {
+	type metric struct {
+		Name string `json:"Name"`
+		Unit string `json:"Unit"`
+	}
+	doc := func(dims []string, metrics []metric, values map[string]any) error {
+		m := map[string]any{
+			"_aws": map[string]any{
+				"Timestamp": now.UnixMilli(),
+				"CloudWatchMetrics": []any{map[string]any{
+					"Namespace":  namespace,
+					"Dimensions": [][]string{dims},
+					"Metrics":    metrics,
+				}},
+			},
+		}
+		maps.Copy(m, values)
+		b, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(append(b, '\n'))
+		return err
+	}
+	totals := map[string]any{
+		"FunctionName": function,
+		"RecordsIn":    inv.RecordsIn, "RecordsFailed": inv.TotalFailed(),
+		"Datapoints": inv.Datapoints, "Samples": inv.Samples, "SamplesWritten": inv.SamplesWritten,
+		"SamplesDropped": inv.TotalDropped(), "Series": inv.Series,
+		"Requests": inv.Requests, "Retries": inv.Retries, "BytesSent": inv.BytesSent,
+		"WriteLatency": float64(inv.WriteLatency.Microseconds()) / 1000,
+	}
+	units := map[string]string{"BytesSent": "Bytes", "WriteLatency": "Milliseconds", "DataLag": "Seconds"}
+	if inv.NewestSample > 0 {
+		// The period end of the newest datapoint against the clock: how
+		// late the stream delivers, Firehose buffering included.
+		totals["DataLag"] = float64(now.UnixMilli()-inv.NewestSample) / 1000
+	}
+	var ms []metric
+	for _, name := range slices.Sorted(maps.Keys(totals)) {
+		if name == "FunctionName" {
+			continue
+		}
+		unit := units[name]
+		if unit == "" {
+			unit = "Count"
+		}
+		ms = append(ms, metric{name, unit})
+	}
+	if err := doc([]string{"FunctionName"}, ms, totals); err != nil {
+		return err
+	}
+	causes := slices.Sorted(maps.Keys(inv.RecordsFailed))
+	for c := range inv.SamplesDropped {
+		if !slices.Contains(causes, c) {
+			causes = append(causes, c)
+		}
+	}
+	slices.Sort(causes)
+	for _, c := range causes {
+		err := doc([]string{"FunctionName", "Cause"},
+			[]metric{{"RecordsFailed", "Count"}, {"SamplesDropped", "Count"}},
+			map[string]any{"FunctionName": function, "Cause": c,
+				"RecordsFailed": inv.RecordsFailed[c], "SamplesDropped": inv.SamplesDropped[c]})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// String is a one-line human summary, for the CLI.
+func (inv *Invocation) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d records (%d ok, %d failed), %d datapoints, %d samples written of %d, %d requests, %d retries",
+		inv.RecordsIn, inv.RecordsOK, inv.TotalFailed(), inv.Datapoints, inv.SamplesWritten, inv.Samples, inv.Requests, inv.Retries)
+	if len(inv.RecordsFailed) > 0 {
+		fmt.Fprintf(&b, "; failed by cause: %v", inv.RecordsFailed)
+	}
+	return b.String()
+}
