@@ -37,6 +37,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"dryrun", "print the samples payloads become, or a cardinality summary", runDryrun},
+		{"replay", "write recorded or failed payloads to a remote-write store, through the Lambda handler", runReplay},
 		{"version", "print the version", func(_ context.Context, e *env, _ []string) error {
 			_, err := fmt.Fprintln(e.stdout, "cwstream", version.String())
 			return err
