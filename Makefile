@@ -1,0 +1,96 @@
+# cwstream. The two commands a newcomer needs: `make run` and `make test`.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO        ?= go
+BIN       := bin
+LAMBDA    := build/lambda
+PROM_PORT ?= 9090
+PROM_URL  := http://127.0.0.1:$(PROM_PORT)
+FUZZTIME  ?= 10s
+ENV       ?= dev
+# Packages, named rather than ./... because node_modules (the pinned CDK
+# CLI) ships Go template files that are not ours.
+GOPKGS    := ./cmd/... ./internal/... ./lambda/...
+INFRAPKGS := ./infra/...
+# Sample payloads `make run` sends through the real Lambda handler.
+RUN_PAYLOADS := testdata/payloads/event.json testdata/payloads/processing-failed.jsonl \
+	testdata/payloads/ecs.bin testdata/payloads/rds.bin testdata/payloads/alb.bin testdata/payloads/multi.bin
+
+export CDK_DISABLE_CLI_TELEMETRY := true
+export NPM_CONFIG_UPDATE_NOTIFIER := false
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## build the cwstream CLI into bin/
+	$(GO) build -trimpath -o $(BIN)/cwstream ./cmd/cwstream
+
+.PHONY: lambda
+lambda: ## build the Lambda bootstraps (provided.al2023, arm64) into build/lambda/
+	for fn in ingest grafana; do \
+	  [ -d lambda/$$fn ] || continue; \
+	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
+	    -o $(LAMBDA)/$$fn/bootstrap ./lambda/$$fn; \
+	  echo "built $(LAMBDA)/$$fn/bootstrap ($$(du -h $(LAMBDA)/$$fn/bootstrap | cut -f1))"; \
+	done
+
+.PHONY: run
+run: build ## the main job, locally: sample payloads through the real Lambda handler into a local Prometheus
+	scripts/prometheus.sh start
+	$(BIN)/cwstream replay --to $(PROM_URL)/api/v1/write \
+	  --query 'sum by (dimension_LoadBalancer) (aws_applicationelb_request_count_sum)' $(RUN_PAYLOADS)
+	@echo
+	@echo "Prometheus UI: $(PROM_URL)/graph?g0.expr=aws_rds_cpuutilization_average&g0.tab=1&g0.moment_input=2024-03-12%2010%3A17%3A00"
+	@echo "(the sample payloads hold 2024-03-12 10:16-10:17 UTC; 'make stop' stops Prometheus)"
+
+.PHONY: stop
+stop: ## stop the local Prometheus that `make run` started
+	scripts/prometheus.sh stop
+
+.PHONY: dryrun
+dryrun: build ## print the cardinality summary of the sample payloads
+	$(BIN)/cwstream dryrun --summary $(RUN_PAYLOADS)
+
+.PHONY: test
+test: lint ## every test: unit, golden, real Prometheus, fuzz (briefly), CDK synth + cfn-lint
+	$(GO) test -race -count=1 $(GOPKGS)
+	$(GO) test -count=1 $(INFRAPKGS)
+	cd tools/otlp07gen && $(GO) test -count=1 ./...
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+	infra/check-synth.sh
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(GOPKGS) $(INFRAPKGS)
+	cd tools/otlp07gen && $(GO) vet ./...
+
+.PHONY: bench
+bench: ## benchmarks of the hot paths (decode, name, relabel, encode, handler)
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./internal/...
+
+.PHONY: fixtures
+fixtures: ## regenerate testdata/payloads with the official OTel 0.7 types
+	cd tools/otlp07gen && $(GO) run . -out ../../testdata/payloads
+
+.PHONY: golden
+golden: ## rewrite the golden files after a reviewed change
+	$(GO) test ./cmd/cwstream -update
+
+.PHONY: synth
+synth: lambda ## synthesize the CDK app for ENV (default dev)
+	npx cdk synth --all -c env=$(ENV)
+
+.PHONY: deploy
+deploy: lambda ## deploy ENV (cdk deploy --all -c env=ENV)
+	npx cdk deploy --all -c env=$(ENV)
+
+.PHONY: clean
+clean: ## remove build output (not the local Prometheus data: see make stop)
+	rm -rf $(BIN) build cdk.out
