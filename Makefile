@@ -57,12 +57,12 @@ dryrun: build ## print the cardinality summary of the sample payloads
 	$(BIN)/cwstream dryrun --summary $(RUN_PAYLOADS)
 
 .PHONY: test
-test: lint ## every test: unit, golden, real Prometheus, fuzz (briefly), CDK synth + cfn-lint
+test: lint lambda ## every test: unit, golden, real Prometheus, fuzz (briefly), CDK synth + cfn-lint
 	$(GO) test -race -count=1 $(GOPKGS)
 	$(GO) test -count=1 $(INFRAPKGS)
 	cd tools/otlp07gen && $(GO) test -count=1 ./...
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
-	infra/check-synth.sh
+	bash infra/check-synth.sh
 
 .PHONY: lint
 lint: ## gofmt and go vet
@@ -84,8 +84,12 @@ golden: ## rewrite the golden files after a reviewed change
 	$(GO) test ./cmd/cwstream -update
 
 .PHONY: synth
-synth: lambda ## synthesize the CDK app for ENV (default dev)
-	npx cdk synth --all -c env=$(ENV)
+synth: lambda ## synthesize the CDK app for ENV (default dev) into cdk.out
+	npx cdk synth -c env=$(ENV)
+
+.PHONY: synth-check
+synth-check: lambda ## synthesize dev and prod offline and cfn-lint every template
+	bash infra/check-synth.sh
 
 .PHONY: deploy
 deploy: lambda ## deploy ENV (cdk deploy --all -c env=ENV)

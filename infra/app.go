@@ -1,0 +1,142 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	cw "github.com/cwstream/cwstream/infra/constructs"
+	"github.com/cwstream/cwstream/internal/config"
+)
+
+// BootstrapPath is where `make lambda` leaves the ingest binary, relative to
+// the repository root.
+const BootstrapPath = "build/lambda/ingest/bootstrap"
+
+// Paths locates the files the app reads.
+type Paths struct {
+	// Root is the repository root; the environment's configFile and rulesFile
+	// are relative to it.
+	Root string
+	// Bootstrap is the built ingest binary.
+	Bootstrap string
+}
+
+// DefaultPaths are the paths for the repository at root.
+func DefaultPaths(root string) Paths {
+	return Paths{Root: root, Bootstrap: filepath.Join(root, BootstrapPath)}
+}
+
+// Stacks are what BuildApp added to the app.
+type Stacks struct {
+	Workspace *WorkspaceStack
+	Ingest    []*IngestStack
+}
+
+// BuildApp adds env's workspace stack and one ingest stack per ingest region
+// to app. It fails before creating anything when the function binary is
+// missing or the environment's cwstream config file is invalid.
+func BuildApp(app awscdk.App, env *EnvConfig, paths Paths) (*Stacks, error) {
+	if _, err := os.Stat(paths.Bootstrap); errors.Is(err, fs.ErrNotExist) {
+		return nil, &cw.MissingBootstrapError{Path: paths.Bootstrap}
+	}
+	configFile := filepath.Join(paths.Root, env.ConfigFile)
+	// The same loader the function runs at cold start: a file it would
+	// reject fails the synth instead of every invocation.
+	if _, err := config.Load(configFile); err != nil {
+		return nil, fmt.Errorf("environment %q: configFile: %w", env.Name, err)
+	}
+	rules := cw.DefaultRules
+	if env.RulesFile != "" {
+		b, err := os.ReadFile(filepath.Join(paths.Root, env.RulesFile))
+		if err != nil {
+			return nil, fmt.Errorf("environment %q: rulesFile: %w", env.Name, err)
+		}
+		rules = string(b)
+	}
+
+	// AWS Solutions checks run on every synth, so `cdk synth` and `cdk deploy`
+	// fail on an unsuppressed finding just as the tests do.
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+
+	tags := awscdk.Tags_Of(app)
+	tags.Add(jsii.String("project"), jsii.String("cwstream"), nil)
+	tags.Add(jsii.String("environment"), jsii.String(env.Name), nil)
+	for k, v := range env.Tags {
+		tags.Add(jsii.String(k), jsii.String(v), nil)
+	}
+
+	wsName := WorkspaceStackName(env.Name, env.Region)
+	out := &Stacks{Workspace: NewWorkspaceStack(app, wsName, &WorkspaceStackProps{
+		StackProps: stackProps(env, env.Region, wsName,
+			fmt.Sprintf("cwstream %s: AMP and AMG workspaces, rules and alerting", env.Name)),
+		Env:       env,
+		RulesYAML: rules,
+	})}
+	for _, region := range env.IngestRegions {
+		name := IngestStackName(env.Name, region)
+		// Staged inside the cloud assembly directory: it is the app's scratch
+		// space, and CDK copies the directory into its own asset.<hash>.
+		assetDir := filepath.Join(*app.Outdir(), "cwstream-src", name)
+		if err := cw.StageFunctionAsset(assetDir, paths.Bootstrap, configFile); err != nil {
+			return nil, fmt.Errorf("stack %s: %w", name, err)
+		}
+		out.Ingest = append(out.Ingest, NewIngestStack(app, name, &IngestStackProps{
+			StackProps: stackProps(env, region, name,
+				fmt.Sprintf("cwstream %s %s: metric stream, Firehose, ingest Lambda, alarms", env.Name, region)),
+			Env:       env,
+			Workspace: out.Workspace,
+			AssetDir:  assetDir,
+		}))
+	}
+	return out, nil
+}
+
+func stackProps(env *EnvConfig, region, name, description string) awscdk.StackProps {
+	p := awscdk.StackProps{
+		StackName:   jsii.String(name),
+		Description: jsii.String(description),
+		Env:         &awscdk.Environment{Region: jsii.String(region)},
+		// Ingest stacks read the workspace's endpoint and ARN from another
+		// region; CDK carries them through SSM parameters.
+		CrossRegionReferences: jsii.Bool(true),
+	}
+	if env.Account != "" {
+		p.Env.Account = jsii.String(env.Account)
+	}
+	return p
+}
+
+// retentionDaysByCount maps the day counts Validate allows to CDK's enum.
+var retentionDaysByCount = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
+	150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
+	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
+	3653: awslogs.RetentionDays_TEN_YEARS,
+}
+
+// retentionDays converts a validated day count.
+func retentionDays(n int) awslogs.RetentionDays { return retentionDaysByCount[n] }
+
+// FindRoot walks up from dir to the directory holding cdk.json.
+func FindRoot(dir string) (string, error) {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "cdk.json")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no cdk.json in %s or any parent", dir)
+		}
+	}
+}

@@ -1,0 +1,182 @@
+package constructs
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskinesisfirehose"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// S3 prefixes the delivery stream writes. Records the function fails land
+// under processing-failed/ (Firehose's error-output-type), ready for replay.
+const (
+	RecordsPrefix      = "records/!{timestamp:yyyy/MM/dd/HH}/"
+	ErrorPrefix        = "!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/"
+	BackupPrefix       = "raw/!{timestamp:yyyy/MM/dd/HH}/"
+	BackupErrorPrefix  = "raw-errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/"
+	ProcessingFailedS3 = "processing-failed/"
+	BackupS3           = "raw/"
+)
+
+// DeliveryStreamProps configures a DeliveryStream.
+type DeliveryStreamProps struct {
+	Function awslambda.IFunction
+	Bucket   awss3.IBucket
+	// Key encrypts the stream at rest and the objects it writes.
+	Key                            awskms.IKey
+	ProcessorBufferSizeMiB         int
+	ProcessorBufferIntervalSeconds int
+	ProcessorRetries               int
+	S3BufferSizeMiB                int
+	S3BufferIntervalSeconds        int
+	BackupAllRecords               bool
+	LogRetention                   awslogs.RetentionDays
+	RemovalPolicy                  awscdk.RemovalPolicy
+}
+
+// DeliveryStream is a Direct PUT Firehose stream whose Lambda processor turns
+// metric-stream records into remote writes; S3 receives only what failed (and,
+// optionally, a raw backup of everything for replay).
+type DeliveryStream struct {
+	constructs.Construct
+	Stream   awskinesisfirehose.CfnDeliveryStream
+	Role     awsiam.Role
+	LogGroup awslogs.LogGroup
+}
+
+// NewDeliveryStream creates the stream, its role and its log group.
+func NewDeliveryStream(scope constructs.Construct, id string, props *DeliveryStreamProps) *DeliveryStream {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	stack := awscdk.Stack_Of(c)
+	logGroup := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
+		Retention:     props.LogRetention,
+		RemovalPolicy: props.RemovalPolicy,
+	})
+	destLog := logGroup.AddStream(jsii.String("DestinationDelivery"), nil)
+	logStreamArn := func(s awslogs.LogStream) *string {
+		return jsii.String(fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:log-stream:%s",
+			*stack.Partition(), *stack.Region(), *stack.Account(), *logGroup.LogGroupName(), *s.LogStreamName()))
+	}
+
+	logStreams := []*string{logStreamArn(destLog)}
+	var backupLog awslogs.LogStream
+	if props.BackupAllRecords {
+		backupLog = logGroup.AddStream(jsii.String("BackupDelivery"), nil)
+		logStreams = append(logStreams, logStreamArn(backupLog))
+	}
+
+	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
+		Description: jsii.String("cwstream Firehose: invoke its processor, write its bucket and its logs"),
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("firehose.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]any{"StringEquals": map[string]any{"sts:ExternalId": stack.Account()}},
+		}),
+	})
+	objects := jsii.String(*props.Bucket.BucketArn() + "/*")
+	policy := awsiam.NewPolicy(c, jsii.String("Policy"), &awsiam.PolicyProps{
+		Roles: &[]awsiam.IRole{role},
+		Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("Bucket"),
+				Actions:   jsii.Strings("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"),
+				Resources: &[]*string{props.Bucket.BucketArn()},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("Objects"),
+				Actions:   jsii.Strings("s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"),
+				Resources: &[]*string{objects},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("ObjectsKey"),
+				Actions:   jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+				Resources: &[]*string{props.Key.KeyArn()},
+				Conditions: &map[string]any{
+					"StringEquals": map[string]any{"kms:ViaService": fmt.Sprintf("s3.%s.amazonaws.com", *stack.Region())},
+					"StringLike":   map[string]any{"kms:EncryptionContext:aws:s3:arn": objects},
+				},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("Processor"),
+				Actions:   jsii.Strings("lambda:InvokeFunction", "lambda:GetFunctionConfiguration"),
+				Resources: &[]*string{props.Function.FunctionArn()},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("Logs"),
+				Actions:   jsii.Strings("logs:PutLogEvents"),
+				Resources: &logStreams,
+			}),
+		},
+	})
+
+	suppressWildcards(policy, []nagReason{
+		{regex(`/^Resource::<[A-Za-z0-9]+\.Arn>\/\*$/`), "Firehose writes objects under time-based keys it generates (processing-failed/, raw/, records/ with yyyy/MM/dd/HH), so object actions need bucket/*; the bucket is this stack's own, used by nothing else, and the actions are only Put/Get/AbortMultipartUpload."},
+	})
+
+	s3Encryption := &awskinesisfirehose.CfnDeliveryStream_EncryptionConfigurationProperty{
+		KmsEncryptionConfig: &awskinesisfirehose.CfnDeliveryStream_KMSEncryptionConfigProperty{AwskmsKeyArn: props.Key.KeyArn()},
+	}
+	num := func(n int) *string { return jsii.String(fmt.Sprint(n)) }
+	dest := &awskinesisfirehose.CfnDeliveryStream_ExtendedS3DestinationConfigurationProperty{
+		BucketArn:         props.Bucket.BucketArn(),
+		RoleArn:           role.RoleArn(),
+		Prefix:            jsii.String(RecordsPrefix),
+		ErrorOutputPrefix: jsii.String(ErrorPrefix),
+		CompressionFormat: jsii.String("GZIP"),
+		BufferingHints: &awskinesisfirehose.CfnDeliveryStream_BufferingHintsProperty{
+			SizeInMBs:         jsii.Number(props.S3BufferSizeMiB),
+			IntervalInSeconds: jsii.Number(props.S3BufferIntervalSeconds),
+		},
+		EncryptionConfiguration: s3Encryption,
+		CloudWatchLoggingOptions: &awskinesisfirehose.CfnDeliveryStream_CloudWatchLoggingOptionsProperty{
+			Enabled: jsii.Bool(true), LogGroupName: logGroup.LogGroupName(), LogStreamName: destLog.LogStreamName(),
+		},
+		ProcessingConfiguration: &awskinesisfirehose.CfnDeliveryStream_ProcessingConfigurationProperty{
+			Enabled: jsii.Bool(true),
+			Processors: &[]*awskinesisfirehose.CfnDeliveryStream_ProcessorProperty{{
+				Type: jsii.String("Lambda"),
+				Parameters: &[]*awskinesisfirehose.CfnDeliveryStream_ProcessorParameterProperty{
+					{ParameterName: jsii.String("LambdaArn"), ParameterValue: props.Function.FunctionArn()},
+					{ParameterName: jsii.String("NumberOfRetries"), ParameterValue: num(props.ProcessorRetries)},
+					{ParameterName: jsii.String("BufferSizeInMBs"), ParameterValue: num(props.ProcessorBufferSizeMiB)},
+					{ParameterName: jsii.String("BufferIntervalInSeconds"), ParameterValue: num(props.ProcessorBufferIntervalSeconds)},
+				},
+			}},
+		},
+		S3BackupMode: jsii.String("Disabled"),
+	}
+	if props.BackupAllRecords {
+		dest.S3BackupMode = jsii.String("Enabled")
+		dest.S3BackupConfiguration = &awskinesisfirehose.CfnDeliveryStream_S3DestinationConfigurationProperty{
+			BucketArn:         props.Bucket.BucketArn(),
+			RoleArn:           role.RoleArn(),
+			Prefix:            jsii.String(BackupPrefix),
+			ErrorOutputPrefix: jsii.String(BackupErrorPrefix),
+			CompressionFormat: jsii.String("GZIP"),
+			BufferingHints: &awskinesisfirehose.CfnDeliveryStream_BufferingHintsProperty{
+				SizeInMBs:         jsii.Number(props.S3BufferSizeMiB),
+				IntervalInSeconds: jsii.Number(props.S3BufferIntervalSeconds),
+			},
+			EncryptionConfiguration: s3Encryption,
+			CloudWatchLoggingOptions: &awskinesisfirehose.CfnDeliveryStream_CloudWatchLoggingOptionsProperty{
+				Enabled: jsii.Bool(true), LogGroupName: logGroup.LogGroupName(), LogStreamName: backupLog.LogStreamName(),
+			},
+		}
+	}
+	stream := awskinesisfirehose.NewCfnDeliveryStream(c, jsii.String("Stream"), &awskinesisfirehose.CfnDeliveryStreamProps{
+		DeliveryStreamType: jsii.String("DirectPut"),
+		DeliveryStreamEncryptionConfigurationInput: &awskinesisfirehose.CfnDeliveryStream_DeliveryStreamEncryptionConfigurationInputProperty{
+			KeyType: jsii.String("CUSTOMER_MANAGED_CMK"),
+			KeyArn:  props.Key.KeyArn(),
+		},
+		ExtendedS3DestinationConfiguration: dest,
+	})
+	// Firehose checks its role's permissions when the stream is created.
+	stream.Node().AddDependency(policy)
+	return &DeliveryStream{Construct: c, Stream: stream, Role: role, LogGroup: logGroup}
+}
