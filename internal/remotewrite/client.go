@@ -251,8 +251,9 @@ func failShard(p *plan, reqs []request, seriesFailed []bool, err error) []Failur
 }
 
 // sendShard sends one shard's requests in order. After a request fails for
-// good the rest are not sent (package doc: ordering rule). It writes only
-// the seriesFailed entries of its own series.
+// good, the later chunks of its series are held back (package doc: ordering
+// rule) and the other series go on. It writes only the seriesFailed entries
+// of its own series.
 func (c *Client) sendShard(ctx context.Context, shard int, p *plan, samples []sample.Sample, reqs []request, seriesFailed []bool) shardResult {
 	var res shardResult
 	b, _ := c.bufs.Get().(*buffers)
@@ -261,48 +262,90 @@ func (c *Client) sendShard(ctx context.Context, shard int, p *plan, samples []sa
 	}
 	defer c.bufs.Put(b)
 
-	var stop *RequestError // the request that failed for good
-	for i := range reqs {
-		r := &reqs[i]
-		first := &p.series[r.chunks[0].series]
-		rerr := &RequestError{
-			Shard: shard, Request: i + 1, Requests: len(reqs),
-			Series: len(r.chunks), Samples: r.emitted,
-			FirstSeries: seriesString(first.name, first.labels),
-		}
-		if stop != nil {
-			rerr.Err = &NotSentError{After: stop.where(), Reason: stop.Err.Error()}
-		} else {
-			b.raw = p.encode(b.raw[:0], samples, r)
-			if n := snappy.MaxEncodedLen(len(b.raw)); cap(b.compressed) < n {
-				b.compressed = make([]byte, n)
-			}
-			body := snappy.Encode(b.compressed[:cap(b.compressed)], b.raw)
-			attempts, err := c.send(ctx, body, rerr)
-			if attempts > 0 {
-				res.requests++
-				res.retries += attempts - 1
-			}
-			res.bytes += int64(len(body)) * int64(attempts)
-			if err == nil {
-				res.samples += r.samples
-				continue
-			}
-			rerr.Err = err
-			stop = rerr
-			c.log.Error("remote write request failed", "err", rerr.Error(), "attempts", attempts)
-		}
-		for _, ch := range r.chunks {
+	fail := func(chunks []chunk, err error) {
+		for _, ch := range chunks {
 			seriesFailed[ch.series] = true
 			for _, idx := range p.order[ch.lo:ch.hi] {
 				if idx < 0 {
 					idx = ^idx
 				}
-				res.failed = append(res.failed, Failure{Index: int(idx), Err: rerr})
+				res.failed = append(res.failed, Failure{Index: int(idx), Err: err})
 			}
 		}
 	}
+	var stop *RequestError // the first request of this shard that failed for good
+	var send, held []chunk
+	for i := range reqs {
+		r := &reqs[i]
+		// Hold back the chunks of series that already failed.
+		send, held = send[:0], held[:0]
+		for _, ch := range r.chunks {
+			if seriesFailed[ch.series] {
+				held = append(held, ch)
+			} else {
+				send = append(send, ch)
+			}
+		}
+		if len(held) > 0 {
+			ns := &NotSentError{After: "an earlier request", Reason: "its series failed"}
+			if stop != nil {
+				ns = &NotSentError{After: stop.where(), Reason: stop.Err.Error()}
+			}
+			first := &p.series[held[0].series]
+			fail(held, &RequestError{
+				Shard: shard, Request: i + 1, Requests: len(reqs), Series: len(held), Samples: chunkSamples(p, held),
+				FirstSeries: seriesString(first.name, first.labels), Err: ns,
+			})
+		}
+		if len(send) == 0 {
+			continue
+		}
+		first := &p.series[send[0].series]
+		rerr := &RequestError{
+			Shard: shard, Request: i + 1, Requests: len(reqs),
+			Series: len(send), Samples: chunkSamples(p, send),
+			FirstSeries: seriesString(first.name, first.labels),
+		}
+		sub := request{chunks: send}
+		b.raw = p.encode(b.raw[:0], samples, &sub)
+		if n := snappy.MaxEncodedLen(len(b.raw)); cap(b.compressed) < n {
+			b.compressed = make([]byte, n)
+		}
+		body := snappy.Encode(b.compressed[:cap(b.compressed)], b.raw)
+		attempts, err := c.send(ctx, body, rerr)
+		if attempts > 0 {
+			res.requests++
+			res.retries += attempts - 1
+		}
+		res.bytes += int64(len(body)) * int64(attempts)
+		if err == nil {
+			for _, ch := range send {
+				res.samples += int(ch.hi - ch.lo)
+			}
+			continue
+		}
+		rerr.Err = err
+		if stop == nil {
+			stop = rerr
+		}
+		c.log.Error("remote write request failed", "err", rerr.Error(), "attempts", attempts)
+		fail(send, rerr)
+	}
 	return res
+}
+
+// chunkSamples counts the samples on the wire of chunks (exact duplicates,
+// which are acknowledged with their series but not sent, excluded).
+func chunkSamples(p *plan, chunks []chunk) int {
+	n := 0
+	for _, ch := range chunks {
+		for _, idx := range p.order[ch.lo:ch.hi] {
+			if idx >= 0 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // send runs the retry loop around one request: the attempt is a closure; the

@@ -403,7 +403,10 @@ func TestCanceledContextSendsNothing(t *testing.T) {
 }
 
 // After a request fails for good, the shard's later requests are not sent.
-func TestFailedRequestStopsItsShard(t *testing.T) {
+// A request that fails for good holds back the later samples of its own
+// series (ordering rule) and nothing else: other series of the same shard
+// are still sent.
+func TestFailedRequestHoldsBackOnlyItsSeries(t *testing.T) {
 	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) bool {
 		if n == 1 {
 			http.Error(w, "bad sample", http.StatusBadRequest)
@@ -413,15 +416,26 @@ func TestFailedRequestStopsItsShard(t *testing.T) {
 	})
 	cfg := testConfig(rc.url())
 	cfg.Concurrency = 1
-	cfg.MaxSamplesPerRequest = 4
+	cfg.MaxSamplesPerRequest = 3
 	c, _ := newTestClient(t, cfg)
-	in := someSamples(12) // 3 requests of 4
-	rep := c.Write(context.Background(), in)
-	if got := len(rc.received()); got != 2 {
-		t.Fatalf("server saw %d requests, want 2 (the third must not be sent)", got)
+	// Series a, b, c with 4 samples each, cut 3 a request:
+	// [a a a] [a b b] [b b c] [c c c]; the second request fails.
+	var in []sample.Sample
+	for _, name := range []string{"a", "b", "c"} {
+		for i := range 4 {
+			in = append(in, sample.Sample{Name: name, T: int64(1000 + i), V: float64(i)})
+		}
 	}
-	if rep.SamplesWritten != 4 || len(rep.Failed) != 8 || rep.Requests != 2 {
-		t.Fatalf("report = %+v; want 4 written, 8 failed, 2 requests", rep)
+	rep := c.Write(context.Background(), in)
+	got := rc.received()
+	if len(got) != 4 {
+		t.Fatalf("server saw %d requests, want 4", len(got))
+	}
+	if ts := got[2].req.Timeseries; len(ts) != 1 || ts[0].Labels[0].Value != "c" {
+		t.Fatalf("third request = %+v, want only series c (b held back)", ts)
+	}
+	if rep.SamplesWritten != 7 || len(rep.Failed) != 5 || rep.Requests != 4 || rep.SeriesWritten != 1 {
+		t.Fatalf("report = %+v; want 7 written, 5 failed, 4 requests, 1 series written", rep)
 	}
 	var rejected, notSent int
 	for _, f := range rep.Failed {
@@ -434,27 +448,26 @@ func TestFailedRequestStopsItsShard(t *testing.T) {
 		switch {
 		case errors.As(f.Err, &ns):
 			notSent++
+			if in[f.Index].Name != "b" {
+				t.Fatalf("sample %d of %s held back", f.Index, in[f.Index].Name)
+			}
 			if errors.As(f.Err, &rj) {
 				t.Fatalf("NotSentError must not unwrap to the earlier RejectedError: %v", f.Err)
 			}
-			if !strings.Contains(f.Err.Error(), "shard 0 request 3/3") || !strings.Contains(f.Err.Error(), "request 2/3") {
+			if !strings.Contains(f.Err.Error(), "shard 0 request 3/4") || !strings.Contains(f.Err.Error(), "request 2/4") {
 				t.Fatalf("error does not say where: %v", f.Err)
 			}
 		case errors.As(f.Err, &rj):
 			rejected++
-			if !strings.Contains(f.Err.Error(), "shard 0 request 2/3") {
+			if !strings.Contains(f.Err.Error(), "shard 0 request 2/4") {
 				t.Fatalf("error does not say where: %v", f.Err)
 			}
 		default:
 			t.Fatalf("unexpected cause %v", f.Err)
 		}
 	}
-	if rejected != 4 || notSent != 4 {
-		t.Fatalf("rejected, not sent = %d, %d; want 4, 4", rejected, notSent)
-	}
-	if rep.SeriesWritten != 1 {
-		// Series are cut in first-seen order: m_0's 4 samples fill request 1.
-		t.Fatalf("SeriesWritten = %d, want 1 (m_0 only)", rep.SeriesWritten)
+	if rejected != 3 || notSent != 2 {
+		t.Fatalf("rejected, not sent = %d, %d; want 3, 2", rejected, notSent)
 	}
 }
 

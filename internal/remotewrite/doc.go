@@ -28,10 +28,10 @@
 // request it was. The caller keeps the raw record for anything in
 // Report.Failed: nothing is lost silently.
 //
-// Ordering rule on failure: when a request fails for good, the rest of that
-// shard's requests are not sent (their samples fail with [NotSentError]).
-// A later request may hold newer samples of a series whose older samples were
-// in the failed request; sending them would make a replay of the older ones
-// arrive out of order, and AMP rejects out-of-order samples. Other shards
-// carry on.
+// Ordering rule on failure: when a request fails for good, the later samples
+// of the series it carried are not sent (they fail with [NotSentError]): a
+// later request may hold newer samples of such a series, and sending them
+// would make a replay of the older ones arrive out of order, which a store
+// without an out-of-order window rejects. Every other series carries on, in
+// its shard and in the others, so one bad request costs only its own series.
 package remotewrite
