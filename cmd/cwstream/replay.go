@@ -40,6 +40,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	noSigv4 := fs.Bool("no-sigv4", false, "do not sign requests")
 	region := fs.String("region", "", "SigV4 `region` (default: from the AMP URL)")
 	concurrency := fs.Int("concurrency", 0, "requests in flight (default 4)")
+	attempts := fs.Int("max-attempts", 0, "attempts per request before its records count as failed (default 10)")
 	query := fs.String("query", "", "after writing, evaluate this PromQL `expression` at the newest sample's time and print it (unsigned endpoints only)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -56,7 +57,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rw := remotewrite.Config{URL: *to, Region: *region, Concurrency: *concurrency, SigV4: remotewrite.DefaultSigV4(*to)}
+	rw := remotewrite.Config{URL: *to, Region: *region, Concurrency: *concurrency, MaxAttempts: *attempts, SigV4: remotewrite.DefaultSigV4(*to)}
 	if *sigv4 {
 		rw.SigV4 = true
 	}
