@@ -2,6 +2,7 @@ package convert
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/cwstream/cwstream/internal/config"
@@ -60,6 +61,8 @@ func BenchmarkRecord(b *testing.B) {
 				var dst []sample.Sample
 				b.SetBytes(int64(bytes))
 				b.ReportAllocs()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
 				for b.Loop() {
 					for _, r := range recs {
 						var err error
@@ -70,7 +73,9 @@ func BenchmarkRecord(b *testing.B) {
 						c.Reset()
 					}
 				}
+				runtime.ReadMemStats(&after)
 				b.ReportMetric(float64(dps)*float64(b.N)/b.Elapsed().Seconds(), "datapoints/s")
+				b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(dps*b.N), "allocs/datapoint")
 				b.ReportMetric(0, "ns/op")
 			})
 		}
