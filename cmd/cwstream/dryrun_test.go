@@ -118,7 +118,7 @@ func TestDryrunErrors(t *testing.T) {
 		{"missing file", []string{p("nope.bin")}, 1, []string{"nope.bin"}, 0},
 		{"no args", nil, 2, []string{"usage: cwstream dryrun"}, 0},
 		{"bad flag", []string{"--frobnicate"}, 2, []string{"frobnicate"}, 0},
-		{"bad config", []string{"--config", testutil.Testdata(t, "config", "invalid.yaml"), p("single.bin")}, 1, []string{"invalid.yaml", "statistics"}, 0},
+		{"bad config", []string{"--config", testutil.Testdata(t, "config", "invalid", "unknown-statistic.yaml"), p("single.bin")}, 1, []string{"unknown-statistic.yaml", "statistics"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
