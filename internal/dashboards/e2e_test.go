@@ -1,0 +1,220 @@
+package dashboards
+
+import (
+	"context"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+
+	"github.com/cwstream/cwstream/internal/rules"
+)
+
+// TestQueriesAgainstPrometheus loads stream data into a real Prometheus that
+// also evaluates the rule file, then runs every variable query, every panel
+// query and every rule expression: each must parse, every variable and panel
+// must return data, and so must every rule's probe (the measured value
+// behind an alert), which proves the rules read series that exist.
+func TestQueriesAgainstPrometheus(t *testing.T) {
+	ruleText, err := rules.Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startPrometheus(t, []byte(ruleText))
+	end := loadSamples(t, p, streamSamples(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	ruleFile, err := rules.Build(rules.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitForRecordings(ctx, t, p, ruleFile)
+	now := time.Now()
+
+	all, err := All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range all {
+		t.Run(deref(d.Uid), func(t *testing.T) {
+			vars := resolveVariables(ctx, t, p, d, end)
+			panels := Panels(d)
+			if len(panels) == 0 {
+				t.Fatal("no panels")
+			}
+			for _, panel := range panels {
+				if len(panel.Queries) == 0 {
+					t.Errorf("panel %q: no Prometheus queries", panel.Title)
+					continue
+				}
+				total := 0
+				for _, q := range panel.Queries {
+					expr := substitute(q.Expr, vars)
+					if leftover.MatchString(expr) {
+						t.Errorf("panel %q query %s: unsubstituted variable in %s", panel.Title, q.RefID, expr)
+						continue
+					}
+					n, err := p.queryRange(ctx, expr, now)
+					if err != nil {
+						t.Errorf("panel %q query %s: %v\n%s", panel.Title, q.RefID, err, expr)
+						continue
+					}
+					if n == 0 {
+						t.Logf("panel %q query %s: no data (allowed while another query of the panel has data)", panel.Title, q.RefID)
+					}
+					total += n
+				}
+				if total == 0 {
+					t.Errorf("panel %q: no query returned data", panel.Title)
+				}
+			}
+		})
+	}
+
+	t.Run("rules", func(t *testing.T) {
+		for _, g := range ruleFile.Groups {
+			for _, r := range g.Rules {
+				if _, err := p.query(ctx, r.Expr, now); err != nil {
+					t.Errorf("%s/%s: expr: %v", g.Name, r.Name(), err)
+				}
+				probe := r.Probe
+				if probe == "" {
+					probe = r.Expr // a recording rule's own expression must return data
+				}
+				n, err := p.query(ctx, probe, now)
+				if err != nil {
+					t.Errorf("%s/%s: probe: %v", g.Name, r.Name(), err)
+				} else if n == 0 {
+					t.Errorf("%s/%s: probe returned no data: %s", g.Name, r.Name(), probe)
+				}
+			}
+		}
+		checkRuleHealth(ctx, t, p)
+	})
+}
+
+// waitForRecordings waits until Prometheus has evaluated every recording
+// rule into a series (the dashboards read them).
+func waitForRecordings(ctx context.Context, t *testing.T, p *promServer, f rules.File) {
+	t.Helper()
+	var records []string
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			if r.Record != "" {
+				records = append(records, r.Record)
+			}
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, rec := range records {
+		for {
+			n, err := p.query(ctx, rec, time.Now())
+			if err != nil {
+				t.Fatalf("recorded series %s: %v", rec, err)
+			}
+			if n > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("recorded series %s: no data 30 s after loading the samples", rec)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
+
+// checkRuleHealth fails on any rule Prometheus could not evaluate.
+func checkRuleHealth(ctx context.Context, t *testing.T, p *promServer) {
+	t.Helper()
+	var r struct {
+		Data struct {
+			Groups []struct {
+				Name  string `json:"name"`
+				Rules []struct {
+					Name      string `json:"name"`
+					Health    string `json:"health"`
+					LastError string `json:"lastError"`
+				} `json:"rules"`
+			} `json:"groups"`
+		} `json:"data"`
+	}
+	if err := p.get(ctx, "/api/v1/rules", nil, &r); err != nil {
+		t.Fatal(err)
+	}
+	count := 0
+	for _, g := range r.Data.Groups {
+		for _, rule := range g.Rules {
+			count++
+			if rule.Health == "err" || rule.LastError != "" {
+				t.Errorf("rule %s/%s: health %s: %s", g.Name, rule.Name, rule.Health, rule.LastError)
+			}
+		}
+	}
+	if count == 0 {
+		t.Error("Prometheus loaded no rules")
+	}
+}
+
+// leftover finds a template variable substitute did not replace ($1 and
+// ${1} in label_replace are not variables).
+var leftover = regexp.MustCompile(`\$\{?[A-Za-z_]`)
+
+// labelValuesQuery matches Grafana's label_values(selector, label).
+var labelValuesQuery = regexp.MustCompile(`^label_values\((.+), ([a-zA-Z_][a-zA-Z0-9_]*)\)$`)
+
+// resolveVariables runs each query variable in order with the values chosen
+// so far, requires it to list values, and selects "All" as the dashboards do
+// by default. It returns name → substituted value.
+func resolveVariables(ctx context.Context, t *testing.T, p *promServer, d dashboard.Dashboard, end time.Time) map[string]string {
+	t.Helper()
+	vars := map[string]string{}
+	for _, v := range d.Templating.List {
+		switch v.Type {
+		case "datasource":
+			continue
+		case "query":
+		default:
+			t.Errorf("variable %s: unexpected type %s", v.Name, v.Type)
+			continue
+		}
+		if v.Query == nil || v.Query.String == nil {
+			t.Fatalf("variable %s: no query", v.Name)
+		}
+		m := labelValuesQuery.FindStringSubmatch(*v.Query.String)
+		if m == nil {
+			t.Fatalf("variable %s: query %q is not label_values(selector, label)", v.Name, *v.Query.String)
+		}
+		selector := substitute(m[1], vars)
+		values, err := p.labelValues(ctx, m[2], selector, end)
+		if err != nil {
+			t.Fatalf("variable %s: %v", v.Name, err)
+		}
+		if len(values) == 0 {
+			t.Fatalf("variable %s: no values for %s on %s", v.Name, m[2], selector)
+		}
+		if v.AllValue == nil || v.IncludeAll == nil || !*v.IncludeAll {
+			t.Fatalf("variable %s: no All option", v.Name)
+		}
+		vars[v.Name] = *v.AllValue
+	}
+	return vars
+}
+
+// substitute replaces $name and ${name} with the variables' values, longest
+// names first so $cluster does not eat part of a longer name.
+func substitute(expr string, vars map[string]string) string {
+	names := make([]string, 0, len(vars))
+	for n := range vars {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return len(names[i]) > len(names[j]) })
+	for _, n := range names {
+		expr = strings.ReplaceAll(expr, "${"+n+"}", vars[n])
+		expr = strings.ReplaceAll(expr, "$"+n, vars[n])
+	}
+	return expr
+}

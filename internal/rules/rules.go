@@ -1,0 +1,361 @@
+// Package rules is cwstream's Prometheus rule file as code: recording rules
+// for the dashboards' expensive expressions and alerts on ALB, RDS, ECS and
+// the stream itself. The same file is checked by promtool, loaded into a real
+// Prometheus by the tests and uploaded to the AMP rule groups namespace.
+//
+// AlertManagerDefinition gives the matching AMP alert manager definition,
+// which sends every alert to one SNS topic, grouped by environment and
+// severity.
+//
+// Every expression aggregates by the labels alerts are routed and read by:
+// env (an external label), account_id, region and the resource's dimension.
+package rules
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v2"
+)
+
+// Recorded series, used by the dashboards as well as the alerts.
+const (
+	// ALBRequestsPerSecond: requests per second per load balancer.
+	ALBRequestsPerSecond = "loadbalancer:aws_applicationelb_requests:per_second"
+	// ALB5xxRatio: 5xx responses (from targets and from the load balancer)
+	// per request, per load balancer, 0–1.
+	ALB5xxRatio = "loadbalancer:aws_applicationelb_5xx:ratio"
+	// Region5xxRatio: the same over all load balancers of an account and region.
+	Region5xxRatio = "region:aws_applicationelb_5xx:ratio"
+	// ClusterCPUPercent: ECS cluster CPU used per CPU reserved, 0–100.
+	ClusterCPUPercent = "cluster:aws_ecs_containerinsights_cpu:utilization_percent"
+	// ClusterMemoryPercent: ECS cluster memory used per memory reserved, 0–100.
+	ClusterMemoryPercent = "cluster:aws_ecs_containerinsights_memory:utilization_percent"
+)
+
+// Selector fragments shared with the dashboards. A CloudWatch metric comes
+// in several dimension sets (an ALB's RequestCount per load balancer, per
+// target group, per zone); an empty-label matcher picks exactly one set, so
+// sums never count a request twice.
+const (
+	// ALBLoadBalancerLevel selects the series per load balancer only.
+	ALBLoadBalancerLevel = `dimension_TargetGroup="",dimension_AvailabilityZone=""`
+	// ALBTargetGroupLevel selects the series per target group (all zones).
+	ALBTargetGroupLevel = `dimension_TargetGroup!="",dimension_AvailabilityZone=""`
+	// ECSClusterLevel selects Container Insights' per-cluster series.
+	ECSClusterLevel = `dimension_ServiceName="",dimension_TaskDefinitionFamily="",dimension_ContainerInstanceId="",dimension_EC2InstanceId=""`
+	// ECSServiceLevel selects the per-service series (AWS/ECS and Container Insights).
+	ECSServiceLevel = `dimension_ServiceName!="",dimension_TaskDefinitionFamily="",dimension_TaskId="",dimension_ContainerName=""`
+	// RDSInstanceLevel selects the per-DB-instance series.
+	RDSInstanceLevel = `dimension_DBInstanceIdentifier!=""`
+)
+
+// keep are the labels every aggregation keeps: Alertmanager groups by env,
+// and the alert text names the account and region.
+const keep = "env, account_id, region"
+
+// Options are the thresholds that depend on the installation.
+type Options struct {
+	// RDSMaxConnections is the max_connections of the databases; CloudWatch
+	// does not publish it, so the alert compares against 80 % of this.
+	RDSMaxConnections float64
+	// RDSFreeMemoryBytes: freeable memory below this alerts.
+	RDSFreeMemoryBytes float64
+	// RDSFreeStorageBytes: free storage below this alerts.
+	RDSFreeStorageBytes float64
+	// ALBP99Seconds: target response time p99 above this alerts.
+	ALBP99Seconds float64
+	// ALB5xxRatio: a 5xx share above this (0–1) alerts.
+	ALB5xxRatio float64
+	// Env, when set, labels the pipeline alerts that carry no series labels
+	// (absent() has none), so Alertmanager still groups them by env.
+	Env string
+	// RunbookBase is the URL of the operations guide; each alert's runbook
+	// is an anchor in it.
+	RunbookBase string
+}
+
+// DefaultOptions returns thresholds suited to small production databases and
+// web services.
+func DefaultOptions() Options {
+	return Options{
+		RDSMaxConnections:   1000,
+		RDSFreeMemoryBytes:  256 << 20,
+		RDSFreeStorageBytes: 10 << 30,
+		ALBP99Seconds:       2,
+		ALB5xxRatio:         0.05,
+		RunbookBase:         "https://github.com/cwstream/cwstream/blob/main/docs/operations.md",
+	}
+}
+
+// Validate reports the first option that cannot give a sensible rule.
+func (o Options) Validate() error {
+	for _, c := range []struct {
+		name string
+		v    float64
+	}{
+		{"RDSMaxConnections", o.RDSMaxConnections},
+		{"RDSFreeMemoryBytes", o.RDSFreeMemoryBytes},
+		{"RDSFreeStorageBytes", o.RDSFreeStorageBytes},
+		{"ALBP99Seconds", o.ALBP99Seconds},
+		{"ALB5xxRatio", o.ALB5xxRatio},
+	} {
+		if !(c.v > 0) {
+			return fmt.Errorf("rules options: %s must be > 0, got %v", c.name, c.v)
+		}
+	}
+	if o.ALB5xxRatio >= 1 {
+		return fmt.Errorf("rules options: ALB5xxRatio is a share (0–1), got %v", o.ALB5xxRatio)
+	}
+	if o.RunbookBase == "" {
+		return fmt.Errorf("rules options: RunbookBase is empty")
+	}
+	return nil
+}
+
+// File is a Prometheus rule file.
+type File struct {
+	Groups []Group `yaml:"groups"`
+}
+
+// Group is one rule group.
+type Group struct {
+	Name  string `yaml:"name"`
+	Rules []Rule `yaml:"rules"`
+}
+
+// Rule is a recording rule (Record set) or an alert (Alert set).
+type Rule struct {
+	Record      string            `yaml:"record,omitempty"`
+	Alert       string            `yaml:"alert,omitempty"`
+	Expr        string            `yaml:"expr"`
+	For         string            `yaml:"for,omitempty"`
+	Labels      map[string]string `yaml:"labels,omitempty"`
+	Annotations map[string]string `yaml:"annotations,omitempty"`
+	// Probe is a query that returns data whenever the stream delivers the
+	// series the rule reads, even when the alert is not firing: the alert's
+	// measured value without the threshold. Tests run it against real
+	// Prometheus to prove the rule reads series that exist. Not written to
+	// the file.
+	Probe string `yaml:"-"`
+}
+
+// Name returns the rule's record or alert name.
+func (r Rule) Name() string {
+	if r.Record != "" {
+		return r.Record
+	}
+	return r.Alert
+}
+
+// Build returns the rule groups for o.
+func Build(o Options) (File, error) {
+	if err := o.Validate(); err != nil {
+		return File{}, err
+	}
+	return File{Groups: []Group{
+		{Name: "cwstream-recording", Rules: recording()},
+		{Name: "cwstream-alb", Rules: albAlerts(o)},
+		{Name: "cwstream-rds", Rules: rdsAlerts(o)},
+		{Name: "cwstream-ecs", Rules: ecsAlerts(o)},
+		{Name: "cwstream-pipeline", Rules: pipelineAlerts(o)},
+	}}, nil
+}
+
+// Marshal encodes f as a rule file.
+func (f File) Marshal() ([]byte, error) {
+	b, err := yaml.Marshal(f)
+	if err != nil {
+		return nil, fmt.Errorf("rules: encode rule file: %w", err)
+	}
+	return append([]byte("# Generated by cwstream (internal/rules); do not edit.\n"), b...), nil
+}
+
+// Text returns the rule file with the default options, for the CLI and the
+// CDK app (AMP's rule groups namespace takes this text as its data).
+func Text() (string, error) {
+	f, err := Build(DefaultOptions())
+	if err != nil {
+		return "", err
+	}
+	b, err := f.Marshal()
+	return string(b), err
+}
+
+func recording() []Rule {
+	lb := "sum by (" + keep + ", dimension_LoadBalancer) "
+	region := "sum by (" + keep + ") "
+	requests := "(aws_applicationelb_request_count_sum{" + ALBLoadBalancerLevel + "})"
+	errors5xx := `({__name__=~"aws_applicationelb_httpcode_(target|elb)_5_xx_count_sum",` + ALBLoadBalancerLevel + "})"
+	// CloudWatch streams a Count metric only for minutes in which it was
+	// non-zero: with no 5xx series the share is 0, not "no data".
+	share := func(by string) string {
+		return "clamp_max(" + by + errors5xx + " / " + by + requests + ", 1)\nor\n" + by + requests + " * 0"
+	}
+	ratio := func(used, reserved string) string {
+		return "100 * aws_ecs_containerinsights_" + used + "_average{" + ECSClusterLevel + "}\n/\naws_ecs_containerinsights_" + reserved + "_average{" + ECSClusterLevel + "}"
+	}
+	return []Rule{
+		{Record: ALBRequestsPerSecond, Expr: lb + requests + " / 60"},
+		{Record: ALB5xxRatio, Expr: share(lb)},
+		{Record: Region5xxRatio, Expr: share(region)},
+		{Record: ClusterCPUPercent, Expr: ratio("cpu_utilized", "cpu_reserved")},
+		{Record: ClusterMemoryPercent, Expr: ratio("memory_utilized", "memory_reserved")},
+	}
+}
+
+// alert builds an alert firing when value op threshold holds for dur.
+func alert(o Options, name, severity, dur, value, op string, threshold float64, summary, description string) Rule {
+	return Rule{
+		Alert: name,
+		Expr:  value + " " + op + " " + num(threshold),
+		For:   dur,
+		Labels: map[string]string{
+			"severity": severity,
+		},
+		Annotations: map[string]string{
+			"summary":     summary,
+			"description": description,
+			"runbook_url": runbook(o, name),
+		},
+		Probe: value,
+	}
+}
+
+func runbook(o Options, name string) string {
+	return o.RunbookBase + "#" + strings.ToLower(name)
+}
+
+func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+const where = "{{ $labels.env }} account {{ $labels.account_id }} {{ $labels.region }}"
+
+func albAlerts(o Options) []Rule {
+	lb := "{{ $labels.dimension_LoadBalancer }}"
+	tg := "{{ $labels.dimension_TargetGroup }}"
+	byLB := "by (" + keep + ", dimension_LoadBalancer) "
+	byTG := "by (" + keep + ", dimension_LoadBalancer, dimension_TargetGroup) "
+	share := alert(o, "ALBHigh5xxShare", "critical", "5m",
+		ALB5xxRatio, ">", o.ALB5xxRatio,
+		"ALB "+lb+": {{ $value | humanizePercentage }} of requests end in 5xx",
+		"More than "+num(o.ALB5xxRatio*100)+" % of the requests to "+lb+" ("+where+") got a 5xx response for 5 minutes.")
+	// Ignore near-idle load balancers: two errors out of three requests is
+	// not an outage.
+	share.Expr += "\nand on (" + keep + ", dimension_LoadBalancer)\n" + ALBRequestsPerSecond + " > 1"
+	return []Rule{
+		share,
+		alert(o, "ALBTargetResponseTimeP99High", "warning", "10m",
+			"max "+byLB+"(aws_applicationelb_target_response_time_p99{"+ALBLoadBalancerLevel+"})", ">", o.ALBP99Seconds,
+			"ALB "+lb+": p99 target response time {{ $value | humanizeDuration }}",
+			"The 99th percentile of target response time of "+lb+" ("+where+") has been above "+num(o.ALBP99Seconds)+" s for 10 minutes."),
+		alert(o, "ALBUnhealthyHosts", "warning", "5m",
+			"max "+byTG+"(aws_applicationelb_un_healthy_host_count_maximum{"+ALBTargetGroupLevel+"})", ">", 0,
+			"ALB "+lb+": {{ $value }} unhealthy targets in "+tg,
+			"Target group "+tg+" of "+lb+" ("+where+") has had unhealthy targets for 5 minutes."),
+		alert(o, "ALBNoHealthyHosts", "critical", "2m",
+			"min "+byTG+"(aws_applicationelb_healthy_host_count_minimum{"+ALBTargetGroupLevel+"})", "<", 1,
+			"ALB "+lb+": no healthy target in "+tg,
+			"Target group "+tg+" of "+lb+" ("+where+") has had no healthy target for 2 minutes: its requests fail."),
+		alert(o, "ALBRejectedConnections", "warning", "5m",
+			"sum "+byLB+"(aws_applicationelb_rejected_connection_count_sum{"+ALBLoadBalancerLevel+"})", ">", 0,
+			"ALB "+lb+": {{ $value }} connections rejected per minute",
+			"The load balancer "+lb+" ("+where+") rejected connections because it reached its maximum number of connections."),
+	}
+}
+
+func rdsAlerts(o Options) []Rule {
+	db := "{{ $labels.dimension_DBInstanceIdentifier }}"
+	by := "by (" + keep + ", dimension_DBInstanceIdentifier) "
+	free := "min " + by + "(aws_rds_free_storage_space_minimum{" + RDSInstanceLevel + "})"
+	fillsUp := alert(o, "RDSStorageFullIn24h", "warning", "30m",
+		"min "+by+"(predict_linear(aws_rds_free_storage_space_minimum{"+RDSInstanceLevel+"}[6h], 86400))", "<", 0,
+		"RDS "+db+": storage will be full within 24 h at the current rate",
+		"Free storage of "+db+" ("+where+") falls fast enough to run out within a day.")
+	fillsUp.Probe = free
+	return []Rule{
+		alert(o, "RDSCPUHigh", "warning", "15m",
+			"max "+by+"(aws_rds_cpuutilization_average{"+RDSInstanceLevel+"})", ">", 80,
+			"RDS "+db+": CPU {{ $value | humanize }} %",
+			"CPU utilization of "+db+" ("+where+") has been above 80 % for 15 minutes."),
+		alert(o, "RDSFreeableMemoryLow", "warning", "10m",
+			"min "+by+"(aws_rds_freeable_memory_minimum{"+RDSInstanceLevel+"})", "<", o.RDSFreeMemoryBytes,
+			"RDS "+db+": freeable memory {{ $value | humanize1024 }}B",
+			"Freeable memory of "+db+" ("+where+") has been below "+num(o.RDSFreeMemoryBytes/(1<<20))+" MiB for 10 minutes."),
+		alert(o, "RDSFreeStorageLow", "critical", "15m",
+			free, "<", o.RDSFreeStorageBytes,
+			"RDS "+db+": free storage {{ $value | humanize1024 }}B",
+			"Free storage of "+db+" ("+where+") has been below "+num(o.RDSFreeStorageBytes/(1<<30))+" GiB for 15 minutes."),
+		fillsUp,
+		alert(o, "RDSConnectionsNearMax", "warning", "10m",
+			"max "+by+"(aws_rds_database_connections_maximum{"+RDSInstanceLevel+"})", ">", 0.8*o.RDSMaxConnections,
+			"RDS "+db+": {{ $value }} connections, near max_connections",
+			"Connections to "+db+" ("+where+") have been above 80 % of "+num(o.RDSMaxConnections)+" for 10 minutes; new connections will soon be refused."),
+		alert(o, "RDSReplicaLagHigh", "warning", "10m",
+			"max "+by+"(aws_rds_replica_lag_maximum{"+RDSInstanceLevel+"})", ">", 30,
+			"RDS "+db+": replica lag {{ $value | humanizeDuration }}",
+			"The read replica "+db+" ("+where+") has been more than 30 s behind its source for 10 minutes."),
+	}
+}
+
+func ecsAlerts(o Options) []Rule {
+	svc := "{{ $labels.dimension_ClusterName }}/{{ $labels.dimension_ServiceName }}"
+	by := "by (" + keep + ", dimension_ClusterName, dimension_ServiceName) "
+	running := "max " + by + "(aws_ecs_containerinsights_running_task_count_average{" + ECSServiceLevel + "})"
+	desired := "max " + by + "(aws_ecs_containerinsights_desired_task_count_average{" + ECSServiceLevel + "})"
+	below := alert(o, "ECSServiceRunningBelowDesired", "warning", "15m",
+		desired+"\n- "+running, ">", 0,
+		"ECS "+svc+": {{ $value }} tasks fewer than desired",
+		"Service "+svc+" ("+where+") has run fewer tasks than desired for 15 minutes: tasks fail to start or keep stopping.")
+	return []Rule{
+		alert(o, "ECSServiceCPUHigh", "warning", "15m",
+			"max "+by+"(aws_ecs_cpuutilization_average{"+ECSServiceLevel+"})", ">", 85,
+			"ECS "+svc+": CPU {{ $value | humanize }} %",
+			"CPU utilization of service "+svc+" ("+where+") has been above 85 % of its reservation for 15 minutes."),
+		alert(o, "ECSServiceMemoryHigh", "warning", "15m",
+			"max "+by+"(aws_ecs_memory_utilization_average{"+ECSServiceLevel+"})", ">", 90,
+			"ECS "+svc+": memory {{ $value | humanize }} %",
+			"Memory utilization of service "+svc+" ("+where+") has been above 90 % of its reservation for 15 minutes; tasks risk being killed out of memory."),
+		below,
+	}
+}
+
+func pipelineAlerts(o Options) []Rule {
+	var labels map[string]string
+	if o.Env != "" {
+		labels = map[string]string{"env": o.Env}
+	}
+	noData := Rule{
+		Alert: "CWStreamNoData",
+		// absent_over_time and not absent: CloudWatch data arrives minutes
+		// late, so a short gap must not fire.
+		Expr:   `absent_over_time({__name__=~"aws_.+"}[10m])`,
+		For:    "5m",
+		Labels: map[string]string{"severity": "critical"},
+		Annotations: map[string]string{
+			"summary":     "No CloudWatch metric stream data for 15 minutes",
+			"description": "No aws_* series has received a sample for 15 minutes: the metric stream, Firehose or the ingest Lambda is broken, or remote write to AMP fails.",
+			"runbook_url": runbook(o, "CWStreamNoData"),
+		},
+		Probe: `{__name__=~"aws_.+"}`,
+	}
+	for k, v := range labels {
+		noData.Labels[k] = v
+	}
+	present := "group by (" + keep + `) ({__name__=~"aws_.+"})`
+	stopped := Rule{
+		Alert: "CWStreamAccountRegionStopped",
+		// Data an hour ago, none now (a 5-minute lookback): one account or
+		// region stopped while others still stream.
+		Expr:   "group by (" + keep + `) ({__name__=~"aws_.+"} offset 1h)` + "\nunless\n" + present,
+		For:    "10m",
+		Labels: map[string]string{"severity": "warning"},
+		Annotations: map[string]string{
+			"summary":     "No stream data from account {{ $labels.account_id }} {{ $labels.region }}",
+			"description": "Account {{ $labels.account_id }} in {{ $labels.region }} ({{ $labels.env }}) streamed metrics an hour ago but has sent none for 15 minutes.",
+			"runbook_url": runbook(o, "CWStreamAccountRegionStopped"),
+		},
+		Probe: present,
+	}
+	return []Rule{noData, stopped}
+}
