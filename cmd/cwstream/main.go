@@ -38,11 +38,19 @@ func commands() []command {
 	return []command{
 		{"dryrun", "print the samples payloads become, or a cardinality summary", runDryrun},
 		{"replay", "write recorded or failed payloads to a remote-write store, through the Lambda handler", runReplay},
+		{"dashboards", "write the Grafana dashboards as JSON models (--out DIR)", plain(runDashboards)},
+		{"rules", "write the Prometheus rule file (--out FILE) or the alert manager definition", plain(runRules)},
+		{"grafana", "provision dashboards and the AMP data source into Amazon Managed Grafana (sync|remove)", plain(runGrafana)},
 		{"version", "print the version", func(_ context.Context, e *env, _ []string) error {
 			_, err := fmt.Fprintln(e.stdout, "cwstream", version.String())
 			return err
 		}},
 	}
+}
+
+// plain adapts a command that needs only its output writers.
+func plain(run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) func(context.Context, *env, []string) error {
+	return func(ctx context.Context, e *env, args []string) error { return run(ctx, args, e.stdout, e.stderr) }
 }
 
 // errUsage marks an error already explained by a usage message.
