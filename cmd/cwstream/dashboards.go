@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,12 +21,13 @@ func runDashboards(_ context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(stderr, "usage: cwstream dashboards --out DIR")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *out == "" || fs.NArg() != 0 {
 		fs.Usage()
-		return errors.New("dashboards: --out DIR is required and no arguments are taken")
+		fmt.Fprintln(stderr, "cwstream dashboards: --out DIR is required and no arguments are taken")
+		return errUsage
 	}
 	models, err := dashboards.JSON()
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,7 +20,8 @@ func runGrafana(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	usage := "usage: cwstream grafana sync|remove --workspace-id g-… --region REGION [--prometheus-url URL] [--folder-title TITLE]"
 	if len(args) == 0 || (args[0] != "sync" && args[0] != "remove") {
 		fmt.Fprintln(stderr, usage)
-		return errors.New("grafana: want the sync or remove subcommand")
+		fmt.Fprintln(stderr, "cwstream grafana: want the sync or remove subcommand")
+		return errUsage
 	}
 	action := args[0]
 	fs := flag.NewFlagSet("grafana "+action, flag.ContinueOnError)
@@ -34,12 +34,13 @@ func runGrafana(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, usage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if *workspace == "" || fs.NArg() != 0 {
 		fs.Usage()
-		return errors.New("grafana: --workspace-id is required and no arguments are taken")
+		fmt.Fprintln(stderr, "cwstream grafana: --workspace-id is required and no arguments are taken")
+		return errUsage
 	}
 	var opts []func(*config.LoadOptions) error
 	if *region != "" {

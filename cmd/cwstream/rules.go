@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,12 +28,13 @@ func runRules(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stderr, "usage: cwstream rules [--out FILE] [flags]\n       cwstream rules --alertmanager-topic ARN --region REGION [--out FILE]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		fs.Usage()
-		return errors.New("rules: no arguments are taken")
+		fmt.Fprintln(stderr, "cwstream rules: no arguments are taken")
+		return errUsage
 	}
 	var text []byte
 	if *topic != "" {
