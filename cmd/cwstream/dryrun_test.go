@@ -63,13 +63,17 @@ func TestDryrunGolden(t *testing.T) {
 		{"processing-failed.prom", []string{"testdata/payloads/processing-failed.jsonl"}},
 		{"alb-configured.prom", []string{"--config", "testdata/config/relabel.yaml", "testdata/payloads/alb.bin"}},
 		{"summary.txt", []string{"--summary", "testdata/payloads/ecs.bin", "testdata/payloads/rds.bin", "testdata/payloads/alb.bin"}},
+		// The recorded payloads beside the repository (never copied into
+		// it): their cardinality report is the golden file.
+		{"real-payloads-summary.txt", []string{"--summary", "--top", "25",
+			"../shared/real-payloads/otel07-firehose-http-delivery.bin", "../shared/real-payloads/otel07-firehose-http-delivery-2.bin"}},
 	}
 	root := testutil.RepoRoot(t)
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
 			args := []string{"dryrun"}
 			for _, a := range tt.args {
-				if strings.HasPrefix(a, "testdata/") {
+				if strings.HasPrefix(a, "testdata/") || strings.HasPrefix(a, "../shared/") {
 					a = filepath.Join(root, a)
 				}
 				args = append(args, a)
