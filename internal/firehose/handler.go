@@ -123,6 +123,7 @@ func Classify(err error) (envelope.Result, string) {
 		limit     *remotewrite.LimitError
 		notSent   *remotewrite.NotSentError
 		panicked  *panicError
+		sendPanic *remotewrite.PanicError
 	)
 	switch {
 	case err == nil:
@@ -133,13 +134,18 @@ func Classify(err error) (envelope.Result, string) {
 		return envelope.ProcessingFailed, CauseLimit
 	case errors.As(err, &rejected):
 		return envelope.ProcessingFailed, CauseRejected
-	case errors.As(err, &deadline), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	case errors.As(err, &deadline):
 		return envelope.ProcessingFailed, CauseDeadline
 	case errors.As(err, &exhausted):
+		// Before the context checks below: when every attempt timed out,
+		// the last error wraps the attempt's own context.DeadlineExceeded,
+		// yet the invocation still had time; attempts ran out.
 		return envelope.ProcessingFailed, CauseRetriesExhausted
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return envelope.ProcessingFailed, CauseDeadline
 	case errors.As(err, &notSent):
 		return envelope.ProcessingFailed, CauseNotSent
-	case errors.As(err, &panicked):
+	case errors.As(err, &panicked), errors.As(err, &sendPanic):
 		return envelope.ProcessingFailed, CausePanic
 	default:
 		return envelope.ProcessingFailed, CauseWrite
@@ -157,25 +163,51 @@ func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
 // Invoke handles one event. It implements lambda.Handler.
 //
 // An error is returned only when the event itself is unusable (not a
-// Firehose event, or a record without an id, which could not be answered);
-// the Lambda invocation then fails and Firehose retries the whole batch.
-func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+// Firehose event, or a record without an id, which could not be answered)
+// or a panic struck before any record was answered; the Lambda invocation
+// then fails and Firehose retries the whole batch.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) (resp []byte, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+
+	// process recovers its own panics. One anywhere else (parsing, the
+	// response, telemetry and its hooks) must not end the process either:
+	// once the answers are written they still go out; before, the event
+	// fails as a whole and Firehose retries it.
+	answered := false
+	defer func() {
+		if v := recover(); v != nil {
+			perr := &panicError{value: v, stack: debug.Stack()}
+			h.log.Error("panic outside record processing", "answered", answered, "panic", fmt.Sprint(v), "stack", string(perr.stack))
+			if answered {
+				resp, err = h.resp, nil
+				return
+			}
+			resp, err = nil, fmt.Errorf("firehose event: %w", perr)
+		}
+	}()
 
 	ev, err := h.parser.Parse(payload)
 	if err != nil {
 		return nil, err
 	}
 	for i := range ev.Records {
-		if errors.Is(ev.Records[i].Err, envelope.ErrNoID) {
-			return nil, fmt.Errorf("firehose event: %w: it cannot be answered, so the whole event is failed for Firehose to retry", ev.Records[i].Err)
+		// An empty id is also what a record gets whose first fault was
+		// another one (bad data, then no recordId): it cannot be answered
+		// either.
+		if rec := &ev.Records[i]; rec.ID == "" || errors.Is(rec.Err, envelope.ErrNoID) {
+			cause := rec.Err
+			if cause == nil {
+				cause = envelope.ErrNoID
+			}
+			return nil, fmt.Errorf("firehose event: record %d has no usable recordId (%w): it cannot be answered, so the whole event is failed for Firehose to retry", i, cause)
 		}
 	}
 	inv := &telemetry.Invocation{RecordsIn: len(ev.Records)}
 	start := h.opts.Now()
 	h.process(ctx, ev, inv)
 	h.resp = envelope.AppendResponse(h.resp[:0], h.answers)
+	answered = true
 	h.report(ev, inv, start)
 	// The response aliases h.resp until the next Invoke; the Lambda runtime
 	// sends it before invoking again.
@@ -202,6 +234,11 @@ func (h *Handler) process(ctx context.Context, ev *envelope.Event, inv *telemetr
 				if h.causes[i].cause == "" {
 					h.causes[i] = failure{CausePanic, perr}
 				}
+			}
+			// The samples built and not yet counted as written or dropped
+			// are dropped now: the counts must add up.
+			if n := inv.Samples - inv.SamplesWritten - inv.TotalDropped(); n > 0 {
+				inv.DropSamples(CausePanic, n)
 			}
 			h.samples, h.owner = h.samples[:0], h.owner[:0]
 			h.conv.Reset()
@@ -237,9 +274,7 @@ func (h *Handler) process(ctx context.Context, ev *envelope.Event, inv *telemetr
 	}
 
 	if len(h.samples) > 0 {
-		wctx, cancel := h.writeContext(ctx)
-		rep := h.writer.Write(wctx, h.samples)
-		cancel()
+		rep := h.write(ctx)
 		inv.Requests, inv.Retries = rep.Requests, rep.Retries
 		inv.SamplesWritten, inv.Series = rep.SamplesWritten, rep.SeriesWritten
 		inv.BytesSent, inv.WriteLatency = rep.BytesSent, rep.Latency
@@ -261,6 +296,14 @@ func (h *Handler) process(ctx context.Context, ev *envelope.Event, inv *telemetr
 	// neither is used again before the next event.
 	h.samples, h.owner = h.samples[:0], h.owner[:0]
 	h.conv.Reset()
+}
+
+// write writes h.samples, stopping early enough to answer in time; the
+// deferred cancel also runs when the writer panics.
+func (h *Handler) write(ctx context.Context) remotewrite.Report {
+	wctx, cancel := h.writeContext(ctx)
+	defer cancel()
+	return h.writer.Write(wctx, h.samples)
 }
 
 // writeContext stops writing early enough to answer before the deadline.
