@@ -86,9 +86,12 @@ func FromEnv(getenv func(string) string, stat func(string) (os.FileInfo, error))
 	if v := getenv("CWSTREAM_REQUEST_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
+			// Not kept: Validate would report the same variable again,
+			// by its field name.
 			errs = append(errs, fmt.Errorf("CWSTREAM_REQUEST_TIMEOUT=%q: want a positive Go duration such as 10s", v))
+		} else {
+			rw.RequestTimeout = d
 		}
-		rw.RequestTimeout = d
 	}
 	if rw.URL != "" {
 		rw = rw.WithDefaults()
