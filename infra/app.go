@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,11 +16,17 @@ import (
 
 	cw "github.com/cwstream/cwstream/infra/constructs"
 	"github.com/cwstream/cwstream/internal/config"
+	"github.com/cwstream/cwstream/internal/dashboards"
+	"github.com/cwstream/cwstream/internal/rules"
 )
 
-// BootstrapPath is where `make lambda` leaves the ingest binary, relative to
-// the repository root.
-const BootstrapPath = "build/lambda/ingest/bootstrap"
+// BootstrapPath and GrafanaBootstrapPath are where `make lambda` leaves the
+// ingest and the Grafana provisioning binaries, relative to the repository
+// root.
+const (
+	BootstrapPath        = "build/lambda/ingest/bootstrap"
+	GrafanaBootstrapPath = "build/lambda/grafana/bootstrap"
+)
 
 // Paths locates the files the app reads.
 type Paths struct {
@@ -27,11 +35,17 @@ type Paths struct {
 	Root string
 	// Bootstrap is the built ingest binary.
 	Bootstrap string
+	// GrafanaBootstrap is the built dashboard provisioning binary.
+	GrafanaBootstrap string
 }
 
 // DefaultPaths are the paths for the repository at root.
 func DefaultPaths(root string) Paths {
-	return Paths{Root: root, Bootstrap: filepath.Join(root, BootstrapPath)}
+	return Paths{
+		Root:             root,
+		Bootstrap:        filepath.Join(root, BootstrapPath),
+		GrafanaBootstrap: filepath.Join(root, GrafanaBootstrapPath),
+	}
 }
 
 // Stacks are what BuildApp added to the app.
@@ -41,25 +55,28 @@ type Stacks struct {
 }
 
 // BuildApp adds env's workspace stack and one ingest stack per ingest region
-// to app. It fails before creating anything when the function binary is
+// to app. It fails before creating anything when a function binary is
 // missing or the environment's cwstream config file is invalid.
 func BuildApp(app awscdk.App, env *EnvConfig, paths Paths) (*Stacks, error) {
-	if _, err := os.Stat(paths.Bootstrap); errors.Is(err, fs.ErrNotExist) {
-		return nil, &cw.MissingBootstrapError{Path: paths.Bootstrap}
+	for _, bootstrap := range []string{paths.Bootstrap, paths.GrafanaBootstrap} {
+		if _, err := os.Stat(bootstrap); errors.Is(err, fs.ErrNotExist) {
+			return nil, &cw.MissingBootstrapError{Path: bootstrap}
+		}
 	}
 	configFile := filepath.Join(paths.Root, env.ConfigFile)
 	// The same loader the function runs at cold start: a file it would
 	// reject fails the synth instead of every invocation.
-	if _, err := config.Load(configFile); err != nil {
+	cfg, err := config.Load(configFile)
+	if err != nil {
 		return nil, fmt.Errorf("environment %q: configFile: %w", env.Name, err)
 	}
-	rules := cw.DefaultRules
-	if env.RulesFile != "" {
-		b, err := os.ReadFile(filepath.Join(paths.Root, env.RulesFile))
-		if err != nil {
-			return nil, fmt.Errorf("environment %q: rulesFile: %w", env.Name, err)
-		}
-		rules = string(b)
+	ruleText, err := ruleFile(env, paths.Root, cfg.ExternalLabels["env"])
+	if err != nil {
+		return nil, err
+	}
+	dashboardsHash, err := DashboardsHash()
+	if err != nil {
+		return nil, err
 	}
 
 	// AWS Solutions checks run on every synth, so `cdk synth` and `cdk deploy`
@@ -74,16 +91,26 @@ func BuildApp(app awscdk.App, env *EnvConfig, paths Paths) (*Stacks, error) {
 	}
 
 	wsName := WorkspaceStackName(env.Name, env.Region)
-	out := &Stacks{Workspace: NewWorkspaceStack(app, wsName, &WorkspaceStackProps{
+	// Staged inside the cloud assembly directory: it is the app's scratch
+	// space, and CDK copies the directory into its own asset.<hash>.
+	grafanaAsset := filepath.Join(*app.Outdir(), "cwstream-src", wsName+"-grafana")
+	if err := cw.StageBootstrap(grafanaAsset, paths.GrafanaBootstrap); err != nil {
+		return nil, fmt.Errorf("stack %s: %w", wsName, err)
+	}
+	ws, err := NewWorkspaceStack(app, wsName, &WorkspaceStackProps{
 		StackProps: stackProps(env, env.Region, wsName,
-			fmt.Sprintf("cwstream %s: AMP and AMG workspaces, rules and alerting", env.Name)),
-		Env:       env,
-		RulesYAML: rules,
-	})}
+			fmt.Sprintf("cwstream %s: AMP and AMG workspaces, rules, alerting and dashboards", env.Name)),
+		Env:             env,
+		RulesYAML:       ruleText,
+		GrafanaAssetDir: grafanaAsset,
+		DashboardsHash:  dashboardsHash,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stack %s: %w", wsName, err)
+	}
+	out := &Stacks{Workspace: ws}
 	for _, region := range env.IngestRegions {
 		name := IngestStackName(env.Name, region)
-		// Staged inside the cloud assembly directory: it is the app's scratch
-		// space, and CDK copies the directory into its own asset.<hash>.
 		assetDir := filepath.Join(*app.Outdir(), "cwstream-src", name)
 		if err := cw.StageFunctionAsset(assetDir, paths.Bootstrap, configFile); err != nil {
 			return nil, fmt.Errorf("stack %s: %w", name, err)
@@ -97,6 +124,45 @@ func BuildApp(app awscdk.App, env *EnvConfig, paths Paths) (*Stacks, error) {
 		}))
 	}
 	return out, nil
+}
+
+// ruleFile returns the environment's Prometheus rule file: its rulesFile
+// verbatim when set, else internal/rules built with the environment's
+// thresholds and envLabel (the series' env label) on the alerts that carry
+// no series labels.
+func ruleFile(env *EnvConfig, root, envLabel string) (string, error) {
+	if env.RulesFile != "" {
+		b, err := os.ReadFile(filepath.Join(root, env.RulesFile))
+		if err != nil {
+			return "", fmt.Errorf("environment %q: rulesFile: %w", env.Name, err)
+		}
+		return string(b), nil
+	}
+	f, err := rules.Build(env.RuleOptions(envLabel))
+	if err != nil {
+		return "", fmt.Errorf("environment %q: alerts: %w", env.Name, err)
+	}
+	b, err := f.Marshal()
+	if err != nil {
+		return "", fmt.Errorf("environment %q: %w", env.Name, err)
+	}
+	return string(b), nil
+}
+
+// DashboardsHash is the hex SHA-256 of the dashboards as the provisioning
+// function uploads them (internal/dashboards.JSON, in order). Both are built
+// from the same tree, so a dashboard change changes the custom resource's
+// properties and CloudFormation re-provisions.
+func DashboardsHash() (string, error) {
+	models, err := dashboards.JSON()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, m := range models {
+		h.Write(m.JSON)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func stackProps(env *EnvConfig, region, name, description string) awscdk.StackProps {

@@ -2,7 +2,7 @@
 # Synthesize every shipped environment offline into its own directory and run
 # cfn-lint on each template. Called by `make test` (target synth-check).
 # Needs: node/npm (npx cdk from package-lock.json), go, cfn-lint, and the
-# function binary from `make lambda`.
+# function binaries from `make lambda`.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,10 +20,12 @@ envs="${SYNTH_ENVS:-dev prod}"
 if [[ ! -x node_modules/.bin/cdk ]]; then
   npm ci --no-audit --no-fund
 fi
-if [[ ! -f build/lambda/ingest/bootstrap ]]; then
-  echo "check-synth: build/lambda/ingest/bootstrap is missing: run 'make lambda' first" >&2
-  exit 1
-fi
+for fn in ingest grafana; do
+  if [[ ! -f build/lambda/$fn/bootstrap ]]; then
+    echo "check-synth: build/lambda/$fn/bootstrap is missing: run 'make lambda' first" >&2
+    exit 1
+  fi
+done
 
 status=0
 for env in $envs; do

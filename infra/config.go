@@ -10,7 +10,10 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/cwstream/cwstream/internal/rules"
 )
 
 // ContextKeyEnvironments is the cdk.json context key that holds one object per
@@ -78,9 +81,22 @@ type GrafanaConfig struct {
 	GrafanaVersion      string   `json:"grafanaVersion"`
 }
 
-// AlertsConfig configures the SNS topics alarms and Alertmanager publish to.
+// AlertsConfig configures the SNS topics alarms and Alertmanager publish to,
+// and the thresholds of the AMP alerting rules that depend on the
+// installation (internal/rules.Options).
 type AlertsConfig struct {
 	Email string `json:"email"`
+	// RDSMaxConnections is the databases' max_connections (CloudWatch does
+	// not publish it): RDSConnectionsNearMax fires above 80 % of it.
+	RDSMaxConnections float64 `json:"rdsMaxConnections"`
+	// RDSFreeMemoryMiB and RDSFreeStorageGiB: less freeable memory or free
+	// storage than this alerts.
+	RDSFreeMemoryMiB  float64 `json:"rdsFreeMemoryMiB"`
+	RDSFreeStorageGiB float64 `json:"rdsFreeStorageGiB"`
+	// ALBP99Seconds: a target response time p99 above this alerts.
+	ALBP99Seconds float64 `json:"albP99Seconds"`
+	// ALB5xxRatio: a share (0–1) of 5xx responses above this alerts.
+	ALB5xxRatio float64 `json:"alb5xxRatio"`
 }
 
 // StreamConfig configures the CloudWatch metric stream.
@@ -156,8 +172,13 @@ const (
 // DefaultStreamNamespaces are streamed unless an environment lists its own.
 var defaultStreamNamespaces = []string{"AWS/ECS", "ECS/ContainerInsights", "AWS/RDS", "AWS/ApplicationELB"}
 
+// minGrafanaVersion is the first AMG Grafana version with service accounts,
+// which the dashboard provisioning authenticates with.
+var minGrafanaVersion = [2]int{9, 4}
+
 // defaultEnvConfig returns the defaults that cdk.json values are decoded over.
 func defaultEnvConfig() EnvConfig {
+	ruleDefaults := rules.DefaultOptions()
 	filters := make([]NamespaceFilter, 0, len(defaultStreamNamespaces))
 	for _, ns := range defaultStreamNamespaces {
 		filters = append(filters, NamespaceFilter{Namespace: ns})
@@ -174,6 +195,13 @@ func defaultEnvConfig() EnvConfig {
 			Authentication: "AWS_SSO",
 			PermissionType: "CUSTOMER_MANAGED",
 			GrafanaVersion: "10.4",
+		},
+		Alerts: AlertsConfig{
+			RDSMaxConnections: ruleDefaults.RDSMaxConnections,
+			RDSFreeMemoryMiB:  ruleDefaults.RDSFreeMemoryBytes / (1 << 20),
+			RDSFreeStorageGiB: ruleDefaults.RDSFreeStorageBytes / (1 << 30),
+			ALBP99Seconds:     ruleDefaults.ALBP99Seconds,
+			ALB5xxRatio:       ruleDefaults.ALB5xxRatio,
 		},
 		Stream: StreamConfig{
 			IncludeFilters: filters,
@@ -402,6 +430,12 @@ func (c *EnvConfig) Validate() error {
 		{c.Grafana.PermissionType == "CUSTOMER_MANAGED" || c.Grafana.PermissionType == "SERVICE_MANAGED", "grafana.permissionType", fmt.Sprintf("%q: want CUSTOMER_MANAGED or SERVICE_MANAGED", c.Grafana.PermissionType)},
 		{c.Grafana.Authentication == "SAML" || (c.Grafana.SAMLMetadataURL == "" && len(c.Grafana.SAMLAdminRoleValues) == 0), "grafana.samlMetadataUrl", "only used with authentication SAML"},
 		{c.Grafana.SAMLMetadataURL == "" || strings.HasPrefix(c.Grafana.SAMLMetadataURL, "https://"), "grafana.samlMetadataUrl", "must be an https:// URL"},
+		{grafanaVersionAtLeast(c.Grafana.GrafanaVersion, minGrafanaVersion), "grafana.grafanaVersion", fmt.Sprintf("%q: want %d.%d or later (the dashboards are provisioned through service accounts)", c.Grafana.GrafanaVersion, minGrafanaVersion[0], minGrafanaVersion[1])},
+		{c.Alerts.RDSMaxConnections > 0, "alerts.rdsMaxConnections", fmt.Sprintf("%v: must be > 0", c.Alerts.RDSMaxConnections)},
+		{c.Alerts.RDSFreeMemoryMiB > 0, "alerts.rdsFreeMemoryMiB", fmt.Sprintf("%v: must be > 0", c.Alerts.RDSFreeMemoryMiB)},
+		{c.Alerts.RDSFreeStorageGiB > 0, "alerts.rdsFreeStorageGiB", fmt.Sprintf("%v: must be > 0", c.Alerts.RDSFreeStorageGiB)},
+		{c.Alerts.ALBP99Seconds > 0, "alerts.albP99Seconds", fmt.Sprintf("%v: must be > 0", c.Alerts.ALBP99Seconds)},
+		{c.Alerts.ALB5xxRatio > 0 && c.Alerts.ALB5xxRatio < 1, "alerts.alb5xxRatio", fmt.Sprintf("%v: a share, want 0 < x < 1 (0.05 is 5 %%)", c.Alerts.ALB5xxRatio)},
 		{len(c.Stream.IncludeFilters) > 0, "stream.includeFilters", "at least one namespace is required"},
 		{c.Firehose.ProcessorBufferSizeMiB >= 1 && c.Firehose.ProcessorBufferSizeMiB <= 3, "firehose.processorBufferSizeMiB", fmt.Sprintf("%d is outside 1..3 (base64 of more than 3 MiB would not fit the 6 MB Lambda payload)", c.Firehose.ProcessorBufferSizeMiB)},
 		{c.Firehose.ProcessorBufferIntervalSeconds >= 60 && c.Firehose.ProcessorBufferIntervalSeconds <= 900, "firehose.processorBufferIntervalSeconds", fmt.Sprintf("%d is outside 60..900", c.Firehose.ProcessorBufferIntervalSeconds)},
@@ -466,6 +500,34 @@ func (c *EnvConfig) Validate() error {
 		}
 	}
 	return nil
+}
+
+// RuleOptions are the alerting rules' options for this environment; env is
+// the value of the series' env label (the cwstream config's external label),
+// which labels the alerts that carry no series labels.
+func (c *EnvConfig) RuleOptions(env string) rules.Options {
+	o := rules.DefaultOptions()
+	o.RDSMaxConnections = c.Alerts.RDSMaxConnections
+	o.RDSFreeMemoryBytes = c.Alerts.RDSFreeMemoryMiB * (1 << 20)
+	o.RDSFreeStorageBytes = c.Alerts.RDSFreeStorageGiB * (1 << 30)
+	o.ALBP99Seconds = c.Alerts.ALBP99Seconds
+	o.ALB5xxRatio = c.Alerts.ALB5xxRatio
+	o.Env = env
+	return o
+}
+
+// grafanaVersionAtLeast reports whether v ("MAJOR.MINOR") is min or later.
+func grafanaVersionAtLeast(v string, min [2]int) bool {
+	major, minor, ok := strings.Cut(v, ".")
+	if !ok {
+		return false
+	}
+	maj, err1 := strconv.Atoi(major)
+	mnr, err2 := strconv.Atoi(minor)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return maj > min[0] || (maj == min[0] && mnr >= min[1])
 }
 
 func retentionReason(days int) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	cw "github.com/cwstream/cwstream/infra/constructs"
+	"github.com/cwstream/cwstream/internal/rules"
 )
 
 // minimal is the smallest valid environment.
@@ -58,6 +59,11 @@ func TestLoadEnvConfigErrors(t *testing.T) {
 		{"no namespaces", "dev", with(minimal(), "stream.includeFilters", []any{}), "stream.includeFilters", "at least one"},
 		{"bad email", "dev", with(minimal(), "alerts.email", "not-an-address"), "alerts.email", "not-an-address"},
 		{"bad log level", "dev", with(minimal(), "lambda.logLevel", "loud"), "lambda.logLevel", "debug, info, warn, error"},
+		{"Grafana without service accounts", "dev", with(minimal(), "grafana.grafanaVersion", "8.4"), "grafana.grafanaVersion", "9.4 or later"},
+		{"Grafana version not MAJOR.MINOR", "dev", with(minimal(), "grafana.grafanaVersion", "latest"), "grafana.grafanaVersion", "9.4 or later"},
+		{"5xx share as a percentage", "dev", with(minimal(), "alerts.alb5xxRatio", 5), "alerts.alb5xxRatio", "0 < x < 1"},
+		{"no max connections", "dev", with(minimal(), "alerts.rdsMaxConnections", 0), "alerts.rdsMaxConnections", "must be > 0"},
+		{"negative free memory", "dev", with(minimal(), "alerts.rdsFreeMemoryMiB", -1), "alerts.rdsFreeMemoryMiB", "must be > 0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,6 +108,12 @@ func TestLoadEnvConfigDefaults(t *testing.T) {
 	case len(cfg.Stream.IncludeFilters) != 4 || cfg.Stream.AdditionalStatistics[0].Statistics[2] != "p99":
 		t.Errorf("stream defaults: %+v", cfg.Stream)
 	}
+	// The alert thresholds default to the rules package's own.
+	if o, d := cfg.RuleOptions("dev"), rules.DefaultOptions(); o.RDSMaxConnections != d.RDSMaxConnections ||
+		o.RDSFreeMemoryBytes != d.RDSFreeMemoryBytes || o.RDSFreeStorageBytes != d.RDSFreeStorageBytes ||
+		o.ALBP99Seconds != d.ALBP99Seconds || o.ALB5xxRatio != d.ALB5xxRatio || o.RunbookBase != d.RunbookBase || o.Env != "dev" {
+		t.Errorf("rule options %+v, want the defaults %+v with env dev", o, d)
+	}
 	// A value given replaces the default; the rest stay.
 	envs["dev"].(map[string]any)["lambda"] = map[string]any{"memoryMiB": 2048}
 	if cfg, err = LoadEnvConfig(envs, "dev", "", "us-west-2"); err != nil {
@@ -112,6 +124,53 @@ func TestLoadEnvConfigDefaults(t *testing.T) {
 	}
 	if cfg.Lambda.TimeoutSeconds >= firehoseMaxLambdaSeconds {
 		t.Errorf("default timeout %d leaves no room under Firehose's %d s", cfg.Lambda.TimeoutSeconds, firehoseMaxLambdaSeconds)
+	}
+}
+
+// TestRuleOptions: cdk.json's friendlier units become the rules' bytes.
+func TestRuleOptions(t *testing.T) {
+	envs := map[string]any{"dev": with(minimal(), "alerts", map[string]any{
+		"rdsMaxConnections": 5000, "rdsFreeMemoryMiB": 512, "rdsFreeStorageGiB": 50, "albP99Seconds": 0.5, "alb5xxRatio": 0.01,
+	})}
+	cfg, err := LoadEnvConfig(envs, "dev", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.RuleOptions("staging")
+	want := rules.DefaultOptions()
+	want.RDSMaxConnections, want.RDSFreeMemoryBytes, want.RDSFreeStorageBytes = 5000, 512*1024*1024, 50*1024*1024*1024
+	want.ALBP99Seconds, want.ALB5xxRatio, want.Env = 0.5, 0.01, "staging"
+	if o != want {
+		t.Errorf("rule options %+v, want %+v", o, want)
+	}
+	if err := o.Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestRuleFile: a rulesFile is shipped as it is; without one the rules
+// package's file is built for the environment.
+func TestRuleFile(t *testing.T) {
+	root := t.TempDir()
+	custom := "groups:\n  - name: mine\n    rules: []\n"
+	if err := os.WriteFile(filepath.Join(root, "mine.yaml"), []byte(custom), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	envs := map[string]any{"dev": minimal()}
+	env, err := LoadEnvConfig(envs, "dev", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ruleFile(env, root, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got, "CWStreamNoData") || !strings.Contains(got, "env: dev") {
+		t.Errorf("built rule file lacks the pipeline alert or its env label:\n%s", got)
+	}
+	env.RulesFile = "mine.yaml"
+	if got, err = ruleFile(env, root, "dev"); err != nil || got != custom {
+		t.Errorf("rulesFile: got %q, %v; want the file as it is", got, err)
 	}
 }
 
@@ -148,18 +207,29 @@ func TestBuildAppRefuses(t *testing.T) {
 	}
 	newApp := func() awscdk.App { return awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())}) }
 
-	t.Run("missing bootstrap names make lambda", func(t *testing.T) {
-		_, err := BuildApp(newApp(), env, Paths{Root: root, Bootstrap: filepath.Join(root, "nope")})
-		var mb *cw.MissingBootstrapError
-		if !errors.As(err, &mb) || !strings.Contains(err.Error(), "make lambda") {
-			t.Errorf("got %v", err)
-		}
-	})
+	paths := Paths{Root: root, Bootstrap: bootstrap, GrafanaBootstrap: bootstrap}
+
+	for _, tc := range []struct {
+		name    string
+		paths   Paths
+		missing string
+	}{
+		{"missing ingest bootstrap names make lambda", Paths{Root: root, Bootstrap: filepath.Join(root, "nope"), GrafanaBootstrap: bootstrap}, filepath.Join(root, "nope")},
+		{"missing grafana bootstrap names make lambda", Paths{Root: root, Bootstrap: bootstrap, GrafanaBootstrap: filepath.Join(root, "grafana", "bootstrap")}, filepath.Join(root, "grafana", "bootstrap")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := BuildApp(newApp(), env, tc.paths)
+			var mb *cw.MissingBootstrapError
+			if !errors.As(err, &mb) || mb.Path != tc.missing || !strings.Contains(err.Error(), "make lambda") {
+				t.Errorf("got %v, want the missing %s and `make lambda`", err, tc.missing)
+			}
+		})
+	}
 	t.Run("invalid cwstream config", func(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(root, env.ConfigFile), []byte("external_labels: {env: dev}\nstatistic: [sum]\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err := BuildApp(newApp(), env, Paths{Root: root, Bootstrap: bootstrap})
+		_, err := BuildApp(newApp(), env, paths)
 		if err == nil || !strings.Contains(err.Error(), "configFile") || !strings.Contains(err.Error(), "statistic") {
 			t.Errorf("got %v", err)
 		}
@@ -170,7 +240,7 @@ func TestBuildAppRefuses(t *testing.T) {
 		}
 		e := *env
 		e.RulesFile = "rules/none.yaml"
-		_, err := BuildApp(newApp(), &e, Paths{Root: root, Bootstrap: bootstrap})
+		_, err := BuildApp(newApp(), &e, paths)
 		if err == nil || !strings.Contains(err.Error(), "rulesFile") {
 			t.Errorf("got %v", err)
 		}

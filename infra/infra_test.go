@@ -31,8 +31,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// setup finds the repository and builds the function binary if `make lambda`
-// has not, exactly as the Makefile would.
+// setup finds the repository and builds the function binaries if `make
+// lambda` has not, exactly as the Makefile would.
 func setup() (int, error) {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -41,15 +41,17 @@ func setup() (int, error) {
 	if repoRoot, err = FindRoot(wd); err != nil {
 		return 1, err
 	}
-	bootstrap := filepath.Join(repoRoot, BootstrapPath)
-	if _, err := os.Stat(bootstrap); err == nil {
-		return 0, nil
-	}
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", bootstrap, "./lambda/ingest")
-	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return 1, fmt.Errorf("build %s: %v\n%s", bootstrap, err, out)
+	for bootstrap, pkg := range map[string]string{BootstrapPath: "./lambda/ingest", GrafanaBootstrapPath: "./lambda/grafana"} {
+		bootstrap = filepath.Join(repoRoot, bootstrap)
+		if _, err := os.Stat(bootstrap); err == nil {
+			continue
+		}
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", bootstrap, pkg)
+		cmd.Dir = repoRoot
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return 1, fmt.Errorf("build %s: %v\n%s", bootstrap, err, out)
+		}
 	}
 	return 0, nil
 }

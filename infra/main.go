@@ -1,7 +1,7 @@
 // Command infra is the cwstream CDK app: `npx cdk deploy --all -c env=<name>`
-// synthesizes one workspace stack (AMP, AMG, alerting) for the environment
-// and one ingest stack (metric stream, Firehose, Lambda, bucket, alarms) per
-// ingest region. Environments live in cdk.json under "environments".
+// synthesizes one workspace stack (AMP, AMG, alerting, dashboards) for the
+// environment and one ingest stack (metric stream, Firehose, Lambda, bucket,
+// alarms) per ingest region. Environments live in cdk.json under "environments".
 package main
 
 import (

@@ -105,7 +105,7 @@ func TestWorkspaceStack(t *testing.T) {
 
 			for typ, n := range map[string]float64{
 				"AWS::APS::Workspace": 1, "AWS::APS::RuleGroupsNamespace": 1, "AWS::Grafana::Workspace": 1,
-				"AWS::SNS::Topic": 1, "AWS::KMS::Key": 1, "AWS::Logs::LogGroup": 1,
+				"AWS::SNS::Topic": 1, "AWS::KMS::Key": 1, "AWS::Logs::LogGroup": 2, cw.GrafanaResourceType: 1,
 			} {
 				check(t, "count "+typ, func() { tpl.ResourceCountIs(jsii.String(typ), jsii.Number(n)) })
 			}
@@ -119,7 +119,7 @@ func TestWorkspaceStack(t *testing.T) {
 			check(t, "subscriptions", func() { tpl.ResourceCountIs(jsii.String("AWS::SNS::Subscription"), jsii.Number(wantSubs)) })
 
 			amp, ampRes := only(t, raw, "AWS::APS::Workspace", "")
-			logID, _ := only(t, raw, "AWS::Logs::LogGroup", "")
+			logID, _ := only(t, raw, "AWS::Logs::LogGroup", "Prometheus")
 			topicID, _ := only(t, raw, "AWS::SNS::Topic", "")
 			keyID, _ := only(t, raw, "AWS::KMS::Key", "")
 			var kms any = assertions.Match_Absent()
@@ -144,14 +144,11 @@ func TestWorkspaceStack(t *testing.T) {
 			})
 			check(t, "rule groups namespace", func() {
 				tpl.HasResourceProperties(jsii.String("AWS::APS::RuleGroupsNamespace"), obj{
-					"Name": cw.RuleGroupsNamespaceName, "Data": cw.DefaultRules, "Workspace": obj{"Fn::GetAtt": []any{amp, "Arn"}},
+					"Name": cw.RuleGroupsNamespaceName, "Data": wantRuleFile(t, env), "Workspace": obj{"Fn::GetAtt": []any{amp, "Arn"}},
 				})
 			})
-			// The Alertmanager definition routes to this stack's topic.
-			am := asJSON(props(ampRes)["AlertManagerDefinition"])
-			if !strings.Contains(am, asJSON(obj{"Ref": topicID})) || !strings.Contains(am, "sns_configs") {
-				t.Errorf("AlertManagerDefinition does not route to the topic %s: %s", topicID, am)
-			}
+			checkAlertManager(t, props(ampRes)["AlertManagerDefinition"], topicID, env.Region)
+			checkAlertTopicPolicies(t, raw, amp, topicID, keyID)
 			check(t, "topic encrypted", func() {
 				tpl.HasResourceProperties(jsii.String("AWS::SNS::Topic"), obj{"KmsMasterKeyId": obj{"Fn::GetAtt": []any{keyID, "Arn"}}})
 			})
@@ -179,7 +176,7 @@ func TestWorkspaceStack(t *testing.T) {
 			checkGrafanaPolicy(t, props(pol)["PolicyDocument"].(obj), amp, topicID, keyID)
 
 			// Outputs, and the remote-write URL is the workspace's endpoint.
-			for _, o := range []string{"RemoteWriteUrl", "QueryUrl", "WorkspaceArn", "GrafanaUrl", "AlertTopicArn"} {
+			for _, o := range []string{"RemoteWriteUrl", "QueryUrl", "WorkspaceArn", "GrafanaUrl", "GrafanaDashboardsUrl", "AlertTopicArn"} {
 				check(t, "output "+o, func() { tpl.HasOutput(jsii.String(o), obj{}) })
 			}
 			check(t, "RemoteWriteUrl value", func() {

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	cw "github.com/cwstream/cwstream/infra/constructs"
+	"github.com/cwstream/cwstream/internal/rules"
 )
 
 // WorkspaceStackProps configures a WorkspaceStack.
@@ -16,18 +17,25 @@ type WorkspaceStackProps struct {
 	awscdk.StackProps
 	Env *EnvConfig
 	// RulesYAML is the Prometheus rule file for the workspace's rule groups
-	// namespace (constructs.DefaultRules until the rules work supplies one).
+	// namespace.
 	RulesYAML string
+	// GrafanaAssetDir is the staged lambda/grafana package.
+	GrafanaAssetDir string
+	// DashboardsHash is DashboardsHash() of the dashboards that package
+	// provisions.
+	DashboardsHash string
 }
 
-// WorkspaceStack is one per environment: AMP (with rules and Alertmanager),
-// AMG and the encrypted topic alerts go to.
+// WorkspaceStack is one per environment: AMP (with rules and alert
+// manager), AMG with the cwstream dashboards, and the encrypted topic alerts
+// go to.
 type WorkspaceStack struct {
 	awscdk.Stack
 	Key        awskms.Key
 	AlertTopic *cw.AlertTopic
 	Prometheus *cw.PrometheusWorkspace
 	Grafana    *cw.GrafanaWorkspace
+	Dashboards *cw.GrafanaProvisioner
 }
 
 // WorkspaceStackName is the CloudFormation name of an environment's
@@ -37,7 +45,7 @@ func WorkspaceStackName(env, region string) string {
 }
 
 // NewWorkspaceStack creates the environment's workspace stack.
-func NewWorkspaceStack(scope constructs.Construct, id string, props *WorkspaceStackProps) *WorkspaceStack {
+func NewWorkspaceStack(scope constructs.Construct, id string, props *WorkspaceStackProps) (*WorkspaceStack, error) {
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 	env := props.Env
 	removal := removalPolicy(env)
@@ -49,23 +57,30 @@ func NewWorkspaceStack(scope constructs.Construct, id string, props *WorkspaceSt
 		RemovalPolicy:     removal,
 	})
 	s.AlertTopic = cw.NewAlertTopic(stack, "Alerts", &cw.AlertTopicProps{
-		Key:        s.Key,
-		Publishers: []string{"aps.amazonaws.com"},
-		Email:      env.Alerts.Email,
+		Key:   s.Key,
+		Email: env.Alerts.Email,
 	})
+	// Region is the stack's, a literal for an environment-bound stack; the
+	// topic ARN is a token that CDK resolves inside the YAML.
+	alertManager, err := rules.AlertManagerDefinition(*s.AlertTopic.Topic.TopicArn(), *stack.Region())
+	if err != nil {
+		return nil, err
+	}
 	ampProps := &cw.PrometheusWorkspaceProps{
 		Alias:                   env.Prometheus.Alias,
 		RetentionDays:           env.Prometheus.RetentionDays,
 		OutOfOrderWindowSeconds: env.Prometheus.OutOfOrderWindowSeconds,
 		LogRetention:            retentionDays(env.Prometheus.LogRetentionDays),
 		RulesYAML:               props.RulesYAML,
-		AlertTopic:              s.AlertTopic.Topic,
+		AlertManagerDefinition:  alertManager,
 		RemovalPolicy:           removal,
 	}
 	if env.Prometheus.CustomerManagedKey {
 		ampProps.Key = s.Key
 	}
 	s.Prometheus = cw.NewPrometheusWorkspace(stack, "Prometheus", ampProps)
+	// AMP's alert manager publishes as aps.amazonaws.com for this workspace.
+	s.AlertTopic.AllowService("aps.amazonaws.com", s.Prometheus.Workspace.AttrArn())
 	s.Grafana = cw.NewGrafanaWorkspace(stack, "Grafana", &cw.GrafanaWorkspaceProps{
 		Name:                   "cwstream-" + env.Name,
 		Authentication:         env.Grafana.Authentication,
@@ -77,13 +92,23 @@ func NewWorkspaceStack(scope constructs.Construct, id string, props *WorkspaceSt
 		NotificationTopic:      s.AlertTopic.Topic,
 		Key:                    s.Key,
 	})
+	s.Dashboards = cw.NewGrafanaProvisioner(stack, "Dashboards", &cw.GrafanaProvisionerProps{
+		AssetDir:       props.GrafanaAssetDir,
+		WorkspaceID:    s.Grafana.Workspace.AttrId(),
+		PrometheusURL:  s.Prometheus.Workspace.AttrPrometheusEndpoint(),
+		Region:         stack.Region(),
+		DashboardsHash: props.DashboardsHash,
+		LogRetention:   retentionDays(env.Lambda.LogRetentionDays),
+		RemovalPolicy:  removal,
+	})
 
 	output(stack, "RemoteWriteUrl", s.Prometheus.RemoteWriteURL, "AMP remote-write endpoint (CWSTREAM_REMOTE_WRITE_URL)")
 	output(stack, "QueryUrl", s.Prometheus.QueryURL, "AMP query endpoint (Prometheus HTTP API)")
 	output(stack, "WorkspaceArn", s.Prometheus.Workspace.AttrArn(), "AMP workspace ARN")
 	output(stack, "GrafanaUrl", s.Grafana.URL, "Amazon Managed Grafana workspace URL")
+	output(stack, "GrafanaDashboardsUrl", s.Dashboards.DashboardsURL, "The cwstream dashboards in Amazon Managed Grafana")
 	output(stack, "AlertTopicArn", s.AlertTopic.Topic.TopicArn(), "SNS topic for Alertmanager and Grafana notifications")
-	return s
+	return s, nil
 }
 
 func output(stack awscdk.Stack, id string, value *string, description string) {

@@ -24,10 +24,24 @@ func (e *MissingBootstrapError) Error() string {
 	return fmt.Sprintf("lambda asset %s is missing: run `make lambda` first (it builds the linux/arm64 bootstrap)", e.Path)
 }
 
-// StageFunctionAsset lays out dir as the function's deployment package:
-// bootstrap (mode 0755) and the environment's cwstream.yaml. It replaces
-// whatever dir held, so a stale config file is never shipped.
+// StageFunctionAsset lays out dir as the ingest function's deployment
+// package: bootstrap (mode 0755) and the environment's cwstream.yaml. It
+// replaces whatever dir held, so a stale config file is never shipped.
 func StageFunctionAsset(dir, bootstrap, configFile string) error {
+	if err := StageBootstrap(dir, bootstrap); err != nil {
+		return err
+	}
+	if err := copyFile(filepath.Join(dir, ConfigFileName), configFile, 0o644); err != nil {
+		return fmt.Errorf("stage function asset: %w", err)
+	}
+	return nil
+}
+
+// StageBootstrap lays out dir as a deployment package holding only
+// bootstrap (mode 0755), replacing whatever dir held. Staging a copy, rather
+// than pointing the asset at build/lambda/NAME, keeps anything else that
+// lands in the build directory out of the package and its hash.
+func StageBootstrap(dir, bootstrap string) error {
 	fi, err := os.Stat(bootstrap)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &MissingBootstrapError{Path: bootstrap}
@@ -45,9 +59,6 @@ func StageFunctionAsset(dir, bootstrap, configFile string) error {
 		return fmt.Errorf("stage function asset: %w", err)
 	}
 	if err := copyFile(filepath.Join(dir, BootstrapName), bootstrap, 0o755); err != nil {
-		return fmt.Errorf("stage function asset: %w", err)
-	}
-	if err := copyFile(filepath.Join(dir, ConfigFileName), configFile, 0o644); err != nil {
 		return fmt.Errorf("stage function asset: %w", err)
 	}
 	return nil

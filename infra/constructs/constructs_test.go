@@ -3,7 +3,6 @@ package constructs
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -62,19 +61,43 @@ func TestStageFunctionAsset(t *testing.T) {
 	}
 }
 
-// TestDefaultRulesPassPromtool checks the rule file AMP gets with promtool,
-// the same parser AMP's ruler uses.
-func TestDefaultRulesPassPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Skip("promtool not on PATH")
-	}
-	f := filepath.Join(t.TempDir(), "rules.yaml")
-	if err := os.WriteFile(f, []byte(DefaultRules), 0o644); err != nil {
+// TestStageBootstrap stages the provisioning function's package: bootstrap
+// alone, executable, replacing what the directory held.
+func TestStageBootstrap(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "bootstrap-built")
+	if err := os.WriteFile(src, []byte("\x7fELF grafana"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(promtool, "check", "rules", f).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "SUCCESS: 1 rules found") {
-		t.Errorf("promtool: %v\n%s", err, out)
+	dir := filepath.Join(t.TempDir(), "asset")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ConfigFileName), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := StageBootstrap(dir, src); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != BootstrapName {
+		t.Errorf("staged %v, want bootstrap alone", entries)
+	}
+	fi, err := os.Stat(filepath.Join(dir, BootstrapName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o755 {
+		t.Errorf("bootstrap mode %v, want 0755", fi.Mode().Perm())
+	}
+	err = StageBootstrap(dir, filepath.Join(t.TempDir(), "grafana", "bootstrap"))
+	var mb *MissingBootstrapError
+	if !errors.As(err, &mb) || !strings.Contains(err.Error(), "make lambda") {
+		t.Errorf("missing bootstrap: %v", err)
+	}
+	if err := StageBootstrap(dir, t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("directory as bootstrap: %v", err)
 	}
 }

@@ -26,6 +26,7 @@ type AlertTopicProps struct {
 type AlertTopic struct {
 	constructs.Construct
 	Topic awssns.Topic
+	key   awskms.IKey
 }
 
 // NewAlertTopic creates the topic, its policies and the optional e-mail
@@ -36,26 +37,43 @@ func NewAlertTopic(scope constructs.Construct, id string, props *AlertTopicProps
 		MasterKey:  props.Key,
 		EnforceSSL: jsii.Bool(true),
 	})
-	account := awscdk.Stack_Of(c).Account()
+	t := &AlertTopic{Construct: c, Topic: topic, key: props.Key}
 	for _, svc := range props.Publishers {
-		sourceAccount := map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": account}}
-		topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(svc), nil)},
-			Actions:    jsii.Strings("sns:Publish", "sns:GetTopicAttributes"),
-			Resources:  &[]*string{topic.TopicArn()},
-			Conditions: &sourceAccount,
-		}))
-		// SNS encrypts with the caller's data key, so each publishing service
-		// needs these two actions on the key (see the SNS SSE guide).
-		props.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(svc), nil)},
-			Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
-			Resources:  jsii.Strings("*"), // in a key policy "*" means this key
-			Conditions: &sourceAccount,
-		}), jsii.Bool(true))
+		t.AllowService(svc, nil)
 	}
 	if props.Email != "" {
 		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(props.Email), nil))
 	}
-	return &AlertTopic{Construct: c, Topic: topic}
+	return t
+}
+
+// AllowService lets service principal svc publish to the topic on behalf of
+// this account and, when sourceArn is set, only of that resource (the
+// confused-deputy condition the service documents, e.g. AMP's workspace).
+//
+// The key statement carries the account condition only: the key policy is
+// part of the key resource, and naming a resource that is itself encrypted
+// with the key (an AMP workspace with a customer-managed key) would make
+// the two depend on each other.
+func (t *AlertTopic) AllowService(svc string, sourceArn *string) {
+	account := awscdk.Stack_Of(t.Construct).Account()
+	sourceAccount := map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": account}}
+	topicConditions := map[string]any{"StringEquals": sourceAccount["StringEquals"]}
+	if sourceArn != nil {
+		topicConditions["ArnEquals"] = map[string]any{"aws:SourceArn": sourceArn}
+	}
+	t.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(svc), nil)},
+		Actions:    jsii.Strings("sns:Publish", "sns:GetTopicAttributes"),
+		Resources:  &[]*string{t.Topic.TopicArn()},
+		Conditions: &topicConditions,
+	}))
+	// SNS encrypts with the caller's data key, so each publishing service
+	// needs these two actions on the key (see the SNS SSE guide).
+	t.key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(svc), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"), // in a key policy "*" means this key
+		Conditions: &sourceAccount,
+	}), jsii.Bool(true))
 }
