@@ -55,6 +55,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // Retention is the --storage.tsdb.retention.time Start passes: the largest
@@ -83,6 +85,8 @@ type options struct {
 	oooWindow    time.Duration
 	extraFlags   []string
 	startTimeout time.Duration
+	rules        string        // rule file content; "" = no rule file
+	evalInterval time.Duration // rule evaluation interval; 0 = Config's 1m
 }
 
 // WithOutOfOrderWindow sets storage.tsdb.out_of_order_time_window in the
@@ -97,6 +101,14 @@ func WithOutOfOrderWindow(d time.Duration) Option {
 // a flag Start sets replaces Start's (Prometheus refuses a repeated flag).
 func WithFlags(flags ...string) Option {
 	return func(o *options) { o.extraFlags = append(o.extraFlags, flags...) }
+}
+
+// WithRules loads rules (a Prometheus rule file, YAML) and evaluates them
+// every interval (zero keeps the configuration's 1m). Prometheus evaluates
+// rules at wall-clock time, so they see only samples written close to now;
+// a file Prometheus refuses makes Start fail with Prometheus's message.
+func WithRules(rules string, interval time.Duration) Option {
+	return func(o *options) { o.rules, o.evalInterval = rules, interval }
 }
 
 // WithStartTimeout bounds the wait for /-/ready (default 30 s).
@@ -122,11 +134,27 @@ func Binary(tb testing.TB) string {
 // Config renders the configuration file: global settings and no scrape jobs,
 // so the store holds only what the test writes.
 func Config(oooWindow time.Duration) string {
+	return config(options{oooWindow: oooWindow})
+}
+
+// ruleFile is the rule file's name beside the configuration file.
+const ruleFile = "rules.yml"
+
+// config renders the configuration file for o: Config's, plus the rule file
+// and its evaluation interval when o has rules.
+func config(o options) string {
+	eval := time.Minute
+	if o.evalInterval > 0 {
+		eval = o.evalInterval
+	}
 	var b strings.Builder
 	b.WriteString("# Written by promtest: no scrape jobs; the store holds only remote-written samples.\n")
-	b.WriteString("global:\n  scrape_interval: 1m\n  evaluation_interval: 1m\n")
-	if oooWindow > 0 {
-		fmt.Fprintf(&b, "storage:\n  tsdb:\n    out_of_order_time_window: %dms\n", oooWindow.Milliseconds())
+	fmt.Fprintf(&b, "global:\n  scrape_interval: 1m\n  evaluation_interval: %s\n", model.Duration(eval))
+	if o.rules != "" {
+		fmt.Fprintf(&b, "rule_files: [%s]\n", ruleFile)
+	}
+	if o.oooWindow > 0 {
+		fmt.Fprintf(&b, "storage:\n  tsdb:\n    out_of_order_time_window: %dms\n", o.oooWindow.Milliseconds())
 	}
 	return b.String()
 }
@@ -143,8 +171,14 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	bin := Binary(tb)
 	dir := tb.TempDir()
 	configPath := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(configPath, []byte(Config(o.oooWindow)), 0o600); err != nil {
+	if err := os.WriteFile(configPath, []byte(config(o)), 0o600); err != nil {
 		tb.Fatalf("promtest: write config: %v", err)
+	}
+	if o.rules != "" {
+		// Prometheus reads rule_files relative to the configuration file.
+		if err := os.WriteFile(filepath.Join(dir, ruleFile), []byte(o.rules), 0o600); err != nil {
+			tb.Fatalf("promtest: write rules: %v", err)
+		}
 	}
 	addr := freeAddr(tb)
 	s := &Server{

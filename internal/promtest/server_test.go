@@ -461,6 +461,86 @@ func (r *recTB) Fatal(args ...any) {
 	r.fatal = fmt.Sprint(args...)
 	runtime.Goexit()
 }
+func (r *recTB) Fatalf(format string, args ...any) {
+	r.fatal = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// TestRules: WithRules loads the rule file and evaluates it at the interval
+// given; a rule file Prometheus refuses fails Start with its message.
+func TestRules(t *testing.T) {
+	t.Parallel()
+	t.Run("recorded", func(t *testing.T) {
+		t.Parallel()
+		rules := "groups:\n- name: g\n  rules:\n  - record: job:m:sum\n    expr: sum by (job) (m)\n"
+		s := Start(t, WithRules(rules, time.Second))
+		// Rules are evaluated at wall-clock time: only a recent sample
+		// is within their lookback.
+		now := time.Now()
+		mustWrite(t, s,
+			series("m", []string{"job", "a", "k", "1"}, at(now.Add(-10*time.Second), 2)),
+			series("m", []string{"job", "a", "k", "2"}, at(now.Add(-10*time.Second), 3)))
+		ctx := context.Background()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			got, err := s.Query(ctx, "job:m:sum", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) == 1 {
+				if got[0].Labels["job"] != "a" || got[0].Points[0].V != 5 {
+					t.Errorf("job:m:sum = %+v, want {job=a} 5", got[0])
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("job:m:sum: %d series 20 s after the write (a 1 s evaluation interval)", len(got))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		t.Parallel()
+		r := &recTB{TB: t}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			Start(r, WithRules("groups:\n- name: g\n  rules:\n  - record: x\n    expr: sum(\n", time.Second))
+		}()
+		<-done
+		if !strings.Contains(r.fatal, "rules.yml") || !strings.Contains(r.fatal, "parse error") {
+			t.Errorf("Start with a bad rule file: fatal %q, want Prometheus's parse error naming rules.yml", r.fatal)
+		}
+	})
+}
+
+func TestConfig(t *testing.T) {
+	cases := []struct {
+		name string
+		o    options
+		want []string
+	}{
+		{"defaults", options{}, []string{"evaluation_interval: 1m\n"}},
+		{"rules", options{rules: "groups: []\n", evalInterval: 1500 * time.Millisecond}, []string{"evaluation_interval: 1s500ms\n", "rule_files: [rules.yml]\n"}},
+		{"window", options{oooWindow: time.Hour}, []string{"out_of_order_time_window: 3600000ms\n"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := config(c.o)
+			for _, w := range c.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("config lacks %q:\n%s", w, got)
+				}
+			}
+			if hasRules := strings.Contains(got, "rule_files"); hasRules != (c.o.rules != "") {
+				t.Errorf("rule_files present %v, want %v:\n%s", hasRules, c.o.rules != "", got)
+			}
+		})
+	}
+	if Config(time.Hour) != config(options{oooWindow: time.Hour}) {
+		t.Error("Config and config disagree")
+	}
+}
 
 func TestMissingBinary(t *testing.T) {
 	cases := []struct {
