@@ -57,6 +57,8 @@ func TestDryrunGolden(t *testing.T) {
 		{"ecs.prom", []string{"testdata/payloads/ecs.bin"}},
 		{"rds.prom", []string{"testdata/payloads/rds.bin"}},
 		{"alb.prom", []string{"testdata/payloads/alb.bin"}},
+		{"ecs-2.prom", []string{"testdata/payloads/ecs-2.bin"}},
+		{"alb-2.prom", []string{"testdata/payloads/alb-2.bin"}},
 		{"multi.prom", []string{"testdata/payloads/multi.bin"}},
 		{"odd.prom", []string{"testdata/payloads/odd.bin"}},
 		{"event.prom", []string{"testdata/payloads/event.json"}},

@@ -36,7 +36,7 @@ var (
 )
 
 func fixtures() []fixture {
-	return []fixture{single(), ecs(), rds(), alb(), multi(), odd()}
+	return []fixture{single(), ecs(), ecs2(), rds(), alb(), alb2(), multi(), odd()}
 }
 
 // single is the smallest realistic record: one frame, one data point.
@@ -51,17 +51,19 @@ func single() fixture {
 	}
 }
 
+// ecsClusters are the clusters of ecs.bin and ecs-2.bin, with their services.
+var ecsClusters = []struct {
+	name     string
+	services []string
+}{
+	{"prod-web", []string{"web-frontend", "orders-api", "payments-worker"}},
+	{"batch-jobs", []string{"ingest", "transform", "report-export"}},
+}
+
 func ecs() fixture {
 	r := newRNG(2)
-	clusters := []struct {
-		name     string
-		services []string
-	}{
-		{"prod-web", []string{"web-frontend", "orders-api", "payments-worker"}},
-		{"batch-jobs", []string{"ingest", "transform", "report-export"}},
-	}
 	var ss []series
-	for _, c := range clusters {
+	for _, c := range ecsClusters {
 		cl := dim{"ClusterName", c.name}
 		ss = append(ss,
 			series{Namespace: "AWS/ECS", Metric: "CPUUtilization", Unit: "%", Dims: []dim{cl}, Gen: pctMulti},
@@ -92,15 +94,52 @@ func ecs() fixture {
 			)
 		}
 	}
+	return fixture{Name: "ecs", About: "AWS/ECS + ECS/ContainerInsights, 2 clusters × 3 services, one minute, 4 frames", Frames: framesOf(prodUSE1, r, ss, 4)}
+}
+
+// ecs2 is a later record of the same stream and minute as ecs.bin (CloudWatch spreads a
+// minute's metrics over many requests and records): Container Insights for each cluster
+// as a whole, which the dashboards' cluster utilisation rules read, and for each task
+// definition family (named after its service, as is common), which their filters must
+// keep out of the per-service panels.
+func ecs2() fixture {
+	r := newRNG(9)
+	var ss []series
+	for _, c := range ecsClusters {
+		cl := dim{"ClusterName", c.name}
+		n := float64(len(c.services))
+		ss = append(ss,
+			series{Namespace: "ECS/ContainerInsights", Metric: "CpuUtilized", Unit: "1", Dims: []dim{cl}, Gen: gen{Lo: 40 * n, Hi: 900 * n, MinN: 1, MaxN: 1}},
+			series{Namespace: "ECS/ContainerInsights", Metric: "CpuReserved", Unit: "1", Dims: []dim{cl}, Gen: oneCount(1024*n, 1024*n)},
+			series{Namespace: "ECS/ContainerInsights", Metric: "MemoryUtilized", Unit: "MBy", Dims: []dim{cl}, Gen: oneCount(180*n, 1900*n)},
+			series{Namespace: "ECS/ContainerInsights", Metric: "MemoryReserved", Unit: "MBy", Dims: []dim{cl}, Gen: oneCount(2048*n, 2048*n)},
+		)
+		for _, svc := range c.services {
+			d := []dim{{"TaskDefinitionFamily", svc}, cl}
+			ss = append(ss,
+				series{Namespace: "ECS/ContainerInsights", Metric: "CpuUtilized", Unit: "1", Dims: d, Gen: gen{Lo: 12, Hi: 900, MinN: 1, MaxN: 1}},
+				series{Namespace: "ECS/ContainerInsights", Metric: "CpuReserved", Unit: "1", Dims: d, Gen: oneCount(1024, 1024)},
+				series{Namespace: "ECS/ContainerInsights", Metric: "MemoryUtilized", Unit: "MBy", Dims: d, Gen: oneCount(180, 1900)},
+				series{Namespace: "ECS/ContainerInsights", Metric: "MemoryReserved", Unit: "MBy", Dims: d, Gen: oneCount(2048, 2048)},
+			)
+		}
+	}
+	return fixture{Name: "ecs-2", About: "a later record of ecs.bin's stream and minute: ECS/ContainerInsights by ClusterName and by ClusterName+TaskDefinitionFamily; 2 frames",
+		Frames: framesOf(prodUSE1, r, ss, 2)}
+}
+
+// framesOf draws one point of each series for the minute and splits them into n frames of
+// near-equal length, as CloudWatch spreads one minute's metrics over several requests.
+func framesOf(a account, r *rng, ss []series, n int) []*colpb.ExportMetricsServiceRequest {
 	var ms []*metricspb.Metric
 	for _, s := range ss {
 		ms = append(ms, metric(s, drawPoint(r, s, minute)))
 	}
 	var frames []*colpb.ExportMetricsServiceRequest
-	for _, part := range chunk(ms, 4) {
-		frames = append(frames, request(resourceMetrics(prodUSE1, part...)))
+	for _, part := range chunk(ms, n) {
+		frames = append(frames, request(resourceMetrics(a, part...)))
 	}
-	return fixture{Name: "ecs", About: "AWS/ECS + ECS/ContainerInsights, 2 clusters × 3 services, one minute, 4 frames", Frames: frames}
+	return frames
 }
 
 func rds() fixture {
@@ -153,30 +192,26 @@ func rds() fixture {
 		)
 	}
 	ss = append(ss, series{Namespace: "AWS/RDS", Metric: "AuroraReplicaLag", Unit: "ms", Dims: []dim{{"DBInstanceIdentifier", "orders-aurora-instance-1"}}, Gen: gen{Lo: 5, Hi: 40, MinN: 1, MaxN: 1}})
-	var ms []*metricspb.Metric
-	for _, s := range ss {
-		ms = append(ms, metric(s, drawPoint(r, s, minute)))
-	}
-	var frames []*colpb.ExportMetricsServiceRequest
-	for _, part := range chunk(ms, 3) {
-		frames = append(frames, request(resourceMetrics(prodEUW1, part...)))
-	}
+	frames := framesOf(prodEUW1, r, ss, 3)
 	return fixture{Name: "rds", About: "AWS/RDS by DBInstanceIdentifier, DBClusterIdentifier(+Role), EngineName, DatabaseClass; latencies with p50/p90/p99/p99.9; 3 frames", Frames: frames}
 }
 
+// loadBalancers are the load balancers of alb.bin and alb-2.bin, with their target groups.
+var loadBalancers = []struct {
+	lb  string
+	tgs []string
+}{
+	{"app/web/50dc6c495c0c9188", []string{"targetgroup/web-tg/73e2d6bc24d8a067", "targetgroup/web-canary-tg/0f1e2d3c4b5a6978"}},
+	{"app/internal-api/9c1b7a3e5d2f4b60", []string{"targetgroup/api-tg/1a2b3c4d5e6f7a8b"}},
+}
+
+// p3 are the percentiles the ALB fixtures' stream adds to TargetResponseTime.
+var p3 = []float64{0.5, 0.9, 0.99}
+
 func alb() fixture {
 	r := newRNG(4)
-	p3 := []float64{0.5, 0.9, 0.99}
-	type lbT struct {
-		lb  string
-		tgs []string
-	}
-	lbs := []lbT{
-		{"app/web/50dc6c495c0c9188", []string{"targetgroup/web-tg/73e2d6bc24d8a067", "targetgroup/web-canary-tg/0f1e2d3c4b5a6978"}},
-		{"app/internal-api/9c1b7a3e5d2f4b60", []string{"targetgroup/api-tg/1a2b3c4d5e6f7a8b"}},
-	}
 	var ss []series
-	for _, l := range lbs {
+	for _, l := range loadBalancers {
 		d := []dim{{"LoadBalancer", l.lb}}
 		ss = append(ss,
 			series{Namespace: "AWS/ApplicationELB", Metric: "RequestCount", Unit: "{Count}", Dims: d, Gen: counts(20, 900)},
@@ -207,15 +242,39 @@ func alb() fixture {
 			)
 		}
 	}
-	var ms []*metricspb.Metric
-	for _, s := range ss {
-		ms = append(ms, metric(s, drawPoint(r, s, minute)))
-	}
-	var frames []*colpb.ExportMetricsServiceRequest
-	for _, part := range chunk(ms, 2) {
-		frames = append(frames, request(resourceMetrics(prodUSE1, part...)))
-	}
+	frames := framesOf(prodUSE1, r, ss, 2)
 	return fixture{Name: "alb", About: "AWS/ApplicationELB by LoadBalancer and by TargetGroup+LoadBalancer; TargetResponseTime with p50/p90/p99; 2 frames", Frames: frames}
+}
+
+// alb2 is a later record of the same stream and minute as alb.bin (CloudWatch spreads a
+// minute's metrics over many requests and records): the load balancers per Availability
+// Zone, which the dashboards' filters must keep out of per-load-balancer panels, and the
+// load balancers' TargetConnectionErrorCount, which a dashboard panel reads.
+func alb2() fixture {
+	r := newRNG(8)
+	var ss []series
+	for _, l := range loadBalancers {
+		lb := dim{"LoadBalancer", l.lb}
+		ss = append(ss, series{Namespace: "AWS/ApplicationELB", Metric: "TargetConnectionErrorCount", Unit: "{Count}", Dims: []dim{lb}, Gen: oneCount(1, 3)})
+		for _, az := range []string{"us-east-1a", "us-east-1b"} {
+			d := []dim{lb, {"AvailabilityZone", az}}
+			ss = append(ss,
+				series{Namespace: "AWS/ApplicationELB", Metric: "RequestCount", Unit: "{Count}", Dims: d, Gen: counts(10, 450)},
+				series{Namespace: "AWS/ApplicationELB", Metric: "TargetResponseTime", Unit: "s", Dims: d, Percentiles: p3, Gen: latencyS},
+				series{Namespace: "AWS/ApplicationELB", Metric: "HTTPCode_Target_2XX_Count", Unit: "{Count}", Dims: d, Gen: counts(10, 420)},
+				series{Namespace: "AWS/ApplicationELB", Metric: "HTTPCode_Target_5XX_Count", Unit: "{Count}", Dims: d, Gen: oneCount(1, 2)},
+			)
+			for _, tg := range l.tgs {
+				d := []dim{{"TargetGroup", tg}, lb, {"AvailabilityZone", az}}
+				ss = append(ss,
+					series{Namespace: "AWS/ApplicationELB", Metric: "HealthyHostCount", Unit: "{Count}", Dims: d, Gen: gen{Lo: 1, Hi: 2, MinN: 6, MaxN: 6, Int: true}},
+					series{Namespace: "AWS/ApplicationELB", Metric: "UnHealthyHostCount", Unit: "{Count}", Dims: d, Gen: gen{Lo: 0, Hi: 1, MinN: 6, MaxN: 6, Int: true}},
+				)
+			}
+		}
+	}
+	return fixture{Name: "alb-2", About: "a later record of alb.bin's stream and minute: AWS/ApplicationELB by AvailabilityZone+LoadBalancer(+TargetGroup), and TargetConnectionErrorCount by LoadBalancer; 1 frame",
+		Frames: framesOf(prodUSE1, r, ss, 1)}
 }
 
 // multi is a monitoring account's stream with linked accounts (cross-account observability):

@@ -129,7 +129,8 @@ func TestGenerateIsDeterministic(t *testing.T) {
 // types, re-marshals it to the same bytes, and checks the CloudWatch shape and the
 // expected.json beside it.
 func TestFixturesRoundTrip(t *testing.T) {
-	for _, name := range []string{"single", "ecs", "rds", "alb", "multi", "odd"} {
+	for _, fx := range fixtures() {
+		name := fx.Name
 		t.Run(name, func(t *testing.T) {
 			rec := readCommitted(t, name+".bin")
 			spans, err := splitFrames(rec)
