@@ -101,7 +101,7 @@ func (c *Config) Validate() error {
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(c.ExternalLabels)) {
 		switch {
-		case !naming.ValidLabelName(name):
+		case !model.LegacyValidation.IsValidLabelName(name):
 			errs = append(errs, fmt.Errorf("external_labels: %q is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)", name))
 		case strings.HasPrefix(name, "__"):
 			errs = append(errs, fmt.Errorf("external_labels: %q: names starting with __ are reserved", name))

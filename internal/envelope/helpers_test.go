@@ -7,45 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/cwstream/cwstream/internal/testutil"
 )
 
-// realPayloads returns the recorded OTel 0.7 objects from shared/ (outside
-// the repository, found from the module root).
-func realPayloads(tb testing.TB) [][]byte {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "..", "shared", "real-payloads", "*.bin"))
-	if err != nil || len(files) == 0 {
-		tb.Fatalf("no real payloads under %s/../shared/real-payloads (err %v)", dir, err)
-	}
-	var out [][]byte
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, b)
-	}
-	return out
-}
+// realPayloads returns the recorded OTel 0.7 objects from shared/.
+func realPayloads(tb testing.TB) [][]byte { return testutil.RealPayloads(tb) }
 
 // buildEvent makes a Firehose event of about size bytes from the real
 // payloads, cut into records of 1–4 KB, and returns it with the records'

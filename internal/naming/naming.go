@@ -132,33 +132,3 @@ func Percentile(q float64) string {
 	pct := math.Round(q*100*100) / 100
 	return PromString("p" + strconv.FormatFloat(pct, 'f', -1, 64))
 }
-
-// ValidMetricName reports whether s is a valid Prometheus metric name in the
-// classic character set that every remote-write store accepts.
-func ValidMetricName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || c == ':' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-// ValidLabelName reports whether s is a valid Prometheus label name in the
-// classic character set.
-func ValidLabelName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}

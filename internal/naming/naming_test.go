@@ -2,6 +2,8 @@ package naming
 
 import (
 	"testing"
+
+	"github.com/prometheus/common/model"
 	"unsafe"
 )
 
@@ -96,25 +98,9 @@ func TestLabelName(t *testing.T) {
 		if got := LabelName(tt.in); got != tt.want {
 			t.Errorf("LabelName(%q) = %q, want %q", tt.in, got, tt.want)
 		}
-		if got := c.Label(tt.in); got != tt.want || !ValidLabelName(got) {
+		if got := c.Label(tt.in); got != tt.want || !model.LegacyValidation.IsValidLabelName(got) {
 			t.Errorf("Cache.Label(%q) = %q, want %q (valid)", tt.in, got, tt.want)
 		}
-	}
-}
-
-func TestValidNames(t *testing.T) {
-	for _, s := range []string{"a", "_a", "aws_rds_cpuutilization_average", "A9"} {
-		if !ValidMetricName(s) || !ValidLabelName(s) {
-			t.Errorf("%q should be valid", s)
-		}
-	}
-	for _, s := range []string{"", "9a", "a-b", "é", "a b"} {
-		if ValidMetricName(s) || ValidLabelName(s) {
-			t.Errorf("%q should be invalid", s)
-		}
-	}
-	if !ValidMetricName("a:b") || ValidLabelName("a:b") {
-		t.Error("colon: valid in metric names only")
 	}
 }
 

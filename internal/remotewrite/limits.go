@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/prometheus/common/model"
+
 	"github.com/cwstream/cwstream/internal/sample"
 )
 
@@ -27,7 +29,7 @@ func (l limits) checkLabels(labels []sample.Label) (cause, detail string) {
 	}
 	for i, lb := range labels {
 		switch {
-		case !validLabelName(lb.Name):
+		case !model.LegacyValidation.IsValidLabelName(lb.Name):
 			return CauseInvalidLabelName, fmt.Sprintf("label name %q does not match [a-zA-Z_][a-zA-Z0-9_]*", lb.Name)
 		case lb.Name == nameLabel:
 			return CauseDuplicateLabelName, "label __name__ given besides the metric name"
@@ -52,38 +54,12 @@ func (l limits) checkLabels(labels []sample.Label) (cause, detail string) {
 // label value length limit (it is the value of __name__).
 func (l limits) checkName(name string) (cause, detail string) {
 	switch {
-	case !validMetricName(name):
+	case !model.IsValidLegacyMetricName(name):
 		return CauseInvalidMetricName, fmt.Sprintf("metric name %q does not match [a-zA-Z_:][a-zA-Z0-9_:]*", name)
 	case len(name) > l.maxValueLen:
 		return CauseLabelValueTooLong, fmt.Sprintf("metric name (__name__ value) is %d bytes, limit %d", len(name), l.maxValueLen)
 	}
 	return "", ""
-}
-
-func validLabelName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-func validMetricName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || c == ':' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // seriesString renders a series for error messages, name{a="b",…}, capped so

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cwstream/cwstream/internal/testutil"
 )
 
 // fixture reads a file of the repository's testdata/payloads, skipping the
@@ -15,7 +17,7 @@ import (
 // this package).
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "testdata", "payloads", name))
+	b, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "testdata", "payloads", name))
 	if errors.Is(err, os.ErrNotExist) {
 		t.Skipf("fixture testdata/payloads/%s is not there yet", name)
 	}

@@ -6,50 +6,16 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
-)
 
-// repoRoot is the directory holding go.mod, above the test's directory.
-func repoRoot(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
+	"github.com/cwstream/cwstream/internal/testutil"
+)
 
 // realPayloads are the recorded raw objects from shared/ (never copied into
 // the repository).
-func realPayloads(tb testing.TB) [][]byte {
-	tb.Helper()
-	files, err := filepath.Glob(filepath.Join(repoRoot(tb), "..", "shared", "real-payloads", "*.bin"))
-	if err != nil || len(files) == 0 {
-		tb.Fatalf("no real payloads in ../shared/real-payloads (err %v)", err)
-	}
-	var out [][]byte
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, b)
-	}
-	return out
-}
+func realPayloads(tb testing.TB) [][]byte { return testutil.RealPayloads(tb) }
 
 // splitRecords cuts a raw object at frame boundaries into records of about
 // size bytes each, as Firehose records of a metric stream are.
@@ -71,18 +37,7 @@ func splitRecords(tb testing.TB, raw []byte, size int) [][]byte {
 	return recs
 }
 
-func eventJSON(ids []string, recs [][]byte) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"invocationId":"inv","deliveryStreamArn":"arn:aws:firehose:us-east-1:123456789012:deliverystream/cw","region":"us-east-1","records":[`)
-	for i, r := range recs {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"recordId":%q,"approximateArrivalTimestamp":1700000000000,"data":"%s"}`, ids[i], base64.StdEncoding.EncodeToString(r))
-	}
-	b.WriteString("]}")
-	return b.Bytes()
-}
+func eventJSON(ids []string, recs [][]byte) []byte { return testutil.FirehoseEvent(recs, ids) }
 
 // failedJSONL writes lines in the shape of Firehose's processing-failed
 // objects for a Lambda transformation.

@@ -3,6 +3,9 @@
 package testutil
 
 import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -50,4 +53,34 @@ func RealPayload(tb testing.TB, name string) []byte {
 func Testdata(tb testing.TB, elem ...string) string {
 	tb.Helper()
 	return filepath.Join(append([]string{RepoRoot(tb), "testdata"}, elem...)...)
+}
+
+// RealPayloads reads every recorded payload, in RealPayloadNames order.
+func RealPayloads(tb testing.TB) [][]byte {
+	tb.Helper()
+	out := make([][]byte, len(RealPayloadNames))
+	for i, n := range RealPayloadNames {
+		out[i] = RealPayload(tb, n)
+	}
+	return out
+}
+
+// FirehoseEvent builds a Firehose data-transformation event holding one
+// record per element of data, with the given record ids (r0, r1, … when
+// ids is nil).
+func FirehoseEvent(data [][]byte, ids []string) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"invocationId":"test","deliveryStreamArn":"arn:aws:firehose:us-east-1:123456789012:deliverystream/cw","region":"us-east-1","records":[`)
+	for i, d := range data {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		id := fmt.Sprintf("r%d", i)
+		if ids != nil {
+			id = ids[i]
+		}
+		fmt.Fprintf(&b, `{"recordId":%q,"approximateArrivalTimestamp":1710238620000,"data":%q}`, id, base64.StdEncoding.EncodeToString(d))
+	}
+	b.WriteString("]}")
+	return b.Bytes()
 }
