@@ -245,10 +245,19 @@ func (h *Handler) process(ctx context.Context, ev *envelope.Event, inv *telemetr
 		}
 	}()
 
+	// Decoding and writing both stop a reserve before the deadline, so the
+	// answer always gets out: records not reached in time are failed.
+	wctx, cancel := h.writeContext(ctx)
+	defer cancel()
+
 	h.samples, h.owner = h.samples[:0], h.owner[:0]
 	for i := range ev.Records {
 		var err error
 		rec := &ev.Records[i]
+		if err := wctx.Err(); err != nil {
+			h.causes[i] = failure{CauseDeadline, fmt.Errorf("not decoded before the invocation's deadline: %w", err)}
+			continue
+		}
 		if rec.Err != nil {
 			h.causes[i] = failure{CauseMalformed, rec.Err}
 			continue
@@ -274,7 +283,7 @@ func (h *Handler) process(ctx context.Context, ev *envelope.Event, inv *telemetr
 	}
 
 	if len(h.samples) > 0 {
-		rep := h.write(ctx)
+		rep := h.writer.Write(wctx, h.samples)
 		inv.Requests, inv.Retries = rep.Requests, rep.Retries
 		inv.SamplesWritten, inv.Series = rep.SamplesWritten, rep.SeriesWritten
 		inv.BytesSent, inv.WriteLatency = rep.BytesSent, rep.Latency
@@ -296,14 +305,6 @@ func (h *Handler) process(ctx context.Context, ev *envelope.Event, inv *telemetr
 	// neither is used again before the next event.
 	h.samples, h.owner = h.samples[:0], h.owner[:0]
 	h.conv.Reset()
-}
-
-// write writes h.samples, stopping early enough to answer in time; the
-// deferred cancel also runs when the writer panics.
-func (h *Handler) write(ctx context.Context) remotewrite.Report {
-	wctx, cancel := h.writeContext(ctx)
-	defer cancel()
-	return h.writer.Write(wctx, h.samples)
 }
 
 // writeContext stops writing early enough to answer before the deadline.

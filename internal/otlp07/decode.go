@@ -93,6 +93,15 @@ const (
 	attrStreamARN = "aws.exporter.arn"
 )
 
+// Bounds on what one data point may hold. CloudWatch allows 30 dimensions
+// and a stream a handful of percentiles; anything far beyond is not a
+// metric stream, and unbounded it would let one record cost seconds
+// (labels are sorted per datapoint) or grow the name caches without end.
+const (
+	maxLabels    = 64
+	maxQuantiles = 64
+)
+
 // metricNamePrefix starts every metric name CloudWatch streams:
 // amazonaws.com/<Namespace>/<MetricName>.
 const metricNamePrefix = "amazonaws.com/"
@@ -138,17 +147,16 @@ func (d *Decoder) Decode(data []byte, fn func(*cw.Update) error) error {
 }
 
 // looksLikeJSON tells a JSON-format metric stream record apart from frames.
-// A frame starts with a varint length and then the tag of field 1 (0x0a), so
-// "{" followed by a quote or white space is never the start of a real frame
-// that the JSON check could hide: 0x7b as a length would have to be followed
-// by 0x0a, which is not how a JSON object continues after "{" in CloudWatch's
-// output ("{\"metric_stream_name\"…").
+// CloudWatch's JSON output is one object a line, starting `{"metric_stream_name"`.
+// A frame of 123 bytes also starts with '{' (0x7b), but is followed by the
+// tag of field 1 (0x0a, a newline), so a newline after '{' is not taken for
+// JSON; the other bytes accepted here cannot start a valid request frame.
 func looksLikeJSON(data []byte) bool {
 	if len(data) < 2 || data[0] != '{' {
 		return false
 	}
 	switch data[1] {
-	case '"', ' ', '\n', '\r', '\t':
+	case '"', ' ', '\r', '\t':
 		return true
 	}
 	return false
@@ -537,6 +545,9 @@ func (d *Decoder) label(b []byte, base int) error {
 	case "MetricName":
 		u.MetricName = val
 	default:
+		if len(u.Dimensions) == maxLabels {
+			return d.errorf(base, nil, "data point has more than %d labels; CloudWatch allows 30 dimensions", maxLabels)
+		}
 		u.Dimensions = append(u.Dimensions, cw.Dimension{Name: key, Value: val})
 	}
 	return nil
@@ -571,6 +582,9 @@ func (d *Decoder) quantile(b []byte, base int) error {
 	case q == 1:
 		u.Max, u.HasMax = v, true
 	case q > 0 && q < 1:
+		if len(u.Percentiles) == maxQuantiles {
+			return d.errorf(base, nil, "data point has more than %d quantiles", maxQuantiles)
+		}
 		u.Percentiles = append(u.Percentiles, cw.Quantile{Q: q, Value: v})
 	default:
 		return d.errorf(base, nil, "quantile %v of %s/%s is outside [0, 1]", q, u.Namespace, u.MetricName)

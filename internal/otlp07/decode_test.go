@@ -297,6 +297,47 @@ func TestBadFixtures(t *testing.T) {
 	}
 }
 
+// A frame of exactly 123 bytes starts with '{' (0x7b) then the tag 0x0a,
+// a newline: it must decode, not be taken for JSON output.
+func TestFrameOf123BytesIsNotJSON(t *testing.T) {
+	msg := request(cat(fixed64Field(pointTime, 1_700_000_060_000_000_000), bytesField(pointLabels,
+		cat(bytesField(stringKeyValueKey, []byte("K")), bytesField(stringKeyValueValue, []byte("v"))))))
+	// Pad the metric name until the request is 123 bytes.
+	for pad := 0; len(msg) != 123; pad++ {
+		if len(msg) > 123 {
+			t.Fatalf("cannot build a 123-byte frame (got %d)", len(msg))
+		}
+		msg = request(cat(fixed64Field(pointTime, 1_700_000_060_000_000_000), bytesField(pointLabels,
+			cat(bytesField(stringKeyValueKey, []byte("K")), bytesField(stringKeyValueValue, bytes.Repeat([]byte("v"), pad+2))))))
+	}
+	f := frame(msg)
+	if f[0] != '{' || f[1] != '\n' {
+		t.Fatalf("frame starts % x", f[:2])
+	}
+	ups, err := collect(t, f)
+	if err != nil || len(ups) != 1 {
+		t.Fatalf("%d updates, err %v", len(ups), err)
+	}
+}
+
+// Data points beyond any CloudWatch shape are refused before they can cost
+// time or memory.
+func TestDecodeBounds(t *testing.T) {
+	var labels, quantiles []byte
+	for i := range maxLabels + 1 {
+		labels = append(labels, bytesField(pointLabels, cat(bytesField(stringKeyValueKey, []byte(fmt.Sprintf("D%d", i))), bytesField(stringKeyValueValue, []byte("v"))))...)
+	}
+	for i := range maxQuantiles + 1 {
+		quantiles = append(quantiles, bytesField(pointQuantiles, cat(fixed64Field(quantileQuantile, math.Float64bits(0.001*float64(i+1))), fixed64Field(quantileValue, 0)))...)
+	}
+	for name, point := range map[string][]byte{"labels": labels, "quantiles": quantiles} {
+		_, err := collect(t, frame(request(cat(fixed64Field(pointTime, 1), point))))
+		if err == nil || !strings.Contains(err.Error(), "more than 64 "+name) {
+			t.Errorf("%s: err %v", name, err)
+		}
+	}
+}
+
 // Empty records and empty frames are valid and hold nothing.
 func TestDecodeEmpty(t *testing.T) {
 	for _, data := range [][]byte{nil, {0}, {0, 0, 0}} {

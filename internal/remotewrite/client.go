@@ -409,10 +409,15 @@ func (c *Client) send(ctx context.Context, body []byte, where *RequestError) (in
 func (c *Client) attempt(ctx context.Context, body []byte, payloadHash string) error {
 	actx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.cfg.URL, bytes.NewReader(body))
+	// The body is a buffer the shard reuses for its next request, and the
+	// transport may still read it after Do returns (an early answer): wait
+	// until the transport closes it, as http.RoundTripper promises to.
+	sb := &sentBody{Reader: bytes.NewReader(body), closed: make(chan struct{})}
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.cfg.URL, sb)
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
 	}
+	req.ContentLength = int64(len(body))
 	h := req.Header
 	h.Set("Content-Encoding", "snappy")
 	h.Set("Content-Type", "application/x-protobuf")
@@ -432,11 +437,13 @@ func (c *Client) attempt(ctx context.Context, body []byte, payloadHash string) e
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		<-sb.closed
 		return &recoverableError{err: fmt.Errorf("POST %s: %w", req.URL.Redacted(), err)}
 	}
 	defer func() {
 		_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
 		_ = resp.Body.Close()
+		<-sb.closed
 	}()
 	if resp.StatusCode/100 == 2 {
 		return nil
@@ -452,6 +459,18 @@ func (c *Client) attempt(ctx context.Context, body []byte, payloadHash string) e
 		c.log.Error("remote write rejected by the store, not retrying", "status", resp.StatusCode, "body", string(msg))
 		return &RejectedError{StatusCode: resp.StatusCode, Body: string(msg)}
 	}
+}
+
+// sentBody is a request body that says when the transport is done with it.
+type sentBody struct {
+	*bytes.Reader
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (b *sentBody) Close() error {
+	b.once.Do(func() { close(b.closed) })
+	return nil
 }
 
 // retryAfter parses Retry-After: delay-seconds or an HTTP date. Invalid or
