@@ -111,7 +111,9 @@ func Base(namespace, metric string) string {
 	m = strings.TrimPrefix(m, "_")
 	var b strings.Builder
 	b.Grow(len("aws_") + len(ns) + 1 + len(m))
-	if ns != "aws" && !strings.HasPrefix(ns, "aws_") {
+	// YACE's rule, kept for compatibility: a namespace starting with "aws"
+	// (AWS/…, /aws/…, but also AWSome/…) gets no second prefix.
+	if !strings.HasPrefix(ns, "aws") {
 		b.WriteString("aws_")
 	}
 	b.WriteString(ns)

@@ -46,7 +46,7 @@ func TestName(t *testing.T) {
 		{"alb 5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", Sum, "aws_applicationelb_httpcode_target_5_xx_count_sum"},
 		{"alb latency", "AWS/ApplicationELB", "TargetResponseTime", SampleCount, "aws_applicationelb_target_response_time_sample_count"},
 		{"leading slash", "/aws/sagemaker/Endpoints", "CPUUtilization", Average, "aws_sagemaker_endpoints_cpuutilization_average"},
-		{"aws not doubled only as a word", "AWSome/App", "Hits", Sum, "aws_awsome_app_hits_sum"},
+		{"no prefix for any namespace starting with aws, as YACE", "AWSome/App", "Hits", Sum, "awsome_app_hits_sum"},
 		{"percent metric", "MyApp/Backend", "Disk%Used", Maximum, "aws_myapp_backend_disk_percentused_maximum"},
 		{"ecs", "AWS/ECS", "MemoryUtilization", Average, "aws_ecs_memory_utilization_average"},
 	}
