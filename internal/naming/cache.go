@@ -17,6 +17,10 @@ type pctName struct {
 	name string
 }
 
+// maxPercentiles bounds the percentile names cached per metric; a stream
+// asks for a handful, so more means hostile input, named without caching.
+const maxPercentiles = 32
+
 // Percentile returns the series name for quantile q, computing it once.
 func (n *Names) Percentile(q float64) string {
 	for i := range n.pcts {
@@ -25,7 +29,9 @@ func (n *Names) Percentile(q float64) string {
 		}
 	}
 	name := n.Base + "_" + Percentile(q)
-	n.pcts = append(n.pcts, pctName{q, name})
+	if len(n.pcts) < maxPercentiles {
+		n.pcts = append(n.pcts, pctName{q, name})
+	}
 	return name
 }
 
@@ -34,11 +40,18 @@ func (n *Names) Percentile(q float64) string {
 // buffer that is later reused: the cache stores its own copies.
 //
 // A Cache is not safe for concurrent use. It grows with the number of
-// distinct metrics and dimension names, which CloudWatch bounds.
+// distinct metrics and dimension names, which CloudWatch bounds; past
+// MaxEntries of either, names are computed without being cached, so hostile
+// input cannot grow a long-lived Lambda's heap without end.
 type Cache struct {
 	metrics map[string]map[string]*Names // namespace → metric → names
 	labels  map[string]string            // dimension name → label name
+	size    int                          // entries in metrics
 }
+
+// MaxEntries bounds the (namespace, metric) pairs and the dimension names a
+// Cache keeps: far more than one account's CloudWatch metrics.
+const MaxEntries = 100_000
 
 // NewCache returns an empty cache.
 func NewCache() *Cache {
@@ -51,18 +64,22 @@ func NewCache() *Cache {
 // Metric returns the names of (namespace, metric).
 func (c *Cache) Metric(namespace, metric string) *Names {
 	byMetric, ok := c.metrics[namespace]
-	if !ok {
-		byMetric = make(map[string]*Names)
-		c.metrics[strings.Clone(namespace)] = byMetric
-	}
-	if n, ok := byMetric[metric]; ok {
+	if n, hit := byMetric[metric]; ok && hit {
 		return n
 	}
 	n := &Names{Base: Base(namespace, metric)}
 	for i, s := range Statistics {
 		n.Stat[i] = n.Base + "_" + s
 	}
+	if c.size >= MaxEntries {
+		return n
+	}
+	if !ok {
+		byMetric = make(map[string]*Names)
+		c.metrics[strings.Clone(namespace)] = byMetric
+	}
 	byMetric[strings.Clone(metric)] = n
+	c.size++
 	return n
 }
 
@@ -72,6 +89,8 @@ func (c *Cache) Label(dimension string) string {
 		return l
 	}
 	l := LabelName(dimension)
-	c.labels[strings.Clone(dimension)] = l
+	if len(c.labels) < MaxEntries {
+		c.labels[strings.Clone(dimension)] = l
+	}
 	return l
 }

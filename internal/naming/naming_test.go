@@ -132,3 +132,24 @@ func BenchmarkCacheMetric(b *testing.B) {
 		_ = c.Label("LoadBalancer")
 	}
 }
+
+// Hostile input cannot grow the cache without bound, and names stay right
+// past the bound.
+func TestCacheBounded(t *testing.T) {
+	c := NewCache()
+	c.size = MaxEntries // as if full
+	n := c.Metric("AWS/RDS", "CPUUtilization")
+	if n.Stat[4] != "aws_rds_cpuutilization_average" || len(c.metrics) != 0 {
+		t.Fatalf("names %v, %d namespaces cached", n.Stat, len(c.metrics))
+	}
+	m := NewCache().Metric("AWS/RDS", "ReadLatency")
+	for i := range 2 * maxPercentiles {
+		q := 0.001 * float64(i+1)
+		if got, want := m.Percentile(q), "aws_rds_read_latency_"+Percentile(q); got != want {
+			t.Fatalf("Percentile(%v) = %q, want %q", q, got, want)
+		}
+	}
+	if len(m.pcts) != maxPercentiles {
+		t.Fatalf("%d percentile names cached, want at most %d", len(m.pcts), maxPercentiles)
+	}
+}

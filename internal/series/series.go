@@ -28,6 +28,10 @@ const (
 	LabelRegion    = "region"
 )
 
+// maxCachedQuantiles bounds the percentile decisions kept: streams ask for
+// a handful of percentiles, so more is hostile input, decided uncached.
+const maxCachedQuantiles = 1024
+
 // chunkLabels is the size of one label chunk; a datapoint with more labels
 // than this gets a chunk of its own.
 const chunkLabels = 4096
@@ -140,7 +144,9 @@ func (b *Builder) keepsPercentile(q float64) bool {
 	keep, ok := b.keepPct[q]
 	if !ok {
 		keep = b.cfg.KeepsPercentile(naming.Percentile(q))
-		b.keepPct[q] = keep
+		if len(b.keepPct) < maxCachedQuantiles {
+			b.keepPct[q] = keep
+		}
 	}
 	return keep
 }
