@@ -3,12 +3,17 @@
 //
 //	CWSTREAM_REMOTE_WRITE_URL          required: the remote-write endpoint
 //	CWSTREAM_CONFIG                    config file (default cwstream.yaml in LAMBDA_TASK_ROOT, if present)
+//	CWSTREAM_CONFIG_YAML               the configuration inline, instead of a file
 //	CWSTREAM_SIGV4                     true | false | auto (default auto: sign unless the URL is loopback)
 //	CWSTREAM_REGION                    SigV4 region (default: from the AMP URL)
 //	CWSTREAM_MAX_SAMPLES_PER_REQUEST   samples per WriteRequest
 //	CWSTREAM_MAX_BYTES_PER_REQUEST     uncompressed bytes per WriteRequest
 //	CWSTREAM_CONCURRENCY               requests in flight
 //	CWSTREAM_REQUEST_TIMEOUT           one HTTP attempt, Go duration (e.g. 10s)
+//	CWSTREAM_MAX_ATTEMPTS              attempts per request (first try included)
+//	CWSTREAM_MAX_LABELS_PER_SERIES     AMP limit guard: labels per series, __name__ included
+//	CWSTREAM_MAX_LABEL_NAME_LENGTH     AMP limit guard: bytes per label name
+//	CWSTREAM_MAX_LABEL_VALUE_LENGTH    AMP limit guard: bytes per label value
 //	CWSTREAM_LOG_LEVEL                 debug | info | warn | error
 //	CWSTREAM_METRICS_NAMESPACE         EMF namespace (default CWStream)
 package lambdaenv
@@ -28,7 +33,8 @@ import (
 // Settings are the Lambda's settings.
 type Settings struct {
 	RemoteWrite      remotewrite.Config // with defaults applied, validated
-	ConfigPath       string             // "" means the built-in defaults
+	ConfigPath       string             // "" means the built-in defaults (unless ConfigYAML)
+	ConfigYAML       string             // the configuration given inline
 	LogLevel         string
 	MetricsNamespace string
 	FunctionName     string
@@ -83,6 +89,10 @@ func FromEnv(getenv func(string) string, stat func(string) (os.FileInfo, error))
 	intVar("CWSTREAM_MAX_SAMPLES_PER_REQUEST", &rw.MaxSamplesPerRequest)
 	intVar("CWSTREAM_MAX_BYTES_PER_REQUEST", &rw.MaxBytesPerRequest)
 	intVar("CWSTREAM_CONCURRENCY", &rw.Concurrency)
+	intVar("CWSTREAM_MAX_ATTEMPTS", &rw.MaxAttempts)
+	intVar("CWSTREAM_MAX_LABELS_PER_SERIES", &rw.MaxLabelsPerSeries)
+	intVar("CWSTREAM_MAX_LABEL_NAME_LENGTH", &rw.MaxLabelNameLength)
+	intVar("CWSTREAM_MAX_LABEL_VALUE_LENGTH", &rw.MaxLabelValueLength)
 	if v := getenv("CWSTREAM_REQUEST_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -101,8 +111,11 @@ func FromEnv(getenv func(string) string, stat func(string) (os.FileInfo, error))
 	}
 	s.RemoteWrite = rw
 
-	s.ConfigPath = getenv("CWSTREAM_CONFIG")
-	if s.ConfigPath == "" {
+	s.ConfigPath, s.ConfigYAML = getenv("CWSTREAM_CONFIG"), getenv("CWSTREAM_CONFIG_YAML")
+	if s.ConfigPath != "" && s.ConfigYAML != "" {
+		errs = append(errs, errors.New("CWSTREAM_CONFIG and CWSTREAM_CONFIG_YAML are both set: give the configuration as a file or inline, not both"))
+	}
+	if s.ConfigPath == "" && s.ConfigYAML == "" {
 		// The CDK app bundles the environment's file beside the bootstrap;
 		// without one, the defaults apply.
 		p := filepath.Join(getenv("LAMBDA_TASK_ROOT"), DefaultConfigName)

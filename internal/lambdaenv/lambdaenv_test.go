@@ -50,6 +50,32 @@ func TestFromEnv(t *testing.T) {
 			},
 		},
 		{
+			name: "inline configuration and limit-guard settings",
+			env: map[string]string{
+				"CWSTREAM_REMOTE_WRITE_URL": loopbackURL, "CWSTREAM_CONFIG_YAML": "statistics: [sum]", "LAMBDA_TASK_ROOT": "/var/task",
+				"CWSTREAM_MAX_ATTEMPTS": "3", "CWSTREAM_MAX_LABELS_PER_SERIES": "30",
+				"CWSTREAM_MAX_LABEL_NAME_LENGTH": "100", "CWSTREAM_MAX_LABEL_VALUE_LENGTH": "200",
+			},
+			exist: []string{"/var/task/cwstream.yaml"},
+			check: func(t *testing.T, s Settings) {
+				rw := s.RemoteWrite
+				if s.ConfigYAML != "statistics: [sum]" || s.ConfigPath != "" || rw.MaxAttempts != 3 ||
+					rw.MaxLabelsPerSeries != 30 || rw.MaxLabelNameLength != 100 || rw.MaxLabelValueLength != 200 {
+					t.Errorf("settings %+v", s)
+				}
+			},
+		},
+		{
+			name:    "config as a file and inline at once",
+			env:     map[string]string{"CWSTREAM_REMOTE_WRITE_URL": loopbackURL, "CWSTREAM_CONFIG": "/x.yaml", "CWSTREAM_CONFIG_YAML": "{}"},
+			wantErr: []string{"CWSTREAM_CONFIG and CWSTREAM_CONFIG_YAML are both set"},
+		},
+		{
+			name:    "bad limit",
+			env:     map[string]string{"CWSTREAM_REMOTE_WRITE_URL": loopbackURL, "CWSTREAM_MAX_LABELS_PER_SERIES": "many"},
+			wantErr: []string{`CWSTREAM_MAX_LABELS_PER_SERIES="many"`},
+		},
+		{
 			name: "localhost is loopback too",
 			env:  map[string]string{"CWSTREAM_REMOTE_WRITE_URL": "http://localhost:9090/api/v1/write"},
 			check: func(t *testing.T, s Settings) {

@@ -41,7 +41,12 @@ func setup(ctx context.Context) (*firehose.Handler, *slog.Logger, error) {
 		return nil, nil, err
 	}
 	cfg := config.Default()
-	if s.ConfigPath != "" {
+	switch {
+	case s.ConfigYAML != "":
+		if cfg, err = config.Parse([]byte(s.ConfigYAML)); err != nil {
+			return nil, nil, fmt.Errorf("CWSTREAM_CONFIG_YAML: %w", err)
+		}
+	case s.ConfigPath != "":
 		if cfg, err = config.Load(s.ConfigPath); err != nil {
 			return nil, nil, err
 		}

@@ -100,7 +100,8 @@ func captureOutput(t *testing.T) (stdout, stderr func() string) {
 func clearEnv(t *testing.T) {
 	for _, k := range []string{"CWSTREAM_REMOTE_WRITE_URL", "CWSTREAM_CONFIG", "CWSTREAM_SIGV4", "CWSTREAM_REGION",
 		"CWSTREAM_MAX_SAMPLES_PER_REQUEST", "CWSTREAM_MAX_BYTES_PER_REQUEST", "CWSTREAM_CONCURRENCY", "CWSTREAM_REQUEST_TIMEOUT",
-		"CWSTREAM_LOG_LEVEL", "CWSTREAM_METRICS_NAMESPACE", "AWS_LAMBDA_FUNCTION_NAME", "LAMBDA_TASK_ROOT"} {
+		"CWSTREAM_LOG_LEVEL", "CWSTREAM_METRICS_NAMESPACE", "AWS_LAMBDA_FUNCTION_NAME", "LAMBDA_TASK_ROOT", "CWSTREAM_CONFIG_YAML",
+		"CWSTREAM_MAX_ATTEMPTS", "CWSTREAM_MAX_LABELS_PER_SERIES", "CWSTREAM_MAX_LABEL_NAME_LENGTH", "CWSTREAM_MAX_LABEL_VALUE_LENGTH"} {
 		t.Setenv(k, "")
 	}
 	t.Setenv("LAMBDA_TASK_ROOT", t.TempDir()) // no bundled cwstream.yaml there
@@ -252,6 +253,7 @@ func TestSetupErrors(t *testing.T) {
 		{"bad level", map[string]string{"CWSTREAM_REMOTE_WRITE_URL": "http://127.0.0.1:1/w", "CWSTREAM_LOG_LEVEL": "chatty"}, []string{`CWSTREAM_LOG_LEVEL="chatty"`}},
 		{"missing config file", map[string]string{"CWSTREAM_REMOTE_WRITE_URL": "http://127.0.0.1:1/w", "CWSTREAM_CONFIG": "/nonexistent/cwstream.yaml"}, []string{"/nonexistent/cwstream.yaml"}},
 		{"invalid config file", map[string]string{"CWSTREAM_REMOTE_WRITE_URL": "http://127.0.0.1:1/w", "CWSTREAM_CONFIG": "INVALID"}, []string{"unknown-statistic.yaml"}},
+		{"invalid inline config", map[string]string{"CWSTREAM_REMOTE_WRITE_URL": "http://127.0.0.1:1/w", "CWSTREAM_CONFIG_YAML": "statistics: [mean]"}, []string{"CWSTREAM_CONFIG_YAML", `"mean"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
