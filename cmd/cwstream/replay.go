@@ -241,6 +241,7 @@ func (r *replayer) add(inv *telemetry.Invocation) {
 	t.RecordsOK += inv.RecordsOK
 	t.Datapoints += inv.Datapoints
 	t.Samples += inv.Samples
+	t.RelabelDropped += inv.RelabelDropped
 	t.SamplesWritten += inv.SamplesWritten
 	t.Series += inv.Series
 	t.Requests += inv.Requests

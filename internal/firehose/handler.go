@@ -251,6 +251,7 @@ func (h *Handler) process(ctx context.Context, ev *envelope.Event, inv *telemetr
 	defer cancel()
 
 	h.samples, h.owner = h.samples[:0], h.owner[:0]
+	before := h.conv.Stats()
 	for i := range ev.Records {
 		var err error
 		rec := &ev.Records[i]
@@ -278,6 +279,8 @@ func (h *Handler) process(ctx context.Context, ev *envelope.Event, inv *telemetr
 		}
 	}
 	inv.Samples = len(h.samples)
+	after := h.conv.Stats()
+	inv.RelabelDropped = after.DroppedRelabel + after.DroppedNoName - before.DroppedRelabel - before.DroppedNoName
 	for i := range h.samples {
 		inv.NewestSample = max(inv.NewestSample, h.samples[i].T)
 	}

@@ -41,6 +41,9 @@ type Invocation struct {
 	RecordsOK      int // answered Dropped: every sample acknowledged
 	Datapoints     int
 	Samples        int // samples built
+	// RelabelDropped counts samples the configured relabel rules dropped
+	// (wanted, not lost; shown so a rule that drops too much is noticed).
+	RelabelDropped int
 	SamplesWritten int
 	Series         int
 	Requests       int
@@ -99,6 +102,7 @@ func (inv *Invocation) LogAttrs() []slog.Attr {
 		slog.Int("records", inv.RecordsIn), slog.Int("records_ok", inv.RecordsOK),
 		slog.Any("records_failed", inv.RecordsFailed), slog.Int("datapoints", inv.Datapoints),
 		slog.Int("samples", inv.Samples), slog.Int("samples_written", inv.SamplesWritten),
+		slog.Int("samples_relabel_dropped", inv.RelabelDropped),
 		slog.Any("samples_dropped", inv.SamplesDropped), slog.Int("series", inv.Series),
 		slog.Int("requests", inv.Requests), slog.Int("retries", inv.Retries),
 		slog.Int64("bytes_sent", inv.BytesSent), slog.Duration("write_latency", inv.WriteLatency),
@@ -136,7 +140,7 @@ func (inv *Invocation) EMF(w io.Writer, namespace, function string, now time.Tim
 		"FunctionName": function,
 		"RecordsIn":    inv.RecordsIn, "RecordsFailed": inv.TotalFailed(),
 		"Datapoints": inv.Datapoints, "Samples": inv.Samples, "SamplesWritten": inv.SamplesWritten,
-		"SamplesDropped": inv.TotalDropped(), "Series": inv.Series,
+		"SamplesDropped": inv.TotalDropped(), "SamplesRelabelDropped": inv.RelabelDropped, "Series": inv.Series,
 		"Requests": inv.Requests, "Retries": inv.Retries, "BytesSent": inv.BytesSent,
 		"WriteLatency": float64(inv.WriteLatency.Microseconds()) / 1000,
 	}

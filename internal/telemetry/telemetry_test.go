@@ -140,7 +140,7 @@ func TestEMF(t *testing.T) {
 		{
 			name: "failures by cause",
 			inv: func() Invocation {
-				inv := Invocation{RecordsIn: 6, RecordsOK: 2, Datapoints: 51, Samples: 300, SamplesWritten: 200, Requests: 3, Retries: 7}
+				inv := Invocation{RecordsIn: 6, RecordsOK: 2, Datapoints: 51, Samples: 300, SamplesWritten: 200, RelabelDropped: 12, Requests: 3, Retries: 7}
 				for _, c := range []string{"rejected", "malformed", "rejected", "deadline"} {
 					inv.FailRecord(c)
 				}
@@ -185,7 +185,7 @@ func TestEMF(t *testing.T) {
 			want := map[string]float64{
 				"RecordsIn": float64(c.inv.RecordsIn), "RecordsFailed": float64(c.inv.TotalFailed()),
 				"Datapoints": float64(c.inv.Datapoints), "Samples": float64(c.inv.Samples),
-				"SamplesWritten": float64(c.inv.SamplesWritten), "SamplesDropped": float64(c.inv.TotalDropped()),
+				"SamplesWritten": float64(c.inv.SamplesWritten), "SamplesDropped": float64(c.inv.TotalDropped()), "SamplesRelabelDropped": float64(c.inv.RelabelDropped),
 				"Series": float64(c.inv.Series), "Requests": float64(c.inv.Requests), "Retries": float64(c.inv.Retries),
 				"BytesSent": float64(c.inv.BytesSent), "WriteLatency": float64(c.inv.WriteLatency.Microseconds()) / 1000,
 			}
