@@ -133,8 +133,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	if r.bar != nil {
 		r.bar.Finish()
 	}
-	r.total.WriteLatency = time.Since(start)
-	fmt.Fprintf(e.stdout, "replayed %d sources: %s in %v\n", r.sources, r.total.String(), r.total.WriteLatency.Round(time.Millisecond))
+	fmt.Fprintf(e.stdout, "replayed %d sources: %s in %v\n", r.sources, r.total.String(), time.Since(start).Round(time.Millisecond))
 	if *query != "" && r.total.NewestSample > 0 {
 		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(*to, "/"), "/api/v1/write"), "/api/v1/remote_write")
 		at := time.UnixMilli(r.total.NewestSample)

@@ -70,7 +70,7 @@ func Parse(b []byte) (*Config, error) {
 		// than being merged into it.
 		c.Statistics = nil
 		if err := yaml.UnmarshalStrict(b, c); err != nil {
-			return nil, fmt.Errorf("%w", cleanYAMLError(err))
+			return nil, cleanYAMLError(err)
 		}
 		if c.Statistics == nil {
 			c.Statistics = slices.Clone(naming.Statistics[:])

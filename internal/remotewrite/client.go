@@ -237,17 +237,24 @@ func (c *Client) Write(ctx context.Context, samples []sample.Sample) Report {
 func failShard(p *plan, reqs []request, seriesFailed []bool, err error) []Failure {
 	var failed []Failure
 	for i := range reqs {
-		for _, ch := range reqs[i].chunks {
-			seriesFailed[ch.series] = true
-			for _, idx := range p.order[ch.lo:ch.hi] {
-				if idx < 0 {
-					idx = ^idx
-				}
-				failed = append(failed, Failure{Index: int(idx), Err: err})
-			}
-		}
+		failed = failChunks(failed, p, reqs[i].chunks, seriesFailed, err)
 	}
 	return failed
+}
+
+// failChunks marks the chunks' series failed and appends a Failure with err
+// for each of their samples.
+func failChunks(dst []Failure, p *plan, chunks []chunk, seriesFailed []bool, err error) []Failure {
+	for _, ch := range chunks {
+		seriesFailed[ch.series] = true
+		for _, idx := range p.order[ch.lo:ch.hi] {
+			if idx < 0 {
+				idx = ^idx
+			}
+			dst = append(dst, Failure{Index: int(idx), Err: err})
+		}
+	}
+	return dst
 }
 
 // sendShard sends one shard's requests in order. After a request fails for
@@ -263,15 +270,7 @@ func (c *Client) sendShard(ctx context.Context, shard int, p *plan, samples []sa
 	defer c.bufs.Put(b)
 
 	fail := func(chunks []chunk, err error) {
-		for _, ch := range chunks {
-			seriesFailed[ch.series] = true
-			for _, idx := range p.order[ch.lo:ch.hi] {
-				if idx < 0 {
-					idx = ^idx
-				}
-				res.failed = append(res.failed, Failure{Index: int(idx), Err: err})
-			}
-		}
+		res.failed = failChunks(res.failed, p, chunks, seriesFailed, err)
 	}
 	var stop *RequestError // the first request of this shard that failed for good
 	var send, held []chunk
