@@ -37,10 +37,10 @@ func Discard(l *slog.Logger) *slog.Logger {
 
 // Invocation counts what one invocation did.
 type Invocation struct {
-	RecordsIn      int
-	RecordsOK      int // answered Dropped: every sample acknowledged
-	Datapoints     int
-	Samples        int // samples built
+	RecordsIn  int
+	RecordsOK  int // answered Dropped: every sample acknowledged
+	Datapoints int
+	Samples    int // samples built
 	// RelabelDropped counts samples the configured relabel rules dropped
 	// (wanted, not lost; shown so a rule that drops too much is noticed).
 	RelabelDropped int
