@@ -220,6 +220,26 @@ func (d *Decoder) next(b []byte, pos *int, base int, f *field) error {
 	return nil
 }
 
+// nextMessage advances *pos to the next field num of b, which must be a
+// length-delimited submessage, and returns its content and record offset;
+// other fields are skipped. ok is false at the end of b.
+func (d *Decoder) nextMessage(b []byte, pos *int, base int, num protowire.Number, what string) (v []byte, at int, ok bool, err error) {
+	var f field
+	for *pos < len(b) {
+		if err := d.next(b, pos, base, &f); err != nil {
+			return nil, 0, false, err
+		}
+		if f.num != num {
+			continue
+		}
+		if err := d.want(&f, protowire.BytesType, what); err != nil {
+			return nil, 0, false, err
+		}
+		return f.val, f.vat, true, nil
+	}
+	return nil, 0, false, nil
+}
+
 // want checks a known field's wire type, as the official decoder does.
 func (d *Decoder) want(f *field, typ protowire.Type, what string) error {
 	if f.typ != typ {
@@ -242,18 +262,15 @@ func (d *Decoder) str(f *field, what string) (string, error) {
 }
 
 func (d *Decoder) request(b []byte, base int, fn func(*cw.Update) error) error {
-	var f field
-	for pos := 0; pos < len(b); {
-		if err := d.next(b, &pos, base, &f); err != nil {
+	for pos := 0; ; {
+		v, at, ok, err := d.nextMessage(b, &pos, base, requestResourceMetrics, "resource_metrics")
+		if err != nil {
 			return err
 		}
-		if f.num != requestResourceMetrics {
-			continue
+		if !ok {
+			break
 		}
-		if err := d.want(&f, protowire.BytesType, "resource_metrics"); err != nil {
-			return err
-		}
-		if err := d.resourceMetrics(f.val, f.vat, fn); err != nil {
+		if err := d.resourceMetrics(v, at, fn); err != nil {
 			return err
 		}
 	}
@@ -264,32 +281,27 @@ func (d *Decoder) resourceMetrics(b []byte, base int, fn func(*cw.Update) error)
 	// The resource applies to all metrics of the message wherever it stands,
 	// so read it first; CloudWatch writes it first anyway.
 	d.u.AccountID, d.u.Region, d.u.StreamARN = "", "", ""
-	var f field
-	for pos := 0; pos < len(b); {
-		if err := d.next(b, &pos, base, &f); err != nil {
+	for pos := 0; ; {
+		v, at, ok, err := d.nextMessage(b, &pos, base, resourceMetricsResource, "resource")
+		if err != nil {
 			return err
 		}
-		if f.num != resourceMetricsResource {
-			continue
+		if !ok {
+			break
 		}
-		if err := d.want(&f, protowire.BytesType, "resource"); err != nil {
-			return err
-		}
-		if err := d.resource(f.val, f.vat); err != nil {
+		if err := d.resource(v, at); err != nil {
 			return err
 		}
 	}
-	for pos := 0; pos < len(b); {
-		if err := d.next(b, &pos, base, &f); err != nil {
+	for pos := 0; ; {
+		v, at, ok, err := d.nextMessage(b, &pos, base, resourceMetricsILM, "instrumentation_library_metrics")
+		if err != nil {
 			return err
 		}
-		if f.num != resourceMetricsILM {
-			continue
+		if !ok {
+			break
 		}
-		if err := d.want(&f, protowire.BytesType, "instrumentation_library_metrics"); err != nil {
-			return err
-		}
-		if err := d.ilm(f.val, f.vat, fn); err != nil {
+		if err := d.ilm(v, at, fn); err != nil {
 			return err
 		}
 	}
@@ -297,18 +309,15 @@ func (d *Decoder) resourceMetrics(b []byte, base int, fn func(*cw.Update) error)
 }
 
 func (d *Decoder) resource(b []byte, base int) error {
-	var f field
-	for pos := 0; pos < len(b); {
-		if err := d.next(b, &pos, base, &f); err != nil {
+	for pos := 0; ; {
+		v, at, ok, err := d.nextMessage(b, &pos, base, resourceAttributes, "resource attribute")
+		if err != nil {
 			return err
 		}
-		if f.num != resourceAttributes {
-			continue
+		if !ok {
+			break
 		}
-		if err := d.want(&f, protowire.BytesType, "resource attribute"); err != nil {
-			return err
-		}
-		key, val, err := d.keyValue(f.val, f.vat)
+		key, val, err := d.keyValue(v, at)
 		if err != nil {
 			return err
 		}
@@ -370,18 +379,15 @@ func (d *Decoder) anyString(b []byte, base int) (string, error) {
 }
 
 func (d *Decoder) ilm(b []byte, base int, fn func(*cw.Update) error) error {
-	var f field
-	for pos := 0; pos < len(b); {
-		if err := d.next(b, &pos, base, &f); err != nil {
+	for pos := 0; ; {
+		v, at, ok, err := d.nextMessage(b, &pos, base, ilmMetrics, "metric")
+		if err != nil {
 			return err
 		}
-		if f.num != ilmMetrics {
-			continue
+		if !ok {
+			break
 		}
-		if err := d.want(&f, protowire.BytesType, "metric"); err != nil {
-			return err
-		}
-		if err := d.metric(f.val, f.vat, fn); err != nil {
+		if err := d.metric(v, at, fn); err != nil {
 			return err
 		}
 	}
@@ -414,17 +420,15 @@ func (d *Decoder) metric(b []byte, base int, fn func(*cw.Update) error) error {
 		}
 	}
 	ns, metric := splitMetricName(name)
-	for pos := 0; pos < len(b); {
-		if err := d.next(b, &pos, base, &f); err != nil {
+	for pos := 0; ; {
+		v, at, ok, err := d.nextMessage(b, &pos, base, metricDoubleSummary, "double_summary")
+		if err != nil {
 			return err
 		}
-		if f.num != metricDoubleSummary {
-			continue
+		if !ok {
+			break
 		}
-		if err := d.want(&f, protowire.BytesType, "double_summary"); err != nil {
-			return err
-		}
-		if err := d.summary(f.val, f.vat, ns, metric, unit, fn); err != nil {
+		if err := d.summary(v, at, ns, metric, unit, fn); err != nil {
 			return err
 		}
 	}
@@ -444,20 +448,17 @@ func splitMetricName(name string) (ns, metric string) {
 }
 
 func (d *Decoder) summary(b []byte, base int, ns, metric, unit string, fn func(*cw.Update) error) error {
-	var f field
-	for pos := 0; pos < len(b); {
-		if err := d.next(b, &pos, base, &f); err != nil {
+	for pos := 0; ; {
+		v, at, ok, err := d.nextMessage(b, &pos, base, summaryDataPoints, "data point")
+		if err != nil {
 			return err
 		}
-		if f.num != summaryDataPoints {
-			continue
-		}
-		if err := d.want(&f, protowire.BytesType, "data point"); err != nil {
-			return err
+		if !ok {
+			break
 		}
 		u := &d.u
 		u.Namespace, u.MetricName, u.Unit = ns, metric, unit
-		if err := d.point(f.val, f.vat, f.at); err != nil {
+		if err := d.point(v, at); err != nil {
 			return err
 		}
 		if err := fn(u); err != nil {
@@ -467,7 +468,7 @@ func (d *Decoder) summary(b []byte, base int, ns, metric, unit string, fn func(*
 	return nil
 }
 
-func (d *Decoder) point(b []byte, base, at int) error {
+func (d *Decoder) point(b []byte, base int) error {
 	u := &d.u
 	u.Dimensions = u.Dimensions[:0]
 	u.Percentiles = u.Percentiles[:0]
@@ -511,7 +512,7 @@ func (d *Decoder) point(b []byte, base, at int) error {
 		}
 	}
 	if u.EndUnixNano == 0 {
-		return d.errorf(at, nil, "data point of %s/%s has no time_unix_nano", u.Namespace, u.MetricName)
+		return d.errorf(base, nil, "data point of %s/%s has no time_unix_nano", u.Namespace, u.MetricName)
 	}
 	return nil
 }
