@@ -38,14 +38,49 @@ type IngestFunction struct {
 // NewIngestFunction creates the function, its log group and role.
 func NewIngestFunction(scope constructs.Construct, id string, props *IngestFunctionProps) *IngestFunction {
 	c := constructs.NewConstruct(scope, jsii.String(id))
+	fn, role, logGroup := newGoFunction(c, &goFunctionProps{
+		Description:         "cwstream: CloudWatch metric stream records (OpenTelemetry 0.7) to Prometheus remote write",
+		RoleDescription:     "cwstream ingest function: write its own logs and remote-write to one AMP workspace",
+		AssetDir:            props.AssetDir,
+		MemoryMiB:           props.MemoryMiB,
+		TimeoutSeconds:      props.TimeoutSeconds,
+		ReservedConcurrency: props.ReservedConcurrency,
+		Environment:         props.Environment,
+		LogRetention:        props.LogRetention,
+		RemovalPolicy:       props.RemovalPolicy,
+		Grant: awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("RemoteWrite"),
+			Actions:   jsii.Strings("aps:RemoteWrite"),
+			Resources: &[]*string{props.WorkspaceArn},
+		}),
+	})
+	return &IngestFunction{Construct: c, Function: fn, Role: role, LogGroup: logGroup}
+}
+
+// goFunctionProps configures one of cwstream's Go Lambdas.
+type goFunctionProps struct {
+	Description, RoleDescription string
+	AssetDir                     string // staged bootstrap
+	MemoryMiB, TimeoutSeconds    int
+	ReservedConcurrency          int // 0: unreserved
+	Environment                  map[string]*string
+	LogRetention                 awslogs.RetentionDays
+	RemovalPolicy                awscdk.RemovalPolicy
+	// Grant is what the function may do besides writing its own logs.
+	Grant awsiam.PolicyStatement
+}
+
+// newGoFunction creates, in c, a provided.al2023 arm64 function with its
+// own log group and a role of its own, instead of the default one, which
+// would carry the AWSLambdaBasicExecutionRole managed policy (logs on every
+// group): it may write its logs and do props.Grant, nothing else.
+func newGoFunction(c constructs.Construct, props *goFunctionProps) (awslambda.Function, awsiam.Role, awslogs.LogGroup) {
 	logGroup := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
 		Retention:     props.LogRetention,
 		RemovalPolicy: props.RemovalPolicy,
 	})
-	// A role of our own instead of the default one, which would carry the
-	// AWSLambdaBasicExecutionRole managed policy (logs on every group).
 	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
-		Description: jsii.String("cwstream ingest function: write its own logs and remote-write to one AMP workspace"),
+		Description: jsii.String(props.RoleDescription),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 	})
 	policy := awsiam.NewPolicy(c, jsii.String("Policy"), &awsiam.PolicyProps{
@@ -56,15 +91,11 @@ func NewIngestFunction(scope constructs.Construct, id string, props *IngestFunct
 				Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
 				Resources: &[]*string{logGroup.LogGroupArn()},
 			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("RemoteWrite"),
-				Actions:   jsii.Strings("aps:RemoteWrite"),
-				Resources: &[]*string{props.WorkspaceArn},
-			}),
+			props.Grant,
 		},
 	})
 	fnProps := &awslambda.FunctionProps{
-		Description:  jsii.String("cwstream: CloudWatch metric stream records (OpenTelemetry 0.7) to Prometheus remote write"),
+		Description:  jsii.String(props.Description),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String(BootstrapName),
@@ -73,14 +104,16 @@ func NewIngestFunction(scope constructs.Construct, id string, props *IngestFunct
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(props.TimeoutSeconds)),
 		Role:         role,
 		LogGroup:     logGroup,
-		Environment:  &props.Environment,
+	}
+	if props.Environment != nil {
+		fnProps.Environment = &props.Environment
 	}
 	if props.ReservedConcurrency > 0 {
 		fnProps.ReservedConcurrentExecutions = jsii.Number(props.ReservedConcurrency)
 	}
 	fn := awslambda.NewFunction(c, jsii.String("Function"), fnProps)
-	// Without this the function can be created before its policy and fail its
-	// first invocations.
+	// Without this the function can be created (and, behind a custom
+	// resource, invoked) before its policy and fail its first calls.
 	fn.Node().AddDependency(policy)
-	return &IngestFunction{Construct: c, Function: fn, Role: role, LogGroup: logGroup}
+	return fn, role, logGroup
 }

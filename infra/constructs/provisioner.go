@@ -91,45 +91,22 @@ type GrafanaProvisioner struct {
 func NewGrafanaProvisioner(scope constructs.Construct, id string, props *GrafanaProvisionerProps) *GrafanaProvisioner {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	stack := awscdk.Stack_Of(c)
-	logGroup := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
-		Retention:     props.LogRetention,
-		RemovalPolicy: props.RemovalPolicy,
-	})
-	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
-		Description: jsii.String("cwstream Grafana provisioning: write its own logs and manage one AMG workspace's service account"),
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-	})
 	workspaceArn := jsii.String(fmt.Sprintf("arn:%s:grafana:%s:%s:/workspaces/%s",
 		*stack.Partition(), *stack.Region(), *stack.Account(), *props.WorkspaceID))
-	policy := awsiam.NewPolicy(c, jsii.String("Policy"), &awsiam.PolicyProps{
-		Roles: &[]awsiam.IRole{role},
-		Statements: &[]awsiam.PolicyStatement{
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("OwnLogs"),
-				Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
-				Resources: &[]*string{logGroup.LogGroupArn()},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("GrafanaWorkspace"),
-				Actions:   jsii.Strings(GrafanaProvisioningActions...),
-				Resources: &[]*string{workspaceArn},
-			}),
-		},
+	fn, role, logGroup := newGoFunction(c, &goFunctionProps{
+		Description:     "cwstream: provision the AMP data source, folder and dashboards into Amazon Managed Grafana",
+		RoleDescription: "cwstream Grafana provisioning: write its own logs and manage one AMG workspace's service account",
+		AssetDir:        props.AssetDir,
+		MemoryMiB:       ProvisionerMemoryMiB,
+		TimeoutSeconds:  ProvisionerTimeoutSeconds,
+		LogRetention:    props.LogRetention,
+		RemovalPolicy:   props.RemovalPolicy,
+		Grant: awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("GrafanaWorkspace"),
+			Actions:   jsii.Strings(GrafanaProvisioningActions...),
+			Resources: &[]*string{workspaceArn},
+		}),
 	})
-	fn := awslambda.NewFunction(c, jsii.String("Function"), &awslambda.FunctionProps{
-		Description:  jsii.String("cwstream: provision the AMP data source, folder and dashboards into Amazon Managed Grafana"),
-		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture: awslambda.Architecture_ARM_64(),
-		Handler:      jsii.String(BootstrapName),
-		Code:         awslambda.Code_FromAsset(jsii.String(props.AssetDir), nil),
-		MemorySize:   jsii.Number(ProvisionerMemoryMiB),
-		Timeout:      awscdk.Duration_Seconds(jsii.Number(ProvisionerTimeoutSeconds)),
-		Role:         role,
-		LogGroup:     logGroup,
-	})
-	// The custom resource invokes the function as soon as it exists; without
-	// this its first call could run before the role may do anything.
-	fn.Node().AddDependency(policy)
 	resource := awscdk.NewCustomResource(c, jsii.String("Resource"), &awscdk.CustomResourceProps{
 		ServiceToken:   fn.FunctionArn(),
 		ResourceType:   jsii.String(GrafanaResourceType),
