@@ -236,25 +236,7 @@ func (r *replayer) flush(ctx context.Context) error {
 // add sums one invocation's counts into the replay's.
 func (r *replayer) add(inv *telemetry.Invocation) {
 	t := &r.total
-	t.RecordsIn += inv.RecordsIn
-	t.RecordsOK += inv.RecordsOK
-	t.Datapoints += inv.Datapoints
-	t.Samples += inv.Samples
-	t.RelabelDropped += inv.RelabelDropped
-	t.SamplesWritten += inv.SamplesWritten
-	t.Series += inv.Series
-	t.Requests += inv.Requests
-	t.Retries += inv.Retries
-	t.BytesSent += inv.BytesSent
-	t.NewestSample = max(t.NewestSample, inv.NewestSample)
-	for c, n := range inv.RecordsFailed {
-		for range n {
-			t.FailRecord(c)
-		}
-	}
-	for c, n := range inv.SamplesDropped {
-		t.DropSamples(c, n)
-	}
+	t.Add(inv)
 	if r.bar != nil {
 		r.bar.Describe(fmt.Sprintf("replaying: %d records, %d samples written", t.RecordsIn, t.SamplesWritten))
 	}

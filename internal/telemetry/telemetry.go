@@ -77,6 +77,32 @@ func (inv *Invocation) DropSamples(cause string, n int) {
 	inv.SamplesDropped[cause] += n
 }
 
+// Add sums the counts of o into inv (a replay adds up its invocations);
+// latencies add up, NewestSample is the newer of the two.
+func (inv *Invocation) Add(o *Invocation) {
+	inv.RecordsIn += o.RecordsIn
+	inv.RecordsOK += o.RecordsOK
+	inv.Datapoints += o.Datapoints
+	inv.Samples += o.Samples
+	inv.RelabelDropped += o.RelabelDropped
+	inv.SamplesWritten += o.SamplesWritten
+	inv.Series += o.Series
+	inv.Requests += o.Requests
+	inv.Retries += o.Retries
+	inv.BytesSent += o.BytesSent
+	inv.WriteLatency += o.WriteLatency
+	inv.NewestSample = max(inv.NewestSample, o.NewestSample)
+	for c, n := range o.RecordsFailed {
+		if inv.RecordsFailed == nil {
+			inv.RecordsFailed = make(map[string]int)
+		}
+		inv.RecordsFailed[c] += n
+	}
+	for c, n := range o.SamplesDropped {
+		inv.DropSamples(c, n)
+	}
+}
+
 // TotalFailed is the number of records answered ProcessingFailed.
 func (inv *Invocation) TotalFailed() int {
 	n := 0

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -278,5 +279,26 @@ func TestCountsAndString(t *testing.T) {
 	}
 	if m["records"] != 5.0 || m["samples_written"] != 150.0 || m["records_failed"].(map[string]any)["rejected"] != 1.0 || m["samples_dropped"].(map[string]any)["rejected"] != 50.0 {
 		t.Errorf("log attributes: %v", m)
+	}
+}
+
+func TestAdd(t *testing.T) {
+	a := Invocation{RecordsIn: 2, RecordsOK: 1, Datapoints: 10, Samples: 50, RelabelDropped: 1, SamplesWritten: 40, Series: 30,
+		Requests: 2, Retries: 1, BytesSent: 100, WriteLatency: time.Second, NewestSample: 5}
+	a.FailRecord("rejected")
+	a.DropSamples("rejected", 10)
+	b := Invocation{RecordsIn: 3, RecordsOK: 3, Datapoints: 7, Samples: 20, SamplesWritten: 20, Series: 20,
+		Requests: 1, BytesSent: 50, WriteLatency: time.Second, NewestSample: 9}
+	b.FailRecord("deadline")
+	b.FailRecord("rejected")
+	b.DropSamples("deadline", 3)
+	var sum Invocation
+	sum.Add(&a)
+	sum.Add(&b)
+	want := Invocation{RecordsIn: 5, RecordsOK: 4, Datapoints: 17, Samples: 70, RelabelDropped: 1, SamplesWritten: 60, Series: 50,
+		Requests: 3, Retries: 1, BytesSent: 150, WriteLatency: 2 * time.Second, NewestSample: 9,
+		RecordsFailed: map[string]int{"rejected": 2, "deadline": 1}, SamplesDropped: map[string]int{"rejected": 10, "deadline": 3}}
+	if !reflect.DeepEqual(sum, want) {
+		t.Fatalf("sum\n%+v\nwant\n%+v", sum, want)
 	}
 }
