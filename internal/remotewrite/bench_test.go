@@ -3,6 +3,7 @@ package remotewrite
 import (
 	"bytes"
 	"context"
+	"hash/maphash"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -57,18 +58,18 @@ func BenchmarkEncode(b *testing.B) {
 	for _, sz := range benchSizes {
 		in := datapoints(sz.groups, sz.groups/5+1, 7)
 		var p plan
-		p.group(in, limits{70, 1024, 2048})
+		p.group(in, limits{70, 1024, 2048}, maphash.MakeSeed())
 		ids := make([]int32, len(p.series))
 		for i := range ids {
 			ids[i] = int32(i)
 		}
-		reqs := p.cut(in, ids, DefaultMaxSamplesPerRequest, DefaultMaxBytesPerRequest)
+		reqs := p.cut(ids, DefaultMaxSamplesPerRequest, DefaultMaxBytesPerRequest)
 		b.Run(sz.name+"/protowire", func(b *testing.B) {
 			var raw, comp []byte
 			b.ReportAllocs()
 			for b.Loop() {
 				for i := range reqs {
-					raw = p.encode(raw[:0], in, &reqs[i])
+					raw = p.encode(raw[:0], &reqs[i])
 					if n := snappy.MaxEncodedLen(len(raw)); cap(comp) < n {
 						comp = make([]byte, n)
 					}
@@ -82,7 +83,7 @@ func BenchmarkEncode(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				for i := range reqs {
-					raw, err := encodePrompb(&p, in, &reqs[i]).Marshal()
+					raw, err := encodePrompb(&p, &reqs[i]).Marshal()
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -99,7 +100,7 @@ func BenchmarkEncode(b *testing.B) {
 
 // encodePrompb builds the prompb form of a request, as a prompb-based client
 // would.
-func encodePrompb(p *plan, in []sample.Sample, r *request) *prompb.WriteRequest {
+func encodePrompb(p *plan, r *request) *prompb.WriteRequest {
 	wr := &prompb.WriteRequest{Timeseries: make([]prompb.TimeSeries, 0, len(r.chunks))}
 	for _, c := range r.chunks {
 		sr := &p.series[c.series]
@@ -115,9 +116,9 @@ func encodePrompb(p *plan, in []sample.Sample, r *request) *prompb.WriteRequest 
 		if !named {
 			ts.Labels = append(ts.Labels, prompb.Label{Name: nameLabel, Value: sr.name})
 		}
-		for _, idx := range p.order[c.lo:c.hi] {
-			if idx >= 0 {
-				ts.Samples = append(ts.Samples, prompb.Sample{Value: in[idx].V, Timestamp: in[idx].T})
+		for pos := c.lo; pos < c.hi; pos++ {
+			if p.order[pos] >= 0 {
+				ts.Samples = append(ts.Samples, prompb.Sample{Value: p.pts[pos].v, Timestamp: p.pts[pos].t})
 			}
 		}
 		wr.Timeseries = append(wr.Timeseries, ts)
@@ -130,17 +131,17 @@ func TestEncodeMatchesPrompb(t *testing.T) {
 	in := datapoints(400, 37, 7)
 	in = append(in, sample.Sample{Name: "zero", T: 0, V: 0}) // no labels; zero fields
 	var p plan
-	p.group(in, limits{70, 1024, 2048})
+	p.group(in, limits{70, 1024, 2048}, maphash.MakeSeed())
 	ids := make([]int32, len(p.series))
 	for i := range ids {
 		ids[i] = int32(i)
 	}
-	reqs := p.cut(in, ids, 500, 64<<10)
+	reqs := p.cut(ids, 500, 64<<10)
 	if len(reqs) < 2 {
 		t.Fatalf("%d requests; want several", len(reqs))
 	}
 	for i := range reqs {
-		raw := p.encode(nil, in, &reqs[i])
+		raw := p.encode(nil, &reqs[i])
 		if len(raw) != reqs[i].size {
 			t.Fatalf("request %d: encoded %d bytes, planned %d", i, len(raw), reqs[i].size)
 		}
@@ -148,7 +149,7 @@ func TestEncodeMatchesPrompb(t *testing.T) {
 		if err := got.Unmarshal(raw); err != nil {
 			t.Fatalf("request %d: unmarshal: %v", i, err)
 		}
-		want, err := encodePrompb(&p, in, &reqs[i]).Marshal()
+		want, err := encodePrompb(&p, &reqs[i]).Marshal()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package remotewrite
 
 import (
 	"cmp"
+	"hash/maphash"
 	"math"
 	"slices"
 
@@ -14,7 +15,7 @@ type series struct {
 	name   string
 	labels []sample.Label // sorted, without __name__
 	hash   uint64
-	// lo, hi delimit the series' positions in plan.order.
+	// lo, hi delimit the series' positions in plan.order and plan.tv.
 	lo, hi int32
 	// labelsSize is the wire size of the series' label fields, __name__ included.
 	labelsSize int
@@ -36,69 +37,83 @@ type request struct {
 	size    int // WriteRequest size in bytes
 }
 
-// plan is the reusable scratch of one Write call.
+// point is a sample's time and value, copied into series order so that
+// cutting and encoding read memory in sequence.
+type point struct {
+	t int64
+	v float64
+}
+
+// plan is the request plan of one Write call and its reusable scratch:
+// group by series, limit guard, shard, cut, encode. It knows nothing of
+// HTTP.
 type plan struct {
 	seriesOf []int32 // per input sample: its series
-	// order holds, per series, its input sample indices sorted by timestamp;
-	// an exact duplicate of the previous sample is stored as ^index (< 0): it
-	// is acknowledged with its series but not sent.
-	order  []int32
+	// order holds, per series, its input sample indices sorted by
+	// timestamp. A sample that is not sent is stored as ^index (< 0) right
+	// after the sample sent for its timestamp: an exact duplicate, or an
+	// earlier value that a later one of the same timestamp revised. It is
+	// acknowledged with its series.
+	order []int32
+	// pts holds the time and value of order's samples, position for
+	// position.
+	pts    []point
 	series []series
-	index  map[uint64]int32
+	// slots is an open-addressing table of series id + 1 by hash (0: free),
+	// cheaper than a map for the one probe per sample.
+	slots  []int32
 	counts []int32
 	chunks []chunk
+	// superseded counts samples not sent because a later sample of the
+	// same series and timestamp carried another value.
+	superseded int
 }
 
 func (p *plan) reset(n int) {
 	p.seriesOf = slices.Grow(p.seriesOf[:0], n)[:n]
 	p.order = slices.Grow(p.order[:0], n)[:n]
+	p.pts = slices.Grow(p.pts[:0], n)[:n]
 	p.series = p.series[:0]
 	p.chunks = p.chunks[:0]
-	if p.index == nil {
-		p.index = make(map[uint64]int32, n/2)
+	p.superseded = 0
+	// At most n series; a load under 2/3 keeps probes short.
+	size := 64
+	for size < n+n/2 {
+		size *= 2
+	}
+	if cap(p.slots) < size {
+		p.slots = make([]int32, size)
 	} else {
-		clear(p.index)
+		p.slots = p.slots[:size]
+		clear(p.slots)
 	}
 }
 
-// FNV-1a, then a splitmix64 finaliser so the low bits (used for mod shards)
-// are well mixed.
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
-
-func fnvString(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= fnvPrime
-	}
-	return h
-}
-
-func hashLabels(labels []sample.Label) uint64 {
-	h := uint64(fnvOffset)
+// labelsHash hashes a sorted label slice; the separators keep ("ab","c")
+// and ("a","bc") apart.
+func labelsHash(seed maphash.Seed, labels []sample.Label) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
 	for _, l := range labels {
-		h = fnvString(h, l.Name)
-		h = (h ^ 0xfe) * fnvPrime
-		h = fnvString(h, l.Value)
-		h = (h ^ 0xff) * fnvPrime
+		h.WriteString(l.Name)
+		h.WriteByte(0xfe)
+		h.WriteString(l.Value)
+		h.WriteByte(0xff)
 	}
-	return h
+	return h.Sum64()
 }
 
-func mix(h uint64) uint64 {
+// seriesHash is the identity hash of a series; it decides the shard.
+func seriesHash(seed maphash.Seed, name string, labelsHash uint64) uint64 {
+	h := maphash.String(seed, name) ^ labelsHash
+	// splitmix64's finaliser: the low bits, used for the shard, depend on
+	// every bit of both hashes.
 	h ^= h >> 30
 	h *= 0xbf58476d1ce4e5b9
 	h ^= h >> 27
 	h *= 0x94d049bb133111eb
 	h ^= h >> 31
 	return h
-}
-
-// seriesHash is the identity hash of a series; it decides the shard.
-func seriesHash(name string, labelsHash uint64) uint64 {
-	return mix(fnvString(labelsHash^0x9e3779b97f4a7c15, name))
 }
 
 func sameLabels(a, b []sample.Label) bool {
@@ -126,10 +141,11 @@ func labelsSorted(labels []sample.Label) bool {
 }
 
 // group assigns every sample to its series, checks each series against the
-// limits, and sorts each series' samples by timestamp, marking exact
-// duplicates.
-func (p *plan) group(samples []sample.Sample, lim limits) {
+// limits, sorts each series' samples by timestamp and copies them into
+// series order, marking exact duplicates and revised values.
+func (p *plan) group(samples []sample.Sample, lim limits, seed maphash.Seed) {
 	p.reset(len(samples))
+	mask := uint64(len(p.slots) - 1)
 	// Samples of one datapoint share a label slice and usually come
 	// together, so the labels' hash, sortedness and limit check are
 	// computed once per slice.
@@ -138,7 +154,7 @@ func (p *plan) group(samples []sample.Sample, lim limits) {
 		lastLen   = -1
 		effective []sample.Label
 		lh        uint64
-		lCause    string
+		lReason   string
 		lDetail   string
 	)
 	for i := range samples {
@@ -156,30 +172,29 @@ func (p *plan) group(samples []sample.Sample, lim limits) {
 				effective = slices.Clone(effective)
 				slices.SortStableFunc(effective, func(a, b sample.Label) int { return cmp.Compare(a.Name, b.Name) })
 			}
-			lh = hashLabels(effective)
-			lCause, lDetail = lim.checkLabels(effective)
+			lh = labelsHash(seed, effective)
+			lReason, lDetail = lim.checkLabels(effective)
 		}
-		h := seriesHash(s.Name, lh)
-		// Open addressing over the map: a true 64-bit collision probes h+1, …
+		h := seriesHash(seed, s.Name, lh)
 		var id int32
-		for k := h; ; k++ {
-			got, ok := p.index[k]
-			if !ok {
+		for k := h & mask; ; k = (k + 1) & mask {
+			slot := p.slots[k]
+			if slot == 0 {
 				id = int32(len(p.series))
-				p.index[k] = id
+				p.slots[k] = id + 1
 				sr := series{name: s.Name, labels: effective, hash: h}
-				cause, detail := lCause, lDetail
-				if cause == "" {
-					cause, detail = lim.checkName(s.Name)
+				reason, detail := lReason, lDetail
+				if reason == "" {
+					reason, detail = lim.checkName(s.Name)
 				}
-				if cause != "" {
-					sr.err = &LimitError{Cause: cause, Series: seriesString(s.Name, effective), Detail: detail}
+				if reason != "" {
+					sr.err = &LimitError{Reason: reason, Series: seriesString(s.Name, effective), Detail: detail}
 				}
 				p.series = append(p.series, sr)
 				break
 			}
-			if sr := &p.series[got]; sr.name == s.Name && sameLabels(sr.labels, effective) {
-				id = got
+			if sr := &p.series[slot-1]; sr.hash == h && sr.name == s.Name && sameLabels(sr.labels, effective) {
+				id = slot - 1
 				break
 			}
 		}
@@ -210,22 +225,55 @@ func (p *plan) group(samples []sample.Sample, lim limits) {
 		if sr.err != nil {
 			continue
 		}
-		seg := p.order[sr.lo:sr.hi]
-		byTime := func(a, b int32) int { return cmp.Compare(samples[a].T, samples[b].T) }
-		if !slices.IsSortedFunc(seg, byTime) {
-			slices.SortStableFunc(seg, byTime)
-		}
-		for j := 1; j < len(seg); j++ {
-			prev := seg[j-1]
-			if prev < 0 {
-				prev = ^prev
-			}
-			a, b := &samples[prev], &samples[seg[j]]
-			if a.T == b.T && math.Float64bits(a.V) == math.Float64bits(b.V) {
-				seg[j] = ^seg[j]
-			}
-		}
+		p.sortSeries(samples, sr)
 		sr.labelsSize = labelsWireSize(sr.name, sr.labels)
+	}
+}
+
+// sortSeries sorts one series' samples by timestamp (stable: input order
+// among equal timestamps), copies them into p.pts, and keeps one sample per
+// timestamp: an exact duplicate is not sent, and of two different values
+// the later one is, since CloudWatch may send a revised aggregate for a
+// minute it already streamed.
+func (p *plan) sortSeries(samples []sample.Sample, sr *series) {
+	seg := p.order[sr.lo:sr.hi]
+	byTime := func(a, b int32) int { return cmp.Compare(samples[a].T, samples[b].T) }
+	if !slices.IsSortedFunc(seg, byTime) {
+		slices.SortStableFunc(seg, byTime)
+	}
+	revised := false
+	kept := -1 // position in seg of the sample sent for the current timestamp
+	for j, idx := range seg {
+		s := &samples[idx]
+		pt := point{s.T, s.V}
+		p.pts[int(sr.lo)+j] = pt
+		if kept < 0 || p.pts[int(sr.lo)+kept].t != pt.t {
+			kept = j
+			continue
+		}
+		if math.Float64bits(p.pts[int(sr.lo)+kept].v) == math.Float64bits(pt.v) {
+			seg[j] = ^idx
+			continue
+		}
+		// The later value goes where the sent one was; the earlier one
+		// moves behind it, not sent.
+		seg[kept], seg[j] = idx, ^seg[kept]
+		p.pts[int(sr.lo)+kept], p.pts[int(sr.lo)+j] = pt, p.pts[int(sr.lo)+kept]
+		revised = true
+	}
+	if !revised {
+		return
+	}
+	// Count the samples whose value is not the one sent for their
+	// timestamp (the sent one always comes first).
+	var sent float64
+	for j, idx := range seg {
+		v := p.pts[int(sr.lo)+j].v
+		if idx >= 0 {
+			sent = v
+		} else if math.Float64bits(v) != math.Float64bits(sent) {
+			p.superseded++
+		}
 	}
 }
 
@@ -250,7 +298,7 @@ func labelsWireSize(name string, labels []sample.Label) int {
 
 // cut splits the given series (of one shard, in order) into requests under
 // the sample and byte limits. A series may span consecutive requests.
-func (p *plan) cut(samples []sample.Sample, ids []int32, maxSamples, maxBytes int) []request {
+func (p *plan) cut(ids []int32, maxSamples, maxBytes int) []request {
 	var (
 		reqs  []request
 		cur   request
@@ -273,7 +321,7 @@ func (p *plan) cut(samples []sample.Sample, ids []int32, maxSamples, maxBytes in
 				cur.samples++
 				continue
 			}
-			ss := sampleFieldSize(samples[idx].T)
+			ss := sampleFieldSize(p.pts[pos].t)
 			var grow int
 			if open {
 				c := &p.chunks[len(p.chunks)-1]
@@ -305,7 +353,7 @@ func (p *plan) cut(samples []sample.Sample, ids []int32, maxSamples, maxBytes in
 }
 
 // encode appends the WriteRequest of r to buf.
-func (p *plan) encode(buf []byte, samples []sample.Sample, r *request) []byte {
+func (p *plan) encode(buf []byte, r *request) []byte {
 	for _, c := range r.chunks {
 		sr := &p.series[c.series]
 		buf = protowire.AppendTag(buf, 1, protowire.BytesType) // WriteRequest.timeseries
@@ -323,17 +371,17 @@ func (p *plan) encode(buf []byte, samples []sample.Sample, r *request) []byte {
 		if !named {
 			buf = appendLabel(buf, nameLabel, sr.name)
 		}
-		for _, idx := range p.order[c.lo:c.hi] {
-			if idx < 0 {
+		for pos := c.lo; pos < c.hi; pos++ {
+			if p.order[pos] < 0 {
 				continue
 			}
-			s := &samples[idx]
+			s := p.pts[pos]
 			buf = protowire.AppendTag(buf, 2, protowire.BytesType) // TimeSeries.samples
-			buf = protowire.AppendVarint(buf, uint64(sampleMsgSize(s.T)))
+			buf = protowire.AppendVarint(buf, uint64(sampleMsgSize(s.t)))
 			buf = protowire.AppendTag(buf, 1, protowire.Fixed64Type) // Sample.value
-			buf = protowire.AppendFixed64(buf, math.Float64bits(s.V))
+			buf = protowire.AppendFixed64(buf, math.Float64bits(s.v))
 			buf = protowire.AppendTag(buf, 2, protowire.VarintType) // Sample.timestamp
-			buf = protowire.AppendVarint(buf, uint64(s.T))
+			buf = protowire.AppendVarint(buf, uint64(s.t))
 		}
 	}
 	return buf
