@@ -283,6 +283,12 @@ func (c *Client) sendShard(ctx context.Context, shard int, p *plan, reqs []reque
 	var send, held []chunk
 	for i := range reqs {
 		r := &reqs[i]
+		// No encoding, compressing or signing once the time is up: the
+		// rest of the shard fails with the deadline.
+		if err := ctx.Err(); err != nil {
+			fail(r.chunks, c.requestError(p, shard, i, len(reqs), r.chunks, &DeadlineError{Err: err}))
+			continue
+		}
 		// Hold back the chunks of series that already failed.
 		send, held = send[:0], held[:0]
 		for _, ch := range r.chunks {
@@ -303,13 +309,6 @@ func (c *Client) sendShard(ctx context.Context, shard int, p *plan, reqs []reque
 			continue
 		}
 		rerr := c.requestError(p, shard, i, len(reqs), send, nil)
-		// No encoding, compressing or signing for a request whose time is
-		// already up.
-		if err := ctx.Err(); err != nil {
-			rerr.Err = &DeadlineError{Err: err}
-			fail(send, rerr)
-			continue
-		}
 		sub := request{chunks: send}
 		b.raw = p.encode(b.raw[:0], &sub)
 		if n := snappy.MaxEncodedLen(len(b.raw)); cap(b.compressed) < n {
