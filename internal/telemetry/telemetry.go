@@ -51,10 +51,10 @@ type Invocation struct {
 	// They count as written when it is.
 	SamplesSuperseded int
 	Series            int
-	Requests       int
-	Retries        int
-	BytesSent      int64
-	WriteLatency   time.Duration
+	Requests          int
+	Retries           int
+	BytesSent         int64
+	WriteLatency      time.Duration
 	// NewestSample is the newest sample timestamp (ms) of the invocation;
 	// how far it lags the clock tells how late data arrives.
 	NewestSample int64
