@@ -59,7 +59,7 @@ func WithCredentials(p aws.CredentialsProvider) Option { return func(o *options)
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // New validates cfg as given and builds a Client. With SigV4 on, the HTTP
-// client's transport is wrapped in a SigV4RoundTripper with the
+// client's transport is wrapped in a signing http.RoundTripper with the
 // WithCredentials provider.
 func New(cfg Config, opts ...Option) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
@@ -85,7 +85,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		if o.creds == nil {
 			return nil, errors.New("remotewrite: SigV4 is on but no credentials were given (WithCredentials)")
 		}
-		rt, err := NewSigV4RoundTripper(hc.Transport, o.creds, cfg.Region, o.now)
+		rt, err := newSigV4RoundTripper(hc.Transport, o.creds, cfg.Region, o.now)
 		if err != nil {
 			return nil, fmt.Errorf("remotewrite: %w", err)
 		}
@@ -128,15 +128,6 @@ type Report struct {
 	// input samples it carried; every input sample not acknowledged is in
 	// exactly one.
 	Failed []Failure
-}
-
-// FailedSamples is the number of input samples not acknowledged.
-func (r *Report) FailedSamples() int {
-	n := 0
-	for i := range r.Failed {
-		n += r.Failed[i].Samples()
-	}
-	return n
 }
 
 // shardResult is what one shard's sender reports.

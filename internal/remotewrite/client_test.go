@@ -54,8 +54,12 @@ func perSample(t testing.TB, rep Report) []sampleFailure {
 			t.Fatalf("sample %d failed twice", out[i].Index)
 		}
 	}
-	if n := rep.FailedSamples(); n != len(out) {
-		t.Fatalf("FailedSamples() = %d, ranges hold %d", n, len(out))
+	n := 0
+	for i := range rep.Failed {
+		n += rep.Failed[i].Samples()
+	}
+	if n != len(out) {
+		t.Fatalf("Samples() sum to %d, ranges hold %d", n, len(out))
 	}
 	return out
 }

@@ -28,8 +28,9 @@
 // The transport (transport.go) sends each shard's requests one after
 // another, retrying per the spec: network errors, timeouts, 5xx and 429
 // (honouring Retry-After) with exponential backoff and jitter; other 4xx
-// never. SigV4 signing, when Config.SigV4 is on, is a [SigV4RoundTripper]
-// around the HTTP client's transport; the caller loads the AWS credentials.
+// never. SigV4 signing, when Config.SigV4 is on, is an http.RoundTripper
+// (sigv4.go) around the HTTP client's transport, as in Prometheus; the
+// caller loads the AWS credentials and passes them with WithCredentials.
 //
 // The [Report] lists the failures per request (or per series the guard
 // removed): the input samples as index ranges and one error, which says its

@@ -14,11 +14,11 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// SigV4RoundTripper signs every request for service "aps" with AWS
+// sigV4RoundTripper signs every request for service "aps" with AWS
 // Signature Version 4 before handing it to the next RoundTripper, as
 // Prometheus' own sigv4 package does, so that the transport knows nothing
 // of AWS.
-type SigV4RoundTripper struct {
+type sigV4RoundTripper struct {
 	next   http.RoundTripper
 	creds  aws.CredentialsProvider
 	region string
@@ -26,10 +26,10 @@ type SigV4RoundTripper struct {
 	signer *v4.Signer
 }
 
-// NewSigV4RoundTripper signs with creds (cached unless already an
+// newSigV4RoundTripper signs with creds (cached unless already an
 // *aws.CredentialsCache) for region; next nil is http.DefaultTransport, now
 // nil is time.Now.
-func NewSigV4RoundTripper(next http.RoundTripper, creds aws.CredentialsProvider, region string, now func() time.Time) (*SigV4RoundTripper, error) {
+func newSigV4RoundTripper(next http.RoundTripper, creds aws.CredentialsProvider, region string, now func() time.Time) (*sigV4RoundTripper, error) {
 	if creds == nil {
 		return nil, errors.New("sigv4: no credentials provider: load the AWS configuration (config.LoadDefaultConfig) and pass its Credentials")
 	}
@@ -45,13 +45,13 @@ func NewSigV4RoundTripper(next http.RoundTripper, creds aws.CredentialsProvider,
 	if now == nil {
 		now = time.Now
 	}
-	return &SigV4RoundTripper{next: next, creds: creds, region: region, now: now, signer: v4.NewSigner()}, nil
+	return &sigV4RoundTripper{next: next, creds: creds, region: region, now: now, signer: v4.NewSigner()}, nil
 }
 
 // RoundTrip signs a clone of req and sends it. The payload hash is computed
 // from req.GetBody when set (the body itself is left to the next
 // RoundTripper), else from the body, read into memory.
-func (s *SigV4RoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+func (s *sigV4RoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	fail := func(err error) (*http.Response, error) {
 		if req.Body != nil {
