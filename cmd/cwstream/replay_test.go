@@ -3,9 +3,15 @@ package main
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/cwstream/cwstream/internal/config"
+	"github.com/cwstream/cwstream/internal/convert"
 
 	"github.com/cwstream/cwstream/internal/promtest"
 	"github.com/cwstream/cwstream/internal/testutil"
@@ -92,5 +98,41 @@ func TestReplayUsage(t *testing.T) {
 	}
 	if code, _, errs := runCLI(t, "", "replay", "--sigv4", "--query", "up", "--to", "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write", "x"); code != 1 || !strings.Contains(errs, "unsigned endpoint") {
 		t.Errorf("exit %d: %s", code, errs)
+	}
+}
+
+// A record the store refuses because it already holds newer samples of a
+// series (no out-of-order window) is named with cause conflict, and replay
+// says that replaying it again cannot help, instead of leaving it to
+// cycle through S3.
+func TestReplayConflict(t *testing.T) {
+	prom := promtest.Start(t)
+	path := testutil.Testdata(t, "payloads", "single.bin")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, _, err := convert.New(config.Default()).Record(nil, data)
+	if err != nil || len(ss) == 0 {
+		t.Fatalf("fixture: %d samples, %v", len(ss), err)
+	}
+	// The store gets a newer sample of the record's first series.
+	s := ss[0]
+	ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: s.Name}}, Samples: []prompb.Sample{{Timestamp: s.T + 3_600_000, Value: 1}}}
+	for _, l := range s.Labels {
+		ts.Labels = append(ts.Labels, prompb.Label{Name: l.Name, Value: l.Value})
+	}
+	slices.SortFunc(ts.Labels, func(a, b prompb.Label) int { return strings.Compare(a.Name, b.Name) })
+	if err := prom.Write(context.Background(), &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{ts}}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "", "replay", "--to", prom.WriteURL(), "--concurrency", "1", path)
+	if code != 1 || !strings.Contains(out, "1 failed") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	for _, want := range []string{"frames at byte 0: conflict:", "out of order sample", "replaying this record again cannot write it", "replaying them again cannot help"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
 	}
 }
