@@ -89,18 +89,16 @@ func (p *plan) reset(n int) {
 	}
 }
 
-// labelsHash hashes a sorted label slice; the separators keep ("ab","c")
-// and ("a","bc") apart.
+// labelsHash hashes a sorted label slice. Names and values are hashed
+// apart, each mixed into the running hash, so ("ab","c") and ("a","bc")
+// differ.
 func labelsHash(seed maphash.Seed, labels []sample.Label) uint64 {
-	var h maphash.Hash
-	h.SetSeed(seed)
+	h := uint64(len(labels))
 	for _, l := range labels {
-		h.WriteString(l.Name)
-		h.WriteByte(0xfe)
-		h.WriteString(l.Value)
-		h.WriteByte(0xff)
+		h = (h^maphash.String(seed, l.Name))*0x9e3779b97f4a7c15 + 1
+		h = (h^maphash.String(seed, l.Value))*0xbf58476d1ce4e5b9 + 2
 	}
-	return h.Sum64()
+	return h
 }
 
 // seriesHash is the identity hash of a series; it decides the shard.
@@ -147,13 +145,14 @@ func (p *plan) group(samples []sample.Sample, lim limits, seed maphash.Seed) {
 	p.reset(len(samples))
 	mask := uint64(len(p.slots) - 1)
 	// Samples of one datapoint share a label slice and usually come
-	// together, so the labels' hash, sortedness and limit check are
-	// computed once per slice.
+	// together, so the labels' hash and sortedness are computed once per
+	// slice, and their limit check once per slice that brings a new series.
 	var (
 		lastPtr   *sample.Label
 		lastLen   = -1
 		effective []sample.Label
 		lh        uint64
+		lChecked  bool
 		lReason   string
 		lDetail   string
 	)
@@ -173,7 +172,7 @@ func (p *plan) group(samples []sample.Sample, lim limits, seed maphash.Seed) {
 				slices.SortStableFunc(effective, func(a, b sample.Label) int { return cmp.Compare(a.Name, b.Name) })
 			}
 			lh = labelsHash(seed, effective)
-			lReason, lDetail = lim.checkLabels(effective)
+			lChecked = false
 		}
 		h := seriesHash(seed, s.Name, lh)
 		var id int32
@@ -183,6 +182,10 @@ func (p *plan) group(samples []sample.Sample, lim limits, seed maphash.Seed) {
 				id = int32(len(p.series))
 				p.slots[k] = id + 1
 				sr := series{name: s.Name, labels: effective, hash: h}
+				if !lChecked {
+					lReason, lDetail = lim.checkLabels(effective)
+					lChecked = true
+				}
 				reason, detail := lReason, lDetail
 				if reason == "" {
 					reason, detail = lim.checkName(s.Name)

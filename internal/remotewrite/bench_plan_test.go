@@ -1,0 +1,44 @@
+package remotewrite
+
+import (
+	"hash/maphash"
+	"testing"
+
+	"github.com/golang/snappy"
+)
+
+// BenchmarkPlan is the request plan without HTTP: group, guard, shard, cut,
+// encode and compress every request, as one Write does for its shards.
+func BenchmarkPlan(b *testing.B) {
+	seed := maphash.MakeSeed()
+	for _, sz := range benchSizes {
+		in := datapoints(sz.groups, sz.groups/5+1, 7)
+		b.Run(sz.name, func(b *testing.B) {
+			var p plan
+			var raw, comp []byte
+			ids := make([][]int32, DefaultConcurrency)
+			b.ReportAllocs()
+			for b.Loop() {
+				p.group(in, limits{70, 1024, 2048}, seed)
+				for s := range ids {
+					ids[s] = ids[s][:0]
+				}
+				for id := range p.series {
+					s := p.series[id].hash % DefaultConcurrency
+					ids[s] = append(ids[s], int32(id))
+				}
+				for s := range ids {
+					reqs := p.cut(ids[s], DefaultMaxSamplesPerRequest, DefaultMaxBytesPerRequest)
+					for i := range reqs {
+						raw = p.encode(raw[:0], &reqs[i])
+						if n := snappy.MaxEncodedLen(len(raw)); cap(comp) < n {
+							comp = make([]byte, n)
+						}
+						_ = snappy.Encode(comp[:cap(comp)], raw)
+					}
+				}
+			}
+			b.ReportMetric(float64(len(in)*b.N)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}
