@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"time"
 
@@ -158,27 +157,15 @@ func (c *Client) Write(ctx context.Context, samples []sample.Sample) Report {
 	p.group(samples, c.lim, c.seed)
 	rep.SamplesSuperseded = p.superseded
 
-	// Limit guard, then sharding by series identity.
 	nShards := c.cfg.Concurrency
-	shardSeries := make([][]int32, nShards)
 	seriesFailed := make([]bool, len(p.series))
-	var idx []int32
-	for id := range p.series {
-		sr := &p.series[id]
-		if sr.err != nil {
-			seriesFailed[id] = true
-			idx = append(idx[:0], p.order[sr.lo:sr.hi]...)
-			rep.Failed = append(rep.Failed, Failure{Ranges: ranges(idx), Err: sr.err})
-			c.log.Warn("series removed by the limit guard", "reason", sr.err.Reason, "series", sr.err.Series, "detail", sr.err.Detail, "samples", sr.hi-sr.lo)
-			continue
-		}
-		s := int(sr.hash % uint64(nShards))
-		shardSeries[s] = append(shardSeries[s], int32(id))
+	var removed []Failure
+	shardReqs := p.shard(nShards, c.cfg.MaxSamplesPerRequest, c.cfg.MaxBytesPerRequest, seriesFailed, &removed)
+	for _, f := range removed {
+		le := f.Err.(*LimitError)
+		c.log.Warn("series removed by the limit guard", "reason", le.Reason, "series", le.Series, "detail", le.Detail, "samples", f.Samples())
 	}
-	shardReqs := make([][]request, nShards)
-	for s, ids := range shardSeries {
-		shardReqs[s] = p.cut(ids, c.cfg.MaxSamplesPerRequest, c.cfg.MaxBytesPerRequest)
-	}
+	rep.Failed = removed
 
 	results := make([]shardResult, nShards)
 	var wg sync.WaitGroup
@@ -220,37 +207,6 @@ func (c *Client) Write(ctx context.Context, samples []sample.Sample) Report {
 	}
 	rep.Latency = c.now().Sub(start)
 	return rep
-}
-
-// fail marks the chunks' series failed and returns one Failure with err for
-// all their samples; *scratch is reused for the indices.
-func (p *plan) fail(scratch *[]int32, chunks []chunk, seriesFailed []bool, err error) Failure {
-	idx := (*scratch)[:0]
-	for _, ch := range chunks {
-		seriesFailed[ch.series] = true
-		for _, i := range p.order[ch.lo:ch.hi] {
-			if i < 0 {
-				i = ^i
-			}
-			idx = append(idx, i)
-		}
-	}
-	*scratch = idx
-	return Failure{Ranges: ranges(idx), Err: err}
-}
-
-// ranges sorts idx and returns it as ranges.
-func ranges(idx []int32) []Range {
-	slices.Sort(idx)
-	var out []Range
-	for _, i := range idx {
-		if n := len(out); n > 0 && out[n-1].Hi == int(i) {
-			out[n-1].Hi++
-			continue
-		}
-		out = append(out, Range{int(i), int(i) + 1})
-	}
-	return out
 }
 
 // sendShard sends one shard's requests in order. After a request fails for

@@ -280,6 +280,62 @@ func (p *plan) sortSeries(samples []sample.Sample, sr *series) {
 	}
 }
 
+// shard applies the limit guard, then spreads the other series over n
+// shards by their identity hash and cuts each shard into requests. The
+// guard's failures (one per series) are appended to *removed, and their
+// series marked in seriesFailed.
+func (p *plan) shard(n, maxSamples, maxBytes int, seriesFailed []bool, removed *[]Failure) [][]request {
+	shardSeries := make([][]int32, n)
+	var idx []int32
+	for id := range p.series {
+		sr := &p.series[id]
+		if sr.err != nil {
+			seriesFailed[id] = true
+			idx = append(idx[:0], p.order[sr.lo:sr.hi]...)
+			*removed = append(*removed, Failure{Ranges: ranges(idx), Err: sr.err})
+			continue
+		}
+		s := int(sr.hash % uint64(n))
+		shardSeries[s] = append(shardSeries[s], int32(id))
+	}
+	reqs := make([][]request, n)
+	for s, ids := range shardSeries {
+		reqs[s] = p.cut(ids, maxSamples, maxBytes)
+	}
+	return reqs
+}
+
+// fail marks the chunks' series failed and returns one Failure with err for
+// all their samples; *scratch is reused for the indices.
+func (p *plan) fail(scratch *[]int32, chunks []chunk, seriesFailed []bool, err error) Failure {
+	idx := (*scratch)[:0]
+	for _, ch := range chunks {
+		seriesFailed[ch.series] = true
+		for _, i := range p.order[ch.lo:ch.hi] {
+			if i < 0 {
+				i = ^i
+			}
+			idx = append(idx, i)
+		}
+	}
+	*scratch = idx
+	return Failure{Ranges: ranges(idx), Err: err}
+}
+
+// ranges sorts idx and returns it as ranges.
+func ranges(idx []int32) []Range {
+	slices.Sort(idx)
+	var out []Range
+	for _, i := range idx {
+		if n := len(out); n > 0 && out[n-1].Hi == int(i) {
+			out[n-1].Hi++
+			continue
+		}
+		out = append(out, Range{int(i), int(i) + 1})
+	}
+	return out
+}
+
 // Wire sizes. Samples always carry both fields, even zero ones: a fixed
 // layout keeps sizing exact and -0.0 keeps its sign.
 func labelFieldSize(name, value string) int {
