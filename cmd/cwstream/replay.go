@@ -136,7 +136,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 // printQuery evaluates expr at at against the Prometheus behind writeURL.
 func printQuery(ctx context.Context, e *env, writeURL, expr string, at time.Time) error {
 	base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(writeURL, "/"), "/api/v1/write"), "/api/v1/remote_write")
-	res, err := promquery.Query(ctx, http.DefaultClient, base, expr, at)
+	res, err := promquery.Query(ctx, &http.Client{Timeout: time.Minute}, base, expr, at)
 	if err != nil {
 		return err
 	}

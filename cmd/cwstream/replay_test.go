@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,5 +138,30 @@ func TestReplayConflict(t *testing.T) {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
+	}
+}
+
+// --timeout bounds a batch: a store that asks to come back later than that
+// fails the records with cause deadline at once, rather than being waited
+// for (Retry-After is honoured up to 24 h).
+func TestReplayTimeout(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, "slow down", http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	code, out, errs := runCLI(t, "", "replay", "--to", srv.URL+"/api/v1/write", "--concurrency", "1", "--timeout", "5s",
+		testutil.Testdata(t, "payloads", "single.bin"))
+	if code != 1 || !strings.Contains(out, "1 failed") || !strings.Contains(errs, "frames at byte 0: deadline:") || !strings.Contains(errs, "would pass the deadline") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d attempts, want 1: the retry wait was past the deadline", n)
+	}
+	if code, _, errs := runCLI(t, "", "replay", "--timeout", "0s", "x"); code != 2 || !strings.Contains(errs, "--timeout must be positive") {
+		t.Errorf("--timeout 0s: exit %d: %s", code, errs)
 	}
 }
