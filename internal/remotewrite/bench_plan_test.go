@@ -3,8 +3,6 @@ package remotewrite
 import (
 	"hash/maphash"
 	"testing"
-
-	"github.com/golang/snappy"
 )
 
 // BenchmarkPlan is the request plan without HTTP: group, guard, shard, cut,
@@ -15,7 +13,7 @@ func BenchmarkPlan(b *testing.B) {
 		in := datapoints(sz.groups, sz.groups/5+1, 7)
 		b.Run(sz.name, func(b *testing.B) {
 			var p plan
-			var raw, comp []byte
+			var bufs buffers
 			ids := make([][]int32, DefaultConcurrency)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -28,14 +26,7 @@ func BenchmarkPlan(b *testing.B) {
 					ids[s] = append(ids[s], int32(id))
 				}
 				for s := range ids {
-					reqs := p.cut(ids[s], DefaultMaxSamplesPerRequest, DefaultMaxBytesPerRequest)
-					for i := range reqs {
-						raw = p.encode(raw[:0], &reqs[i])
-						if n := snappy.MaxEncodedLen(len(raw)); cap(comp) < n {
-							comp = make([]byte, n)
-						}
-						_ = snappy.Encode(comp[:cap(comp)], raw)
-					}
+					p.compress(p.cut(ids[s], DefaultMaxSamplesPerRequest, DefaultMaxBytesPerRequest), &bufs)
 				}
 			}
 			b.ReportMetric(float64(len(in)*b.N)/b.Elapsed().Seconds(), "samples/s")

@@ -65,16 +65,10 @@ func BenchmarkEncode(b *testing.B) {
 		}
 		reqs := p.cut(ids, DefaultMaxSamplesPerRequest, DefaultMaxBytesPerRequest)
 		b.Run(sz.name+"/protowire", func(b *testing.B) {
-			var raw, comp []byte
+			var bufs buffers
 			b.ReportAllocs()
 			for b.Loop() {
-				for i := range reqs {
-					raw = p.encode(raw[:0], &reqs[i])
-					if n := snappy.MaxEncodedLen(len(raw)); cap(comp) < n {
-						comp = make([]byte, n)
-					}
-					_ = snappy.Encode(comp[:cap(comp)], raw)
-				}
+				p.compress(reqs, &bufs)
 			}
 			b.ReportMetric(float64(len(in)*b.N)/b.Elapsed().Seconds(), "samples/s")
 		})
@@ -160,5 +154,16 @@ func TestEncodeMatchesPrompb(t *testing.T) {
 		if !bytes.Equal(again, want) {
 			t.Fatalf("request %d: decoded hand-encoded request differs from the prompb one", i)
 		}
+	}
+}
+
+// compress encodes and compresses every request into bufs, as a sender does.
+func (p *plan) compress(reqs []request, bufs *buffers) {
+	for i := range reqs {
+		bufs.raw = p.encode(bufs.raw[:0], &reqs[i])
+		if n := snappy.MaxEncodedLen(len(bufs.raw)); cap(bufs.compressed) < n {
+			bufs.compressed = make([]byte, n)
+		}
+		_ = snappy.Encode(bufs.compressed[:cap(bufs.compressed)], bufs.raw)
 	}
 }
