@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/cwstream/cwstream/internal/cause"
@@ -134,8 +135,9 @@ func (c *Core) Process(ctx context.Context, recs []Record, attrs ...slog.Attr) [
 // bytes stay with Firehose.
 func (c *Core) process(ctx context.Context, recs []Record, inv *telemetry.Invocation) {
 	n := len(recs)
-	c.out = append(c.out[:0], make([]Outcome, n)...)
-	c.first = append(c.first[:0], make([]int32, n)...)
+	c.out = slices.Grow(c.out[:0], n)[:n]
+	clear(c.out)
+	c.first = slices.Grow(c.first[:0], n)[:n]
 	for i := range c.first {
 		c.first[i] = math.MaxInt32
 	}
