@@ -1,8 +1,10 @@
 package remotewrite
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"testing"
@@ -122,5 +124,30 @@ func TestRevisedValues(t *testing.T) {
 				t.Fatalf("sent %v %v, want the last value %v at 60000", ts, vs, last)
 			}
 		})
+	}
+}
+
+// sortPoints is a stable sort by time for short and long series alike.
+func TestSortPointsStable(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	var p plan
+	for _, n := range []int{0, 1, 2, 31, 32, 33, 100, 1000} {
+		pts := make([]point, n)
+		seg := make([]int32, n)
+		for i := range pts {
+			pts[i] = point{t: int64(rnd.IntN(10)), v: float64(i)}
+			seg[i] = int32(i)
+		}
+		want := slices.Clone(pts)
+		slices.SortStableFunc(want, func(a, b point) int { return cmp.Compare(a.t, b.t) })
+		p.sortPoints(seg, pts)
+		if !slices.Equal(pts, want) {
+			t.Fatalf("n=%d: not a stable sort by time", n)
+		}
+		for i := range seg {
+			if float64(seg[i]) != pts[i].v {
+				t.Fatalf("n=%d: indices did not move with their points", n)
+			}
+		}
 	}
 }

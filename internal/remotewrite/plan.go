@@ -233,35 +233,39 @@ func (p *plan) group(samples []sample.Sample, lim limits, seed maphash.Seed) {
 	}
 }
 
-// sortSeries sorts one series' samples by timestamp (stable: input order
-// among equal timestamps), copies them into p.pts, and keeps one sample per
-// timestamp: an exact duplicate is not sent, and of two different values
-// the later one is, since CloudWatch may send a revised aggregate for a
-// minute it already streamed.
+// sortSeries copies one series' samples into p.pts, sorts them by
+// timestamp (stable: input order among equal timestamps), and keeps one
+// sample per timestamp: an exact duplicate is not sent, and of two
+// different values the later one is, since CloudWatch may send a revised
+// aggregate for a minute it already streamed.
 func (p *plan) sortSeries(samples []sample.Sample, sr *series) {
-	seg := p.order[sr.lo:sr.hi]
-	byTime := func(a, b int32) int { return cmp.Compare(samples[a].T, samples[b].T) }
-	if !slices.IsSortedFunc(seg, byTime) {
-		slices.SortStableFunc(seg, byTime)
-	}
-	revised := false
-	kept := -1 // position in seg of the sample sent for the current timestamp
+	seg, pts := p.order[sr.lo:sr.hi], p.pts[sr.lo:sr.hi]
+	sorted := true
 	for j, idx := range seg {
 		s := &samples[idx]
-		pt := point{s.T, s.V}
-		p.pts[int(sr.lo)+j] = pt
-		if kept < 0 || p.pts[int(sr.lo)+kept].t != pt.t {
+		pts[j] = point{s.T, s.V}
+		if j > 0 && pts[j-1].t > s.T {
+			sorted = false
+		}
+	}
+	if !sorted {
+		p.sortPoints(seg, pts)
+	}
+	revised := false
+	kept := 0 // position of the sample sent for the current timestamp
+	for j := 1; j < len(seg); j++ {
+		if pts[kept].t != pts[j].t {
 			kept = j
 			continue
 		}
-		if math.Float64bits(p.pts[int(sr.lo)+kept].v) == math.Float64bits(pt.v) {
-			seg[j] = ^idx
+		if math.Float64bits(pts[kept].v) == math.Float64bits(pts[j].v) {
+			seg[j] = ^seg[j]
 			continue
 		}
 		// The later value goes where the sent one was; the earlier one
 		// moves behind it, not sent.
-		seg[kept], seg[j] = idx, ^seg[kept]
-		p.pts[int(sr.lo)+kept], p.pts[int(sr.lo)+j] = pt, p.pts[int(sr.lo)+kept]
+		seg[kept], seg[j] = seg[j], ^seg[kept]
+		pts[kept], pts[j] = pts[j], pts[kept]
 		revised = true
 	}
 	if !revised {
@@ -271,12 +275,40 @@ func (p *plan) sortSeries(samples []sample.Sample, sr *series) {
 	// timestamp (the sent one always comes first).
 	var sent float64
 	for j, idx := range seg {
-		v := p.pts[int(sr.lo)+j].v
 		if idx >= 0 {
-			sent = v
-		} else if math.Float64bits(v) != math.Float64bits(sent) {
+			sent = pts[j].v
+		} else if math.Float64bits(pts[j].v) != math.Float64bits(sent) {
 			p.superseded++
 		}
+	}
+}
+
+// sortPoints sorts pts by time, stably, moving seg along. Series are short
+// (a few minutes of one invocation), so an insertion sort on the
+// contiguous points does; a long one goes through a scratch slice.
+func (p *plan) sortPoints(seg []int32, pts []point) {
+	if len(seg) <= 32 {
+		for j := 1; j < len(seg); j++ {
+			pt, idx := pts[j], seg[j]
+			k := j
+			for ; k > 0 && pts[k-1].t > pt.t; k-- {
+				pts[k], seg[k] = pts[k-1], seg[k-1]
+			}
+			pts[k], seg[k] = pt, idx
+		}
+		return
+	}
+	type pair struct {
+		pt  point
+		idx int32
+	}
+	scratch := make([]pair, len(seg))
+	for j := range seg {
+		scratch[j] = pair{pts[j], seg[j]}
+	}
+	slices.SortStableFunc(scratch, func(a, b pair) int { return cmp.Compare(a.pt.t, b.pt.t) })
+	for j := range scratch {
+		pts[j], seg[j] = scratch[j].pt, scratch[j].idx
 	}
 }
 
