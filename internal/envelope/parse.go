@@ -146,6 +146,10 @@ func (p *Parser) parseEvent() error {
 			_, err := p.dec.ReadValue()
 			return p.envErr(err)
 		}
+		if k == 'n' {
+			// encoding/json reads null as an event without records.
+			return &EnvelopeError{Offset: p.nextOffset(), Err: fmt.Errorf("event is a JSON null: %w", ErrNoRecords)}
+		}
 		return &EnvelopeError{Offset: p.nextOffset(), Err: fmt.Errorf("event is a JSON %v, want an object", k)}
 	}
 	if _, err := p.dec.ReadToken(); err != nil {
