@@ -75,7 +75,7 @@ func (t *transport) send(ctx context.Context, body []byte, where string) (attemp
 		if dl, ok := ctx.Deadline(); ok && t.now().Add(wait).After(dl) {
 			return n, bodyHeld, &DeadlineError{Attempts: n, Wait: wait, Last: last, Err: context.DeadlineExceeded}
 		}
-		t.log.Warn("remote write attempt failed, retrying", "request", where, "attempt", n, "wait", wait, "err", last.Error())
+		t.log.Warn("remote write attempt failed, retrying", "request", where, "attempt", n, "wait_ms", wait.Milliseconds(), "err", last.Error())
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
