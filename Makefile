@@ -81,8 +81,8 @@ fixtures: ## regenerate testdata/payloads with the official OTel 0.7 types
 	cd tools/otlp07gen && $(GO) run . -out ../../testdata/payloads
 
 .PHONY: golden
-golden: ## rewrite the golden files after a reviewed change
-	$(GO) test ./cmd/cwstream -update
+golden: ## rewrite every golden file (samples, dashboards, rules, envelope) after a reviewed change
+	$(GO) test -count=1 $$(grep -rl --include='*_test.go' 'testutil.Golden(' cmd internal | xargs -n1 dirname | sort -u | sed 's|^|./|') -update
 
 .PHONY: synth
 synth: lambda ## synthesize the CDK app for ENV (default dev) into cdk.out
