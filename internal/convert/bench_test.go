@@ -91,7 +91,6 @@ func BenchmarkRecord(b *testing.B) {
 						if err != nil {
 							b.Fatal(err)
 						}
-						c.Reset()
 					}
 				}
 				runtime.ReadMemStats(&after)

@@ -6,7 +6,7 @@ import "strings"
 type Names struct {
 	// Base is the name without a statistic.
 	Base string
-	// Stat holds the names of the basic statistics, indexed like Statistics.
+	// Stat holds the names of the basic statistics, indexed by Statistic.
 	Stat [len(Statistics)]string
 
 	pcts []pctName
@@ -69,7 +69,7 @@ func (c *Cache) Metric(namespace, metric string) *Names {
 	}
 	n := &Names{Base: Base(namespace, metric)}
 	for i, s := range Statistics {
-		n.Stat[i] = n.Base + "_" + s
+		n.Stat[i] = n.Base + "_" + s.String()
 	}
 	if c.size >= MaxEntries {
 		return n
