@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -137,7 +136,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	if *query != "" && r.total.NewestSample > 0 {
 		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(*to, "/"), "/api/v1/write"), "/api/v1/remote_write")
 		at := time.UnixMilli(r.total.NewestSample)
-		res, err := promquery.Query(ctx, http.DefaultClient, base, *query, at)
+		res, err := promquery.New(base, nil).Query(ctx, *query, at)
 		if err != nil {
 			return err
 		}

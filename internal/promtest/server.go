@@ -41,7 +41,6 @@ package promtest
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -58,6 +57,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/cwstream/cwstream/internal/promquery"
 	"github.com/cwstream/cwstream/internal/testutil"
 )
 
@@ -76,7 +76,8 @@ const MaxSamples = 200_000_000
 type Server struct {
 	url     string
 	dataDir string
-	http    *http.Client
+	http    *http.Client      // remote write
+	api     *promquery.Client // everything else
 	log     *syncBuffer
 }
 
@@ -185,6 +186,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		http:    &http.Client{Timeout: 60 * time.Second},
 		log:     &syncBuffer{},
 	}
+	s.api = promquery.New(s.url, s.http)
 	args := []string{
 		"--config.file=" + configPath,
 		"--storage.tsdb.path=" + s.dataDir,
@@ -328,5 +330,3 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
-
-var errNoData = errors.New("no data in response")
