@@ -93,7 +93,7 @@ func New(cfg *config.Config, w Writer, opts Options) *Handler {
 		opts.Now = time.Now
 	}
 	if opts.MetricsNamespace == "" {
-		opts.MetricsNamespace = "CWStream"
+		opts.MetricsNamespace = telemetry.DefaultNamespace
 	}
 	return &Handler{conv: convert.New(cfg), writer: w, log: telemetry.Discard(opts.Logger), opts: opts}
 }
