@@ -75,7 +75,7 @@ func apiGet(ctx context.Context, p *promtest.Server, path string, params url.Val
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
 		return err
 	}

@@ -138,7 +138,7 @@ func BenchmarkCacheMetric(b *testing.B) {
 // past the bound.
 func TestCacheBounded(t *testing.T) {
 	c := NewCache()
-	c.size = MaxEntries // as if full
+	c.size = maxEntries // as if full
 	n := c.Metric("AWS/RDS", "CPUUtilization")
 	if n.Stat[Average] != "aws_rds_cpuutilization_average" || len(c.metrics) != 0 {
 		t.Fatalf("names %v, %d namespaces cached", n.Stat, len(c.metrics))

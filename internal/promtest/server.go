@@ -71,6 +71,9 @@ const Retention = "100y"
 // whole-store dump of a long replay can reach.
 const MaxSamples = 200_000_000
 
+// startTimeout bounds the wait for /-/ready.
+const startTimeout = 30 * time.Second
+
 // Server is a running Prometheus. Its methods may be called from several
 // goroutines.
 type Server struct {
@@ -87,7 +90,6 @@ type Option func(*options)
 type options struct {
 	oooWindow    time.Duration
 	extraFlags   []string
-	startTimeout time.Duration
 	rules        string        // rule file content; "" = no rule file
 	evalInterval time.Duration // rule evaluation interval; 0 = Config's 1m
 }
@@ -112,11 +114,6 @@ func WithFlags(flags ...string) Option {
 // a file Prometheus refuses makes Start fail with Prometheus's message.
 func WithRules(rules string, interval time.Duration) Option {
 	return func(o *options) { o.rules, o.evalInterval = rules, interval }
-}
-
-// WithStartTimeout bounds the wait for /-/ready (default 30 s).
-func WithStartTimeout(d time.Duration) Option {
-	return func(o *options) { o.startTimeout = d }
 }
 
 // Binary finds the prometheus executable. When it is missing the test is
@@ -163,7 +160,7 @@ func config(o options) string {
 // is written to the test log when the test fails.
 func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
-	o := options{startTimeout: 30 * time.Second}
+	o := options{}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -211,7 +208,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 			tb.Logf("promtest: prometheus log (%s):\n%s", s.url, s.log.String())
 		}
 	})
-	if err := s.waitReady(exited, o.startTimeout); err != nil {
+	if err := s.waitReady(exited, startTimeout); err != nil {
 		select {
 		case <-exited:
 			err = fmt.Errorf("%w (exit: %v)", err, waitErr)
@@ -289,9 +286,6 @@ func (s *Server) URL() string { return s.url }
 
 // WriteURL is the remote-write endpoint, URL()+"/api/v1/write".
 func (s *Server) WriteURL() string { return s.url + "/api/v1/write" }
-
-// DataDir is the TSDB directory.
-func (s *Server) DataDir() string { return s.dataDir }
 
 // Log returns what Prometheus has logged so far.
 func (s *Server) Log() string { return s.log.String() }

@@ -412,7 +412,7 @@ func TestRetentionIsBetweenBlocks(t *testing.T) {
 // metrics are not in the store.
 func metric(t *testing.T, s *Server, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(s.URL() + "/metrics")
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(s.URL() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,14 +9,14 @@ import (
 	"github.com/cwstream/cwstream/internal/sample"
 )
 
-// DefaultCacheSeries bounds the input series a Builder remembers. Measured
+// defaultCacheSeries bounds the input series a Builder remembers. Measured
 // with BenchmarkCacheMemory (an ECS-like series with three dimensions, five
 // statistics, three percentiles and five relabel rules) an entry costs
 // about 1.3 KB, so a full cache holds about 85 MB: within the function's
 // default 1024 MB, and room for far more series than one account streams
 // per region. Past the bound the series seen least recently are forgotten
 // (see cache), never those of the last turn.
-const DefaultCacheSeries = 64 << 10
+const defaultCacheSeries = 64 << 10
 
 // maxCachedPercentiles bounds the quantiles remembered per series: streams
 // send a handful, so more is hostile input, decided without being kept.

@@ -74,7 +74,7 @@ func New(cfg *config.Config) *Builder {
 		names:   naming.NewCache(),
 		keepPct: make(map[float64]bool),
 		relabel: cfg.RelabelConfigs,
-		cache:   newCache(DefaultCacheSeries),
+		cache:   newCache(defaultCacheSeries),
 		lb:      labels.NewBuilder(labels.EmptyLabels()),
 	}
 	b.collect = b.collectLabel

@@ -251,7 +251,7 @@ func BenchmarkAppend(b *testing.B) {
 
 // BenchmarkCacheMemory measures what the cache keeps per series (B/series):
 // an ECS-like datapoint with three dimensions, every statistic and three
-// percentiles, through five relabel rules of each kind. DefaultCacheSeries
+// percentiles, through five relabel rules of each kind. defaultCacheSeries
 // is sized from it.
 func BenchmarkCacheMemory(b *testing.B) {
 	cfg, err := config.Parse([]byte(`
