@@ -87,12 +87,35 @@ func (c *Client) Query(ctx context.Context, expr string, at time.Time) ([]Series
 		Result     json.RawMessage `json:"result"`
 	}
 	q := url.Values{"query": {expr}, "time": {apiTime(at.UnixMilli())}}
-	if err := c.get(ctx, "/api/v1/query", q, &data); err != nil {
+	if err := c.Get(ctx, "/api/v1/query", q, &data); err != nil {
 		return nil, fmt.Errorf("query %q: %w", expr, err)
 	}
 	out, err := decodeResult(data.ResultType, data.Result)
 	if err != nil {
 		return nil, fmt.Errorf("query %q: %w", expr, err)
+	}
+	return out, nil
+}
+
+// QueryRange evaluates expr over [start, end] every step, as a Grafana
+// panel does; the answer is a matrix.
+func (c *Client) QueryRange(ctx context.Context, expr string, start, end time.Time, step time.Duration) ([]Series, error) {
+	var data struct {
+		ResultType string          `json:"resultType"`
+		Result     json.RawMessage `json:"result"`
+	}
+	q := url.Values{
+		"query": {expr},
+		"start": {apiTime(start.UnixMilli())},
+		"end":   {apiTime(end.UnixMilli())},
+		"step":  {strconv.FormatFloat(step.Seconds(), 'f', -1, 64)},
+	}
+	if err := c.Get(ctx, "/api/v1/query_range", q, &data); err != nil {
+		return nil, fmt.Errorf("query_range %q: %w", expr, err)
+	}
+	out, err := decodeResult(data.ResultType, data.Result)
+	if err != nil {
+		return nil, fmt.Errorf("query_range %q: %w", expr, err)
 	}
 	return out, nil
 }
@@ -106,7 +129,7 @@ func (c *Client) Series(ctx context.Context, match string, start, end time.Time)
 		"end":     {apiTime(end.UnixMilli())},
 	}
 	var out []map[string]string
-	if err := c.get(ctx, "/api/v1/series", q, &out); err != nil {
+	if err := c.Get(ctx, "/api/v1/series", q, &out); err != nil {
 		return nil, fmt.Errorf("series %q: %w", match, err)
 	}
 	slices.SortFunc(out, func(a, b map[string]string) int { return strings.Compare(labelKey(a), labelKey(b)) })
@@ -181,10 +204,10 @@ func labelKey(m map[string]string) string {
 	return b.String()
 }
 
-// get calls an API endpoint and decodes the data field of its answer
-// {"status","data","errorType","error"} into data. Answers other than
-// success are *APIError.
-func (c *Client) get(ctx context.Context, endpoint string, q url.Values, data any) error {
+// Get calls an API endpoint (e.g. /api/v1/rules) with the query q and
+// decodes the data field of its answer {"status","data","errorType","error"}
+// into data. Answers other than success are *APIError.
+func (c *Client) Get(ctx context.Context, endpoint string, q url.Values, data any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+endpoint+"?"+q.Encode(), nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", endpoint, err)

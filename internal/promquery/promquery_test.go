@@ -124,3 +124,21 @@ func TestSeries(t *testing.T) {
 		t.Fatalf("error %v, want the API's bad_data", err)
 	}
 }
+
+// A range query sends start, end and step as the API reads them and
+// returns the matrix, points in time order.
+func TestQueryRange(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if r.URL.Path != "/api/v1/query_range" || q.Get("query") != "m" || q.Get("start") != "1710236760.000" || q.Get("end") != "1710238560.000" || q.Get("step") != "60" {
+			t.Errorf("request %s", r.URL)
+		}
+		w.Write([]byte(`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"k":"a"},"values":[[1710238560,"2"],[1710238500,"1"]]}]}}`))
+	}))
+	defer srv.Close()
+	end := time.UnixMilli(1710238560000)
+	got, err := New(srv.URL, nil).QueryRange(context.Background(), "m", end.Add(-30*time.Minute), end, time.Minute)
+	if err != nil || len(got) != 1 || len(got[0].Points) != 2 || got[0].Points[0] != (Point{T: 1710238500000, V: 1}) {
+		t.Fatalf("QueryRange = %+v, %v", got, err)
+	}
+}

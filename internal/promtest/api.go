@@ -53,6 +53,9 @@ func (s *Server) WriteRaw(ctx context.Context, body []byte) error {
 	return nil
 }
 
+// API is the server's HTTP API client.
+func (s *Server) API() *promquery.Client { return s.api }
+
 // Series lists the label sets of the series matching the selector match that
 // have samples in [start, end], sorted.
 func (s *Server) Series(ctx context.Context, match string, start, end time.Time) ([]map[string]string, error) {
