@@ -9,6 +9,8 @@ LAMBDA    := build/lambda
 PROM_PORT ?= 9090
 PROM_URL  := http://127.0.0.1:$(PROM_PORT)
 FUZZTIME  ?= 10s
+# make fuzz: the long runs (make fuzz FUZZTIME=1h overrides it).
+LONG_FUZZTIME := $(if $(filter command line environment,$(origin FUZZTIME)),$(FUZZTIME),10m)
 ENV       ?= dev
 # The CDK app's packages are tested apart, without the race detector: their
 # work happens in the jsii node process, and instrumenting the generated CDK
@@ -71,6 +73,10 @@ lint: ## gofmt and go vet
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(GOPKGS) $(INFRAPKGS)
 	cd tools/otlp07gen && $(GO) vet ./...
+
+.PHONY: fuzz
+fuzz: ## fuzz every target for long (FUZZTIME, default 10m each); new corpus entries kept under testdata/fuzz
+	FUZZTIME=$(LONG_FUZZTIME) FUZZMINIMIZETIME=10s FUZZKEEP=1 scripts/fuzz.sh
 
 .PHONY: bench
 bench: ## benchmarks of the hot paths (decode, name, relabel, encode, handler)
