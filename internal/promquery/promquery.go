@@ -82,40 +82,32 @@ func New(base string, client *http.Client) *Client {
 // series; a matrix (a range selector) gives all its points; a scalar gives
 // one series without labels. Series come sorted by their labels.
 func (c *Client) Query(ctx context.Context, expr string, at time.Time) ([]Series, error) {
-	var data struct {
-		ResultType string          `json:"resultType"`
-		Result     json.RawMessage `json:"result"`
-	}
-	q := url.Values{"query": {expr}, "time": {apiTime(at.UnixMilli())}}
-	if err := c.Get(ctx, "/api/v1/query", q, &data); err != nil {
-		return nil, fmt.Errorf("query %q: %w", expr, err)
-	}
-	out, err := decodeResult(data.ResultType, data.Result)
-	if err != nil {
-		return nil, fmt.Errorf("query %q: %w", expr, err)
-	}
-	return out, nil
+	return c.result(ctx, "/api/v1/query", url.Values{"query": {expr}, "time": {apiTime(at.UnixMilli())}})
 }
 
 // QueryRange evaluates expr over [start, end] every step, as a Grafana
 // panel does; the answer is a matrix.
 func (c *Client) QueryRange(ctx context.Context, expr string, start, end time.Time, step time.Duration) ([]Series, error) {
-	var data struct {
-		ResultType string          `json:"resultType"`
-		Result     json.RawMessage `json:"result"`
-	}
-	q := url.Values{
+	return c.result(ctx, "/api/v1/query_range", url.Values{
 		"query": {expr},
 		"start": {apiTime(start.UnixMilli())},
 		"end":   {apiTime(end.UnixMilli())},
 		"step":  {strconv.FormatFloat(step.Seconds(), 'f', -1, 64)},
+	})
+}
+
+// result runs a query endpoint and decodes its result, sorted.
+func (c *Client) result(ctx context.Context, endpoint string, q url.Values) ([]Series, error) {
+	var data struct {
+		ResultType string          `json:"resultType"`
+		Result     json.RawMessage `json:"result"`
 	}
-	if err := c.Get(ctx, "/api/v1/query_range", q, &data); err != nil {
-		return nil, fmt.Errorf("query_range %q: %w", expr, err)
+	if err := c.Get(ctx, endpoint, q, &data); err != nil {
+		return nil, fmt.Errorf("query %q: %w", q.Get("query"), err)
 	}
 	out, err := decodeResult(data.ResultType, data.Result)
 	if err != nil {
-		return nil, fmt.Errorf("query_range %q: %w", expr, err)
+		return nil, fmt.Errorf("query %q: %s: %w", q.Get("query"), endpoint, err)
 	}
 	return out, nil
 }
