@@ -298,3 +298,30 @@ relabel_configs:
 	}
 	b.ReportMetric(perSeries, "B/series")
 }
+
+// More quantiles than a series remembers are still named and relabelled
+// right, every time.
+func TestManyQuantiles(t *testing.T) {
+	b := New(mustConfig(t, "statistics: [sum]\nrelabel_configs: [{source_labels: [__name__], regex: '.*_p1_[0-9]*', action: drop}]"))
+	u := rdsUpdate()
+	u.Percentiles = nil
+	for i := range 3 * maxCachedPercentiles {
+		u.Percentiles = append(u.Percentiles, cw.Quantile{Q: 0.001 * float64(i+1), Value: float64(i)})
+	}
+	for pass := range 2 {
+		var names []string
+		for _, s := range b.Append(nil, u) {
+			names = append(names, s.Name)
+		}
+		var want []string
+		want = append(want, "aws_rds_read_latency_sum")
+		for _, q := range u.Percentiles {
+			if p := naming.Percentile(q.Q); !strings.HasPrefix(p, "p1_") {
+				want = append(want, "aws_rds_read_latency_"+p)
+			}
+		}
+		if !slices.Equal(names, want) {
+			t.Fatalf("pass %d:\n%v\nwant\n%v", pass, names, want)
+		}
+	}
+}
