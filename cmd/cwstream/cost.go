@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -29,6 +30,9 @@ func (f *costFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.format, "format", "text", "output `format`: text or json")
 	fs.BoolVar(&f.listPrices, "list-prices", false, "print the price table with its sources and exit")
 	fs.BoolVar(&f.measure, "measure", false, "use the conversion throughput measured on this machine instead of the documented figure")
+	fs.BoolVar(&f.suggest, "suggest", false, "suggest the stream filters and configuration that carry only what the dashboards and rules read, with the cost before and after")
+	fs.StringVar(&f.dashboards, "dashboards", "", "with --suggest: `directory` of Grafana dashboard JSON files (default: cwstream's own dashboards)")
+	fs.StringVar(&f.rules, "rules", "", "with --suggest: Prometheus rule `file` (default: cwstream's own rules)")
 	fs.IntVar(&f.a.MemoryMiB, "memory", d.MemoryMiB, "Lambda memory in `MiB`")
 	fs.IntVar(&f.a.Editors, "editors", d.Editors, "active Grafana editors a `month` (at least one is billed per workspace)")
 	fs.IntVar(&f.a.Viewers, "viewers", d.Viewers, "active Grafana viewers a `month`")
@@ -64,12 +68,18 @@ func runCost(ctx context.Context, e *env, args []string) error {
 	if f.format != "text" && f.format != "json" {
 		return fmt.Errorf("--format %q: want text or json", f.format)
 	}
+	if !f.suggest && (f.dashboards != "" || f.rules != "") {
+		return errors.New("--dashboards and --rules go with --suggest")
+	}
 	if err := f.a.Validate(); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(f.cfgPath)
 	if err != nil {
 		return err
+	}
+	if f.suggest {
+		return runSuggest(ctx, e, &f, cfg, prices, fs.Args())
 	}
 	m := cost.NewMeter(cfg, cost.Filter{})
 	failed, err := measure(ctx, e, fs.Args(), m)
