@@ -173,7 +173,7 @@ func assumptionsText(a cost.Assumptions, measured bool) string {
 	}
 	return fmt.Sprintf("\nassumed (flags): Lambda %d MiB (--memory), conversion %.1f MiB/s per vCPU (%s; --measure), remote-write round trip %v (--write-latency); "+
 		"AMP retention %g days (--retention-days), %g bytes per stored sample, each sample read %g times by queries (--query-reads); "+
-		"%d Grafana editors and %d viewers (--editors, --viewers); %g of the data failed to S3 (--failed-share), backup of all records %v (--backup-all); %d KMS keys (--kms-keys).\n",
+		"Grafana: %d active editor(s), %d viewer(s) (--editors, --viewers); %g of the data failed to S3 (--failed-share), backup of all records %v (--backup-all); %d KMS keys (--kms-keys).\n",
 		a.MemoryMiB, a.ConvertBytesPerSecond/(1<<20), how, a.WriteRoundTrip.Round(time.Millisecond),
 		a.RetentionDays, a.BytesPerSample, a.QueryReads, max(a.Editors, 1), a.Viewers, a.FailedShare, a.BackupAll, a.KMSKeys)
 }

@@ -207,7 +207,7 @@ func Estimate(t Traffic, p Prices, a Assumptions) Bill {
 	editors := max(a.Editors, 1)
 	add(Item{ItemAMG, float64(editors + a.Viewers), "active users",
 		float64(editors)*p.Get(AMGEditorPerMonth) + float64(a.Viewers)*p.Get(AMGViewerPerMonth),
-		fmt.Sprintf("%d editors × %s + %d viewers × %s", editors, usd(p.Get(AMGEditorPerMonth)), a.Viewers, usd(p.Get(AMGViewerPerMonth)))})
+		fmt.Sprintf("%s × %s + %s × %s", plural(editors, "editor"), usd(p.Get(AMGEditorPerMonth)), plural(a.Viewers, "viewer"), usd(p.Get(AMGViewerPerMonth)))})
 
 	// Polling requests one metric per series (metric, dimensions,
 	// statistic) per poll.
@@ -270,7 +270,7 @@ func (b Bill) WriteText(w io.Writer) error {
 	for _, it := range b.Items {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", it.ID, count(it.Quantity), it.Unit, money(it.USDPerMonth), it.Price)
 	}
-	fmt.Fprintf(tw, "total\t\t\t%s\t\n", money(b.Total))
+	fmt.Fprintf(tw, "total\t\t\t%s\n", money(b.Total))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -306,3 +306,11 @@ func usd(v float64) string { return "$" + formatFloat(v) }
 func usdFine(v float64) string { return "$" + strconv.FormatFloat(v, 'f', -1, 64) }
 
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// plural formats n things.
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
+}

@@ -238,6 +238,6 @@ func (m *Meter) Traffic() Traffic {
 
 // String summarises t in one line, for reports.
 func (t Traffic) String() string {
-	return fmt.Sprintf("%d records (%d malformed), %d minutes, %d updates (%d billed), %d samples, %d series, %.0f bytes (%.0f billed)",
-		t.Records, t.Malformed, t.Minutes, t.Updates, t.BilledUpdates, t.Samples, t.Series, t.Bytes, t.BilledBytes)
+	return fmt.Sprintf("%d records (%d malformed), %s, %d updates (%d billed), %d samples, %d series, %.0f bytes (%.0f billed)",
+		t.Records, t.Malformed, plural(t.Minutes, "minute"), t.Updates, t.BilledUpdates, t.Samples, t.Series, t.Bytes, t.BilledBytes)
 }

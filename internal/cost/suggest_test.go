@@ -10,7 +10,7 @@ import (
 
 func TestSubstitute(t *testing.T) {
 	for in, want := range map[string]string{
-		`rate(x{a=~"$svc"}[$__rate_interval])`:            `rate(x{a=~".*"}[5m])`,
+		`rate(x{a=~"$svc"}[$__rate_interval])`:             `rate(x{a=~".*"}[5m])`,
 		`x{a="${cluster:regex}", b='[[old]]'} offset $win`: `x{a=".*", b='.*'} offset 5m`,
 		`x / $__interval_ms`:                               `x / 300000`,
 		`x{a="\"$v\""}`:                                    `x{a="\".*\""}`,
