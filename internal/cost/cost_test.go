@@ -278,7 +278,7 @@ func TestLoadPrices(t *testing.T) {
 	if p.Get(FirehosePerGB) != 0.031 || p.Get(AMGEditorPerMonth) != 9 || p.Region != "eu-west-1" {
 		t.Errorf("override: firehose %v, editor %v, region %s", p.Get(FirehosePerGB), p.Get(AMGEditorPerMonth), p.Region)
 	}
-	p, err = LoadPrices(write("d.json", `{"prices": {"amp_tier1_per_10m_samples": 0.5}}`), "us-east-1")
+	p, err = LoadPrices(write("d.json", "{\n\t\"prices\": {\"amp_tier1_per_10m_samples\": 0.5}\n}"), "us-east-1")
 	if err != nil || p.Get(AMPTier1Per10MSamples) != 0.5 {
 		t.Errorf("JSON override: %v, %v", p.Get(AMPTier1Per10MSamples), err)
 	}
@@ -289,6 +289,7 @@ func TestLoadPrices(t *testing.T) {
 		{write("c.yaml", "prices: {kms_per_key_month: -1}\n"), "us-east-1", "negative"},
 		{write("e.yaml", "pricez: {}\n"), "us-east-1", "known top-level keys"},
 		{write("f.yaml", ""), "us-east-1", "no prices"},
+		{write("g.json", `{"prices": {}, "regoin": "x"}`), "us-east-1", "known top-level keys"},
 	} {
 		if _, err := LoadPrices(c.file, c.region); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("LoadPrices(%s, %s) = %v, want an error containing %q", c.file, c.region, err, c.want)

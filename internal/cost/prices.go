@@ -2,6 +2,7 @@ package cost
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -161,8 +162,8 @@ func (p Prices) WriteTable(w *strings.Builder) {
 
 // pricesFile is what a prices file holds.
 type pricesFile struct {
-	Region string             `yaml:"region"`
-	Prices map[string]float64 `yaml:"prices"`
+	Region string             `yaml:"region" json:"region"`
+	Prices map[string]float64 `yaml:"prices" json:"prices"`
 }
 
 // ErrRegion: the built-in prices do not cover the requested region.
@@ -186,8 +187,14 @@ func LoadPrices(path, region string) (Prices, error) {
 		return Prices{}, fmt.Errorf("prices: %w", err)
 	}
 	var f pricesFile
-	// JSON is YAML, so one strict decoder reads both.
-	if err := yaml.UnmarshalStrict(b, &f); err != nil {
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
+		dec := json.NewDecoder(bytes.NewReader(t))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(&f)
+	} else {
+		err = yaml.UnmarshalStrict(b, &f)
+	}
+	if err != nil {
 		return Prices{}, fmt.Errorf("prices %s: %v (known top-level keys: region, prices)", path, err)
 	}
 	if len(bytes.TrimSpace(b)) == 0 || len(f.Prices) == 0 {
