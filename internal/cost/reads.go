@@ -40,6 +40,13 @@ func (r *Reads) AddDashboard(name string, model []byte) error {
 	walkJSON(v, "", func(key string, obj map[string]any) {
 		switch key {
 		case "targets":
+			// A Loki or other target may hold an expr too; only
+			// Prometheus targets (or those that do not say) are PromQL.
+			if ds, ok := obj["datasource"].(map[string]any); ok {
+				if typ, ok := ds["type"].(string); ok && typ != "prometheus" {
+					return
+				}
+			}
 			if expr, ok := obj["expr"].(string); ok && strings.TrimSpace(expr) != "" {
 				ref, _ := obj["refId"].(string)
 				r.Queries = append(r.Queries, Query{Source: fmt.Sprintf("%s: target %s", name, ref), Expr: expr})

@@ -99,3 +99,37 @@ func TestSuggest(t *testing.T) {
 		t.Errorf("bad PromQL: %v", err)
 	}
 }
+
+func TestAddDashboard(t *testing.T) {
+	model := `{
+	  "panels": [
+	    {"type": "row", "panels": [{"targets": [{"refId": "A", "expr": "a_sum / 60"}]}]},
+	    {"targets": [
+	      {"refId": "B", "expr": "b_sum", "datasource": {"type": "prometheus", "uid": "amp"}},
+	      {"refId": "C", "expr": "{app=\"x\"} |= \"error\"", "datasource": {"type": "loki"}},
+	      {"refId": "D", "namespace": "AWS/EC2", "datasource": {"type": "cloudwatch"}}
+	    ]}
+	  ],
+	  "templating": {"list": [
+	    {"name": "lb", "type": "query", "query": {"query": "label_values(c_sum{x=\"1\"}, dimension_LoadBalancer)"}},
+	    {"name": "env", "type": "query", "query": "label_values(env)"},
+	    {"name": "ds", "type": "datasource", "query": "prometheus"}
+	  ]}
+	}`
+	var r Reads
+	if err := r.AddDashboard("d.json", []byte(model)); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, q := range r.Queries {
+		got = append(got, q.Source+" = "+q.Expr)
+	}
+	slices.Sort(got)
+	want := []string{"d.json: target A = a_sum / 60", "d.json: target B = b_sum", `d.json: variable lb = c_sum{x="1"}`}
+	if !slices.Equal(got, want) {
+		t.Errorf("queries\n%q\nwant\n%q", got, want)
+	}
+	if err := r.AddDashboard("e.json", []byte(`{"panels": []}`)); err == nil || !strings.Contains(err.Error(), "no Prometheus queries") {
+		t.Errorf("empty dashboard: %v", err)
+	}
+}
