@@ -159,6 +159,10 @@ func TestCostErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, %s; want %d and %q", c.args, code, errs, c.code, c.want)
 		}
 	}
+	code, out, _ = runCLI(t, "", "cost", "--measure", one)
+	if code != 0 || !strings.Contains(out, "(measured; --measure)") {
+		t.Errorf("--measure: exit %d\n%s", code, out)
+	}
 	code, out, _ = runCLI(t, "", "cost", "--list-prices")
 	if code != 0 || !strings.Contains(out, "amp_tier1_per_10m_samples") || !strings.Contains(out, "source: https://aws.amazon.com/prometheus/pricing/") {
 		t.Errorf("--list-prices: exit %d\n%s", code, out)

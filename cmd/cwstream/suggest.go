@@ -126,7 +126,7 @@ func writeSuggestText(e *env, queries int, s cost.Suggestion, stream cost.Stream
 	w := e.stdout
 	fmt.Fprintf(w, "%d queries read %d statistics of %d metrics.\n", queries, len(s.Stats), len(s.Metrics()))
 	if len(s.Presence) > 0 {
-		fmt.Fprintf(w, "Presence checks, answered by any series kept:\n  %s\n", strings.Join(s.Presence, "\n  "))
+		fmt.Fprintf(w, "Presence checks, answered by any series kept (an account or region left with no series read would look stopped to them):\n  %s\n", strings.Join(s.Presence, "\n  "))
 	}
 	if len(s.Unknown) > 0 {
 		fmt.Fprintf(w, "Read but not in the payloads (not streamed by this suggestion; check the payloads cover every service):\n  %s\n", strings.Join(s.Unknown, "\n  "))
