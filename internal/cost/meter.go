@@ -110,6 +110,7 @@ type Meter struct {
 	minutes map[uint64]bool
 	series  map[string]bool
 	names   map[string]Stat
+	seen    map[metricQ]bool
 	samples []sample.Sample
 	t       Traffic
 	key     []byte
@@ -127,6 +128,7 @@ func NewMeter(cfg *config.Config, f Filter) *Meter {
 		minutes: map[uint64]bool{},
 		series:  map[string]bool{},
 		names:   map[string]Stat{},
+		seen:    map[metricQ]bool{},
 	}
 }
 
@@ -193,21 +195,31 @@ func (m *Meter) Add(data []byte) error {
 	return nil
 }
 
-// learn records the names every statistic of u's metric would get.
+// learn records the names every statistic of u's metric would get, once
+// per metric and percentile: naming builds strings, updates repeat.
 func (m *Meter) learn(metric Metric, u *cw.Update) {
-	for _, stat := range naming.Statistics {
-		name := naming.Name(metric.Namespace, metric.Name, stat)
-		if _, ok := m.names[name]; !ok {
-			m.names[strings.Clone(name)] = Stat{Metric: cloneMetric(metric), Name: stat}
+	if !m.seen[metricQ{metric, 0}] {
+		c := cloneMetric(metric)
+		m.seen[metricQ{c, 0}] = true
+		for _, stat := range naming.Statistics {
+			m.names[naming.Name(c.Namespace, c.Name, stat)] = Stat{Metric: c, Name: stat}
 		}
 	}
 	for _, p := range u.Percentiles {
-		stat := naming.Percentile(p.Q)
-		name := naming.Name(metric.Namespace, metric.Name, stat)
-		if _, ok := m.names[name]; !ok {
-			m.names[strings.Clone(name)] = Stat{Metric: cloneMetric(metric), Name: stat, Q: p.Q}
+		if m.seen[metricQ{metric, p.Q}] {
+			continue
 		}
+		c := cloneMetric(metric)
+		m.seen[metricQ{c, p.Q}] = true
+		stat := naming.Percentile(p.Q)
+		m.names[naming.Name(c.Namespace, c.Name, stat)] = Stat{Metric: c, Name: stat, Q: p.Q}
 	}
+}
+
+// metricQ is a metric with a quantile (0 for its basic statistics).
+type metricQ struct {
+	m Metric
+	q float64
 }
 
 // cloneMetric copies the strings, which alias the record's data.
