@@ -178,6 +178,20 @@ func assumptions() Assumptions {
 	}
 }
 
+// testPrices are round prices of the test's own, so the arithmetic below
+// does not restate the price table (whose values are facts with sources,
+// not arithmetic).
+func testPrices() Prices {
+	return Prices{Region: "test", values: map[string]float64{
+		MetricStreamPer1000Updates: 0.004, FirehosePerGB: 0.03,
+		LambdaPerMillionRequests: 0.25, LambdaArmPerGBSecond: 0.00002,
+		S3PerGBMonth: 0.02, S3Per1000Puts: 0.004, KMSPerKeyMonth: 1.5, KMSPer10000Requests: 0.05,
+		AMPTier1Per10MSamples: 1, AMPTier1Samples: 2e9, AMPTier2Per10MSamples: 0.4, AMPTier2Samples: 250e9, AMPTier3Per10MSamples: 0.2,
+		AMPStoragePerGBMonth: 0.05, AMPQueryPerBillionSamples: 0.2,
+		AMGEditorPerMonth: 10, AMGViewerPerMonth: 4, GetMetricDataPer1000Requests: 0.02,
+	}}
+}
+
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
 
 func TestAMPIngestionTiers(t *testing.T) {
@@ -187,14 +201,14 @@ func TestAMPIngestionTiers(t *testing.T) {
 		usd             float64
 	}{
 		{0, 0},
-		{20_000_000, 180},                   // exactly the first tier: 2e9 × 0.90/1e7
-		{20_100_000, 180 + 0.35},            // 10M into the second
-		{2_520_000_000, 180 + 8750},         // both tiers full: + 250e9 × 0.35/1e7
-		{2_520_100_000, 180 + 8750 + 0.16},  // 10M into the third
-		{100_000, 10_000_000 * 0.90 / 10e6}, // 10M: 0.90
+		{20_000_000, 200},                   // exactly the first tier: 2e9 × 1/1e7
+		{20_100_000, 200 + 0.4},             // 10M into the second
+		{2_520_000_000, 200 + 10_000},       // both tiers full: + 250e9 × 0.4/1e7
+		{2_520_100_000, 200 + 10_000 + 0.2}, // 10M into the third
+		{100_000, 1},                        // 10M: 1
 	} {
 		tr := Traffic{Minutes: 438, Samples: int(c.samplesIn438Min)}
-		it, _ := Estimate(tr, Default(), assumptions()).Item(ItemAMPIngestion)
+		it, _ := Estimate(tr, testPrices(), assumptions()).Item(ItemAMPIngestion)
 		if !near(it.USDPerMonth, c.usd) || !near(it.Quantity, c.samplesIn438Min*100) {
 			t.Errorf("%v samples: %v samples, $%v; want %v, $%v", c.samplesIn438Min, it.Quantity, it.USDPerMonth, c.samplesIn438Min*100, c.usd)
 		}
@@ -207,20 +221,20 @@ func TestEstimateItems(t *testing.T) {
 	tr := Traffic{Minutes: 1, BilledUpdates: 1000, Bytes: 2 << 20, BilledBytes: 2<<20 + 5120, Samples: 9000, Series: 10, SeriesBytes: 1000}
 	a := assumptions()
 	a.Editors, a.Viewers = 2, 3
-	b := Estimate(tr, Default(), a)
+	b := Estimate(tr, testPrices(), a)
 
 	const month = 43800.0
 	lambdaMs := math.Ceil(1000*(1.0/100)/(1024.0/1769) + 50) // 1 MiB at 100 MiB/s on 1024/1769 vCPU, 3 requests in one round
 	want := map[string][2]float64{                           // quantity, USD
-		ItemMetricStream: {1000 * month, 1000 * month / 1000 * 0.003},
-		ItemFirehose:     {(2<<20 + 5120) * month / (1 << 30), (2<<20 + 5120) * month / (1 << 30) * 0.029},
-		ItemLambda:       {2 * month * lambdaMs / 1000, 2*month*lambdaMs/1000*0.0000133334 + 2*month/1e6*0.20},
+		ItemMetricStream: {1000 * month, 1000 * month / 1000 * 0.004},
+		ItemFirehose:     {(2<<20 + 5120) * month / (1 << 30), (2<<20 + 5120) * month / (1 << 30) * 0.03},
+		ItemLambda:       {2 * month * lambdaMs / 1000, 2*month*lambdaMs/1000*0.00002 + 2*month/1e6*0.25},
 		ItemS3:           {0, 0},
-		ItemKMS:          {2, 2},
-		ItemAMPIngestion: {9000 * month, 9000 * month * 0.90 / 1e7},
-		ItemAMPStorage:   {(9000*month*2*150/(730.0/24) + 1000) / (1 << 30), (9000*month*2*150/(730.0/24) + 1000) / (1 << 30) * 0.03},
-		ItemAMPQuery:     {9000 * month * 10, 9000 * month * 10 / 1e9 * 0.10},
-		ItemAMG:          {5, 2*9 + 3*5},
+		ItemKMS:          {2, 2 * 1.5},
+		ItemAMPIngestion: {9000 * month, 9000 * month * 1 / 1e7},
+		ItemAMPStorage:   {(9000*month*2*150/(730.0/24) + 1000) / (1 << 30), (9000*month*2*150/(730.0/24) + 1000) / (1 << 30) * 0.05},
+		ItemAMPQuery:     {9000 * month * 10, 9000 * month * 10 / 1e9 * 0.2},
+		ItemAMG:          {5, 2*10 + 3*4},
 	}
 	if len(b.Items) != len(want) {
 		t.Fatalf("%d items, want %d", len(b.Items), len(want))
@@ -236,29 +250,29 @@ func TestEstimateItems(t *testing.T) {
 	if !near(b.Total, total) {
 		t.Errorf("total $%v, want $%v", b.Total, total)
 	}
-	if !near(b.Polling["1m"], 10*month/1000*0.01) || !near(b.Polling["5m"], 10*month/5/1000*0.01) {
-		t.Errorf("polling %v, want 1m %v and 5m %v", b.Polling, 10*month/1000*0.01, 10*month/5/1000*0.01)
+	if !near(b.Polling["1m"], 10*month/1000*0.02) || !near(b.Polling["5m"], 10*month/5/1000*0.02) {
+		t.Errorf("polling %v, want 1m %v and 5m %v", b.Polling, 10*month/1000*0.02, 10*month/5/1000*0.02)
 	}
 
 	// A failed share sends bytes to S3: 1 % of 2 MiB a minute, kept 14
 	// days, in one object per 5-minute buffer interval, and as many KMS
 	// requests at most.
 	a.FailedShare = 0.01
-	b = Estimate(tr, Default(), a)
+	b = Estimate(tr, testPrices(), a)
 	s3Bytes := 0.01 * (2 << 20) * month
 	gbMonth := s3Bytes * 14 / (730.0 / 24) / (1 << 30)
 	objects := month / 5
-	if it, _ := b.Item(ItemS3); !near(it.USDPerMonth, gbMonth*0.023+objects/1000*0.005) {
-		t.Errorf("s3 $%v, want $%v", it.USDPerMonth, gbMonth*0.023+objects/1000*0.005)
+	if it, _ := b.Item(ItemS3); !near(it.USDPerMonth, gbMonth*0.02+objects/1000*0.004) {
+		t.Errorf("s3 $%v, want $%v", it.USDPerMonth, gbMonth*0.02+objects/1000*0.004)
 	}
-	if it, _ := b.Item(ItemKMS); !near(it.USDPerMonth, 2+objects/10000*0.03) {
-		t.Errorf("kms $%v, want $%v", it.USDPerMonth, 2+objects/10000*0.03)
+	if it, _ := b.Item(ItemKMS); !near(it.USDPerMonth, 2*1.5+objects/10000*0.05) {
+		t.Errorf("kms $%v, want $%v", it.USDPerMonth, 2*1.5+objects/10000*0.05)
 	}
 
 	// No traffic: no Lambda, no stream; AMG's one editor and the keys remain.
-	b = Estimate(Traffic{}, Default(), assumptions())
-	if b.Total != 9+2 {
-		t.Errorf("empty traffic: total $%v, want $11", b.Total)
+	b = Estimate(Traffic{}, testPrices(), assumptions())
+	if b.Total != 10+2*1.5 {
+		t.Errorf("empty traffic: total $%v, want $13", b.Total)
 	}
 }
 
@@ -275,7 +289,7 @@ func TestLoadPrices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Get(FirehosePerGB) != 0.031 || p.Get(AMGEditorPerMonth) != 9 || p.Region != "eu-west-1" {
+	if p.Get(FirehosePerGB) != 0.031 || p.Get(AMGEditorPerMonth) != Default().Get(AMGEditorPerMonth) || p.Region != "eu-west-1" {
 		t.Errorf("override: firehose %v, editor %v, region %s", p.Get(FirehosePerGB), p.Get(AMGEditorPerMonth), p.Region)
 	}
 	p, err = LoadPrices(write("d.json", "{\n\t\"prices\": {\"amp_tier1_per_10m_samples\": 0.5}\n}"), "us-east-1")
