@@ -210,7 +210,9 @@ func Estimate(t Traffic, p Prices, a Assumptions) Bill {
 		fmt.Sprintf("%s × %s + %s × %s", plural(editors, "editor"), usd(p.Get(AMGEditorPerMonth)), plural(a.Viewers, "viewer"), usd(p.Get(AMGViewerPerMonth)))})
 
 	// Polling requests one metric per series (metric, dimensions,
-	// statistic) per poll.
+	// statistic) per poll: every series seen, at every poll, whereas the
+	// stream sends only the updates that exist (a count metric only in
+	// minutes it is non-zero).
 	b.Polling = map[string]float64{}
 	for _, every := range []struct {
 		key     string
