@@ -128,6 +128,18 @@ func TestCostInputForms(t *testing.T) {
 			t.Errorf("%s: total %v (items sum to %v), polling %v", name, c.Total, sum, c.Polling)
 		}
 		byForm[name] = c
+
+		code, out, errs = runCLI(t, "", "cost", "--suggest", "--format", "json", testutil.Testdata(t, "payloads", name))
+		if name == "single.bin" || name == "multi.bin" { // EC2, EBS…: nothing the dashboards read
+			if code != 1 || !strings.Contains(errs, "read none of the series") {
+				t.Errorf("%s --suggest: exit %d, %s", name, code, errs)
+			}
+			continue
+		}
+		var s struct{ Before, After costJSON }
+		if err := json.Unmarshal([]byte(out), &s); code != 0 || err != nil || !(s.After.Total < s.Before.Total) {
+			t.Errorf("%s --suggest: exit %d, %v: $%v → $%v\n%s", name, code, err, s.Before.Total, s.After.Total, errs)
+		}
 	}
 	ev, raw := byForm["event.json"], byForm["raw-multi.bin.gz"]
 	if ev.Items[0].Quantity != raw.Items[0].Quantity || ev.Items[5].Quantity != raw.Items[5].Quantity {

@@ -237,7 +237,7 @@ func (s Suggestion) Config(base *config.Config) (*config.Config, error) {
 		}
 	}
 	if len(ordered) == 0 {
-		return nil, fmt.Errorf("suggest: the dashboards and rules read no series the payloads produce")
+		return nil, fmt.Errorf("suggest: the dashboards and rules read none of the series the payloads produce: a stream of these metrics serves nothing they show")
 	}
 	slices.Sort(pcts)
 	pcts = slices.Compact(pcts)
