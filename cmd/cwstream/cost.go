@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/cwstream/cwstream/internal/cost"
@@ -56,10 +55,7 @@ func runCost(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if f.listPrices {
-		var b strings.Builder
-		prices.WriteTable(&b)
-		_, err := fmt.Fprint(e.stdout, b.String())
-		return err
+		return prices.WriteTable(e.stdout)
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"slices"
@@ -150,14 +151,17 @@ func PriceKeys() []string {
 }
 
 // WriteTable writes the price table with sources, for `cost --list-prices`.
-func (p Prices) WriteTable(w *strings.Builder) {
-	fmt.Fprintf(w, "prices for %s\n", p.Region)
+func (p Prices) WriteTable(w io.Writer) error {
+	if _, err := fmt.Fprintf(w, "prices for %s\n", p.Region); err != nil {
+		return err
+	}
 	for _, e := range priceTable {
 		fmt.Fprintf(w, "%-32s %14s  %s\n    source: %s (read %s)\n", e.key, formatFloat(p.values[e.key]), e.unit, e.source, e.read)
 		if e.note != "" {
 			fmt.Fprintf(w, "    note: %s\n", e.note)
 		}
 	}
+	return nil
 }
 
 // pricesFile is what a prices file holds.

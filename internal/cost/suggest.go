@@ -285,7 +285,7 @@ func ConfigYAML(c *config.Config) ([]byte, error) {
 	return b, nil
 }
 
-// MarshalStreamJSON renders the stream settings as indented JSON.
+// MarshalIndent renders the stream settings as indented JSON.
 func (f StreamFilter) MarshalIndent() ([]byte, error) {
 	return json.MarshalIndent(f, "", "  ")
 }
