@@ -139,15 +139,15 @@ func (b *Builder) entry(u *cw.Update) *entry {
 	key := string(b.key)
 	b.fields = splitKey(b.fields[:0], key)
 	e := &entry{key: key, names: b.names.Metric(u.Namespace, u.MetricName)}
-	e.labels = b.labels(b.fields)
+	e.labels = b.seriesLabels(b.fields)
 	b.cache.put(e)
 	return e
 }
 
-// labels returns the sorted labels of a series from its key's fields, in a
+// seriesLabels returns the sorted labels of a series from its key's fields, in a
 // slice of their own. The values are substrings of the key, which the cache
 // owns, so they do not alias the decoder's input.
-func (b *Builder) labels(f []string) []sample.Label {
+func (b *Builder) seriesLabels(f []string) []sample.Label {
 	l := b.lbls[:0]
 	if f[keyAccount] != "" {
 		l = append(l, sample.Label{Name: naming.LabelAccountID, Value: f[keyAccount]})
