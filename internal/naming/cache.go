@@ -68,8 +68,8 @@ func (c *Cache) Metric(namespace, metric string) *Names {
 		return n
 	}
 	n := &Names{Base: Base(namespace, metric)}
-	for i, s := range Statistics {
-		n.Stat[i] = n.Base + "_" + s.String()
+	for _, s := range Statistics {
+		n.Stat[s] = n.Base + "_" + s.String()
 	}
 	if c.size >= maxEntries {
 		return n
