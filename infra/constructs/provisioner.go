@@ -35,8 +35,10 @@ const (
 	// dashboards are provisioned again.
 	PropDashboardsHash = "DashboardsHash"
 	// ProvisionerTimeoutSeconds: a sync is about a dozen AMG and Grafana
-	// calls, each under the provisioner's 30 s HTTP timeout; the handler
-	// answers CloudFormation 10 s before this deadline.
+	// calls, each under the provisioner's 30 s HTTP timeout, plus at most
+	// grafana.DefaultRetryPolicy.Budget (120 s) of waits between retries
+	// of transient failures; the handler answers CloudFormation 10 s
+	// before this deadline.
 	ProvisionerTimeoutSeconds = 300
 	ProvisionerMemoryMiB      = 256
 	// provisionerServiceTimeoutSeconds bounds how long CloudFormation waits
