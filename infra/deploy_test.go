@@ -5,6 +5,9 @@ package main
 // the AWS documentation that states it.
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -15,6 +18,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	cw "github.com/cwstream/cwstream/infra/constructs"
+	"github.com/cwstream/cwstream/internal/rules"
 )
 
 // TestS3BucketKeyEncryptionContext: with an S3 Bucket Key, S3 calls KMS with
@@ -386,4 +390,36 @@ func templateJSON(st awscdk.Stack) map[string]any {
 func asSlice(v any) []any {
 	s, _ := v.([]any)
 	return s
+}
+
+// TestAlarmRunbooks: every ingest alarm's description links to its own
+// section of docs/operations.md, and that section exists.
+func TestAlarmRunbooks(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^#+ .*\{#([a-z0-9-]+)\}\s*$`).FindAllStringSubmatch(string(doc), -1) {
+		anchors[m[1]] = true
+	}
+	s := synth(t, "prod") // backupAllRecords: every alarm
+	seen := 0
+	for _, in := range s.stacks.Ingest {
+		for id, a := range resources(s.raw[*in.StackName()], "AWS::CloudWatch::Alarm") {
+			desc, _ := props(a)["AlarmDescription"].(string)
+			base, anchor, ok := strings.Cut(desc[strings.LastIndex(desc, " ")+1:], "#")
+			if !ok || base != rules.DefaultOptions().RunbookBase || !anchors[anchor] {
+				t.Errorf("%s/%s: description %q does not end with a link to a section of docs/operations.md", *in.StackName(), id, desc)
+			}
+			seen++
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no alarms")
+	}
+	// The "no data" runbook names metrics this pipeline has.
+	if strings.Contains(string(doc), "DeliveryToHttpEndpoint") {
+		t.Error("docs/operations.md names DeliveryToHttpEndpoint; the stream delivers to S3 only")
+	}
 }

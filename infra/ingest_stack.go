@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	cw "github.com/cwstream/cwstream/infra/constructs"
+	"github.com/cwstream/cwstream/internal/rules"
 )
 
 // Lambda environment variables read by lambda/ingest.
@@ -230,7 +232,7 @@ func (s *IngestStack) addAlarms(env *EnvConfig) {
 	action := awscloudwatchactions.NewSnsAction(s.AlarmTopic.Topic)
 	for _, sp := range specs {
 		alarm := awscloudwatch.NewAlarm(s.Stack, jsii.String(sp.id), &awscloudwatch.AlarmProps{
-			AlarmDescription:   jsii.String(sp.description),
+			AlarmDescription:   jsii.String(sp.description + " Runbook: " + AlarmRunbookURL(sp.id)),
 			Metric:             sp.metric,
 			Threshold:          jsii.Number(sp.threshold),
 			ComparisonOperator: sp.op,
@@ -243,6 +245,13 @@ func (s *IngestStack) addAlarms(env *EnvConfig) {
 		alarm.AddOkAction(action)
 		s.Alarms = append(s.Alarms, alarm)
 	}
+}
+
+// AlarmRunbookURL is the operations guide's section for an ingest alarm
+// (the same guide the AMP alerts link to): its anchor is the alarm's id in
+// lower case.
+func AlarmRunbookURL(alarmID string) string {
+	return rules.DefaultOptions().RunbookBase + "#" + strings.ToLower(alarmID)
 }
 
 func days(n int) awscdk.Duration { return awscdk.Duration_Days(jsii.Number(n)) }
