@@ -59,24 +59,12 @@ func (r *Report) OK() bool {
 
 // Unsuppressed are the guard findings without a suppression.
 func (r *Report) Unsuppressed() []GuardFinding {
-	var out []GuardFinding
-	for _, f := range r.Guard {
-		if f.Reason == "" {
-			out = append(out, f)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(r.Guard), func(f GuardFinding) bool { return f.Reason != "" })
 }
 
 // LintErrors are the cfn-lint errors not allowed.
 func (r *Report) LintErrors() []LintFinding {
-	var out []LintFinding
-	for _, f := range r.Lint {
-		if f.Allowed == "" {
-			out = append(out, f)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(r.Lint), func(f LintFinding) bool { return f.Allowed != "" })
 }
 
 // Print writes the failures, then one summary line per tool.
