@@ -362,6 +362,8 @@ func unknownKey(v any, t reflect.Type, path string) string {
 		return path + "." + k
 	}
 	switch t.Kind() {
+	case reflect.Pointer: // an optional section such as network
+		return unknownKey(v, t.Elem(), path)
 	case reflect.Struct:
 		m, ok := v.(map[string]any)
 		if !ok {

@@ -65,6 +65,7 @@ func TestLoadEnvConfigErrors(t *testing.T) {
 		{"processor buffer below Firehose's minimum", "dev", with(minimal(), "firehose.processorBufferSizeMiB", 0.1), "firehose.processorBufferSizeMiB", "0.2..3"},
 		{"network subnets without a VPC", "dev", with(minimal(), "network", map[string]any{"subnetIds": []any{"subnet-0123456789abcdef0"}}), "network.subnetIds", "without network.vpcId"},
 		{"network VPC without subnets", "dev", with(minimal(), "network", map[string]any{"vpcId": "vpc-0123456789abcdef0"}), "network.subnetIds", "required"},
+		{"network key misspelled", "dev", with(minimal(), "network", map[string]any{"vpcID": "vpc-0123456789abcdef0"}), "network.vpcID", "unknown key"},
 		{"network bad subnet", "dev", with(minimal(), "network", map[string]any{"vpcId": "vpc-0123456789abcdef0", "subnetIds": []any{"sn-1"}}), "network.subnetIds[0]", "not a subnet id"},
 		{"network CIDR too small", "dev", with(minimal(), "network", map[string]any{"vpcCidr": "10.0.0.0/24"}), "network.vpcCidr", "/16 to /22"},
 		{"network CIDR with an existing VPC", "dev", with(minimal(), "network", map[string]any{"vpcId": "vpc-0123456789abcdef0", "subnetIds": []any{"subnet-0123456789abcdef0"}, "vpcCidr": "10.0.0.0/16"}), "network.vpcCidr", "only used"},
