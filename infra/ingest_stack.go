@@ -14,28 +14,13 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	cw "github.com/cwstream/cwstream/infra/constructs"
+	"github.com/cwstream/cwstream/internal/lambdaenv"
 	"github.com/cwstream/cwstream/internal/rules"
+	"github.com/cwstream/cwstream/internal/telemetry"
 )
 
-// Lambda environment variables read by lambda/ingest.
-const (
-	EnvRemoteWriteURL       = "CWSTREAM_REMOTE_WRITE_URL"
-	EnvConfigPath           = "CWSTREAM_CONFIG"
-	EnvSigV4                = "CWSTREAM_SIGV4"
-	EnvRegion               = "CWSTREAM_REGION"
-	EnvMaxSamplesPerRequest = "CWSTREAM_MAX_SAMPLES_PER_REQUEST"
-	EnvMaxBytesPerRequest   = "CWSTREAM_MAX_BYTES_PER_REQUEST"
-	EnvConcurrency          = "CWSTREAM_CONCURRENCY"
-	EnvLogLevel             = "CWSTREAM_LOG_LEVEL"
-	// lambdaTaskRoot is where Lambda unpacks the asset ($LAMBDA_TASK_ROOT).
-	lambdaTaskRoot = "/var/task"
-)
-
-// The function's own EMF metrics (internal/telemetry).
-const (
-	SelfMetricsNamespace = "CWStream"
-	MetricRecordsFailed  = "RecordsFailed"
-)
+// lambdaTaskRoot is where Lambda unpacks the asset ($LAMBDA_TASK_ROOT).
+const lambdaTaskRoot = "/var/task"
 
 // durationAlarmFraction of the timeout is "near timeout": past it an invocation
 // is one slow retry away from being abandoned.
@@ -115,18 +100,18 @@ func NewIngestStack(scope constructs.Construct, id string, props *IngestStackPro
 	})
 
 	environment := map[string]*string{
-		EnvRemoteWriteURL: props.Workspace.Prometheus.RemoteWriteURL,
-		EnvConfigPath:     jsii.String(lambdaTaskRoot + "/" + cw.ConfigFileName),
+		lambdaenv.EnvRemoteWriteURL: props.Workspace.Prometheus.RemoteWriteURL,
+		lambdaenv.EnvConfig:         jsii.String(lambdaTaskRoot + "/" + lambdaenv.DefaultConfigName),
 		// AMP accepts only SigV4-signed writes; the workspace region is
 		// explicit because it differs from the function's in other regions.
-		EnvSigV4:    jsii.String("true"),
-		EnvRegion:   props.Workspace.Region(),
-		EnvLogLevel: jsii.String(env.Lambda.LogLevel),
+		lambdaenv.EnvSigV4:    jsii.String("true"),
+		lambdaenv.EnvRegion:   props.Workspace.Region(),
+		lambdaenv.EnvLogLevel: jsii.String(env.Lambda.LogLevel),
 	}
 	for name, v := range map[string]int{
-		EnvMaxSamplesPerRequest: env.Lambda.MaxSamplesPerRequest,
-		EnvMaxBytesPerRequest:   env.Lambda.MaxBytesPerRequest,
-		EnvConcurrency:          env.Lambda.Concurrency,
+		lambdaenv.EnvMaxSamplesPerRequest: env.Lambda.MaxSamplesPerRequest,
+		lambdaenv.EnvMaxBytesPerRequest:   env.Lambda.MaxBytesPerRequest,
+		lambdaenv.EnvConcurrency:          env.Lambda.Concurrency,
 	} {
 		if v > 0 { // 0 leaves the function's own default in force
 			environment[name] = jsii.String(strconv.Itoa(v))
@@ -217,7 +202,7 @@ func (s *IngestStack) addAlarms(env *EnvConfig) {
 		{"LambdaDurationNearTimeout", fmt.Sprintf("An invocation took more than %.0f%% of the %d s timeout.", durationAlarmFraction*100, env.Lambda.TimeoutSeconds),
 			fn.MetricDuration(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}), durationAlarmFraction * float64(env.Lambda.TimeoutSeconds) * 1000, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD},
 		{"RecordsFailed", "The ingest function returned records as ProcessingFailed (they are in S3 under processing-failed/ for replay).",
-			metric(SelfMetricsNamespace, MetricRecordsFailed, "Sum", &map[string]*string{"FunctionName": fn.FunctionName()}), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD},
+			metric(telemetry.DefaultNamespace, telemetry.MetricRecordsFailed, "Sum", &map[string]*string{"FunctionName": fn.FunctionName()}), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD},
 		{"FirehoseProcessingFailed", "Firehose could not invoke the processor successfully (after its retries the records go to processing-failed/).",
 			metric("AWS/Firehose", "ExecuteProcessing.Success", "Minimum", streamDims), 1, awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD},
 		{"FirehoseDeliveryFailed", "Firehose failed to deliver to S3: processing-failed records may be lost after 24 h of retries.",

@@ -13,6 +13,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	cw "github.com/cwstream/cwstream/infra/constructs"
+
+	"github.com/cwstream/cwstream/internal/lambdaenv"
+	"github.com/cwstream/cwstream/internal/telemetry"
 )
 
 type obj = map[string]any
@@ -300,11 +303,11 @@ func checkIngest(t *testing.T, s *synthesized, stackName string) {
 			"MemorySize": env.Lambda.MemoryMiB, "Timeout": env.Lambda.TimeoutSeconds,
 			"ReservedConcurrentExecutions": reserved,
 			"Environment": obj{"Variables": obj{
-				EnvRemoteWriteURL: url,
-				EnvConfigPath:     "/var/task/cwstream.yaml",
-				EnvSigV4:          "true",
-				EnvRegion:         env.Region,
-				EnvLogLevel:       env.Lambda.LogLevel,
+				lambdaenv.EnvRemoteWriteURL: url,
+				lambdaenv.EnvConfig:         "/var/task/cwstream.yaml",
+				lambdaenv.EnvSigV4:          "true",
+				lambdaenv.EnvRegion:         env.Region,
+				lambdaenv.EnvLogLevel:       env.Lambda.LogLevel,
 			}},
 		})
 	})
@@ -320,7 +323,7 @@ func checkIngest(t *testing.T, s *synthesized, stackName string) {
 		t.Errorf("remote-write URL is built from %s, want %s", asJSON(endpoint), want)
 	}
 	vars := props(fn)["Environment"].(obj)["Variables"].(obj)
-	for k, v := range map[string]int{EnvConcurrency: env.Lambda.Concurrency, EnvMaxSamplesPerRequest: env.Lambda.MaxSamplesPerRequest, EnvMaxBytesPerRequest: env.Lambda.MaxBytesPerRequest} {
+	for k, v := range map[string]int{lambdaenv.EnvConcurrency: env.Lambda.Concurrency, lambdaenv.EnvMaxSamplesPerRequest: env.Lambda.MaxSamplesPerRequest, lambdaenv.EnvMaxBytesPerRequest: env.Lambda.MaxBytesPerRequest} {
 		got, set := vars[k]
 		if (v > 0) != set || (set && got != fmt.Sprint(v)) {
 			t.Errorf("%s = %v (set %v), config %d", k, got, set, v)
@@ -479,7 +482,7 @@ func checkIngest(t *testing.T, s *synthesized, stackName string) {
 		}
 	}
 	for what, p := range map[string]obj{
-		"records failed": {"Namespace": SelfMetricsNamespace, "MetricName": MetricRecordsFailed, "Statistic": "Sum",
+		"records failed": {"Namespace": telemetry.DefaultNamespace, "MetricName": telemetry.MetricRecordsFailed, "Statistic": "Sum",
 			"Dimensions": []any{obj{"Name": "FunctionName", "Value": obj{"Ref": fnID}}}},
 		"lambda errors":    {"Namespace": "AWS/Lambda", "MetricName": "Errors", "Dimensions": []any{obj{"Name": "FunctionName", "Value": obj{"Ref": fnID}}}},
 		"lambda throttles": {"Namespace": "AWS/Lambda", "MetricName": "Throttles"},

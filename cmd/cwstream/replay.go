@@ -66,7 +66,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 		rw.SigV4 = false
 	}
 	rw = rw.WithDefaults()
-	queryClient := http.DefaultClient
+	queryClient := &http.Client{Timeout: promquery.DefaultTimeout}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	opts := []remotewrite.Option{remotewrite.WithLogger(log)}
 	if rw.SigV4 {
@@ -75,7 +75,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("AWS configuration for SigV4: %w", err)
 		}
 		opts = append(opts, remotewrite.WithCredentials(awsCfg.Credentials))
-		queryClient = &http.Client{Transport: &apsSigner{creds: aws.NewCredentialsCache(awsCfg.Credentials), region: rw.Region,
+		queryClient = &http.Client{Timeout: promquery.DefaultTimeout, Transport: &apsSigner{creds: aws.NewCredentialsCache(awsCfg.Credentials), region: rw.Region,
 			signer: v4.NewSigner(), next: http.DefaultTransport}}
 	}
 	client, err := remotewrite.New(rw, opts...)
@@ -138,7 +138,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	if *query != "" && r.total.NewestSample > 0 {
 		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(*to, "/"), "/api/v1/write"), "/api/v1/remote_write")
 		at := time.UnixMilli(r.total.NewestSample)
-		res, err := promquery.Query(ctx, queryClient, base, *query, at)
+		res, err := promquery.New(base, queryClient).Query(ctx, *query, at)
 		if err != nil {
 			return err
 		}

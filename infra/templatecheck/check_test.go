@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/cwstream/cwstream/internal/testutil"
 )
 
 // tools finds the cfn-guard binary and Control Tower rules of the pinned npm
@@ -16,10 +18,7 @@ import (
 func tools(t *testing.T) (guard, rules, lint string) {
 	t.Helper()
 	missing := func(what string) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing (run npm ci)", what)
-		}
-		t.Skipf("%s is missing: run npm ci in the repository root", what)
+		testutil.Missing(t, what+" is missing: run npm ci in the repository root")
 	}
 	dir, _ := os.Getwd()
 	for ; ; dir = filepath.Dir(dir) {
