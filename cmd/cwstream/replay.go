@@ -51,7 +51,7 @@ func parseReplayFlags(e *env, args []string) (*replayFlags, error) {
 	fs.IntVar(&f.concurrency, "concurrency", 0, "requests in flight (default 4)")
 	fs.IntVar(&f.attempts, "max-attempts", 0, "attempts per request before its records count as failed (default 10)")
 	fs.DurationVar(&f.timeout, "timeout", 15*time.Minute, "time one batch of records (up to 500, like one Lambda invocation) may take, retries and Retry-After waits included; its records not written by then fail with cause deadline")
-	fs.StringVar(&f.query, "query", "", "after writing, evaluate this PromQL `expression` at the newest sample's time and print it (unsigned endpoints only)")
+	fs.StringVar(&f.query, "query", "", "after writing, evaluate this PromQL `expression` at the newest sample's time and print it (SigV4-signed like the writes)")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -71,8 +71,10 @@ func parseReplayFlags(e *env, args []string) (*replayFlags, error) {
 	return f, nil
 }
 
-// client builds the remote-write client, loading AWS credentials for SigV4.
-func (f *replayFlags) client(ctx context.Context, e *env) (*remotewrite.Client, error) {
+// clients builds the remote-write client and the HTTP client of --query,
+// both SigV4-signed for "aps" when the writes are, with the AWS credentials
+// loaded once.
+func (f *replayFlags) clients(ctx context.Context, e *env) (*remotewrite.Client, *http.Client, error) {
 	rw := remotewrite.Config{URL: f.to, Region: f.region, Concurrency: f.concurrency, MaxAttempts: f.attempts, SigV4: remotewrite.DefaultSigV4(f.to)}
 	if f.sigv4 {
 		rw.SigV4 = true
@@ -80,20 +82,26 @@ func (f *replayFlags) client(ctx context.Context, e *env) (*remotewrite.Client, 
 	if f.noSigv4 {
 		rw.SigV4 = false
 	}
-	if f.query != "" && rw.SigV4 {
-		return nil, errors.New("--query needs an unsigned endpoint such as a local Prometheus; query AMP from Grafana or awscurl")
-	}
 	rw = rw.WithDefaults()
+	query := &http.Client{Timeout: promquery.DefaultTimeout}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	opts := []remotewrite.Option{remotewrite.WithLogger(log)}
 	if rw.SigV4 {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("AWS configuration for SigV4: %w", err)
+			return nil, nil, fmt.Errorf("AWS configuration for SigV4: %w", err)
 		}
 		opts = append(opts, remotewrite.WithCredentials(awsCfg.Credentials))
+		if rw.Region != "" {
+			signed, err := remotewrite.NewSigV4RoundTripper(nil, awsCfg.Credentials, rw.Region, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			query.Transport = signed
+		}
 	}
-	return remotewrite.New(rw, opts...)
+	client, err := remotewrite.New(rw, opts...)
+	return client, query, err
 }
 
 func runReplay(ctx context.Context, e *env, args []string) error {
@@ -105,7 +113,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	client, err := f.client(ctx, e)
+	client, queryClient, err := f.clients(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -126,17 +134,18 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "replayed %d sources: %s in %v\n", r.sources, r.total.String(), time.Since(start).Round(time.Millisecond))
 	if f.query != "" && r.total.NewestSample > 0 {
-		if err := printQuery(ctx, e, f.to, f.query, time.UnixMilli(r.total.NewestSample)); err != nil {
+		if err := printQuery(ctx, e, queryClient, f.to, f.query, time.UnixMilli(r.total.NewestSample)); err != nil {
 			return err
 		}
 	}
 	return r.failed()
 }
 
-// printQuery evaluates expr at at against the Prometheus behind writeURL.
-func printQuery(ctx context.Context, e *env, writeURL, expr string, at time.Time) error {
+// printQuery evaluates expr at at against the Prometheus (or AMP workspace)
+// behind writeURL.
+func printQuery(ctx context.Context, e *env, client *http.Client, writeURL, expr string, at time.Time) error {
 	base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(writeURL, "/"), "/api/v1/write"), "/api/v1/remote_write")
-	res, err := promquery.Query(ctx, &http.Client{Timeout: time.Minute}, base, expr, at)
+	res, err := promquery.New(base, client).Query(ctx, expr, at)
 	if err != nil {
 		return err
 	}

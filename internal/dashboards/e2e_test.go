@@ -13,6 +13,7 @@ import (
 
 	"github.com/cwstream/cwstream/internal/promtest"
 	"github.com/cwstream/cwstream/internal/rules"
+	"github.com/cwstream/cwstream/internal/sample"
 )
 
 // TestQueriesAgainstPrometheus loads stream data into a real Prometheus that
@@ -22,6 +23,13 @@ import (
 // behind an alert), which proves the rules read series that exist. The data
 // is the fixture payloads' (see streamSamples).
 func TestQueriesAgainstPrometheus(t *testing.T) {
+	proveQueries(t, streamSamples(t))
+}
+
+// proveQueries runs every variable, panel and rule query on samples in a
+// real Prometheus and fails on any that does not parse or returns no data.
+func proveQueries(t *testing.T, samples []sample.Sample) {
+	t.Helper()
 	ruleText, err := rules.Text()
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +37,7 @@ func TestQueriesAgainstPrometheus(t *testing.T) {
 	p := promtest.Start(t, promtest.WithRules(ruleText, time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	end := loadSamples(ctx, t, p, streamSamples(t))
+	end := loadSamples(ctx, t, p, samples)
 
 	ruleFile, err := rules.Build(rules.DefaultOptions())
 	if err != nil {
@@ -133,22 +141,20 @@ func waitForRecordings(ctx context.Context, t *testing.T, p *promtest.Server, f 
 func checkRuleHealth(ctx context.Context, t *testing.T, p *promtest.Server) {
 	t.Helper()
 	var r struct {
-		Data struct {
-			Groups []struct {
-				Name  string `json:"name"`
-				Rules []struct {
-					Name      string `json:"name"`
-					Health    string `json:"health"`
-					LastError string `json:"lastError"`
-				} `json:"rules"`
-			} `json:"groups"`
-		} `json:"data"`
+		Groups []struct {
+			Name  string `json:"name"`
+			Rules []struct {
+				Name      string `json:"name"`
+				Health    string `json:"health"`
+				LastError string `json:"lastError"`
+			} `json:"rules"`
+		} `json:"groups"`
 	}
-	if err := apiGet(ctx, p, "/api/v1/rules", nil, &r); err != nil {
+	if err := p.API().Get(ctx, "/api/v1/rules", nil, &r); err != nil {
 		t.Fatal(err)
 	}
 	count := 0
-	for _, g := range r.Data.Groups {
+	for _, g := range r.Groups {
 		for _, rule := range g.Rules {
 			count++
 			if rule.Health == "err" || rule.LastError != "" {

@@ -103,7 +103,7 @@ func NewCore(cfg *config.Config, w Writer, opts Options) *Core {
 		opts.Now = time.Now
 	}
 	if opts.MetricsNamespace == "" {
-		opts.MetricsNamespace = "CWStream"
+		opts.MetricsNamespace = telemetry.DefaultNamespace
 	}
 	return &Core{conv: convert.New(cfg), writer: w, log: telemetry.Discard(opts.Logger), opts: opts}
 }
@@ -159,7 +159,6 @@ func (c *Core) process(ctx context.Context, recs []Record, inv *telemetry.Invoca
 				inv.DropSamples(cause.Panic.String(), n)
 			}
 			c.samples, c.owner = c.samples[:0], c.owner[:0]
-			c.conv.Reset()
 		}
 		for i := range c.out {
 			c.out[i].Result = Result(c.out[i].Cause)
@@ -231,10 +230,7 @@ func (c *Core) process(ctx context.Context, recs []Record, inv *telemetry.Invoca
 			}
 		}
 	}
-	// Samples alias the records' data and the converter's label chunks;
-	// neither is used again before the next Process.
 	c.samples, c.owner = c.samples[:0], c.owner[:0]
-	c.conv.Reset()
 }
 
 // writeContext stops writing early enough to answer before the deadline.

@@ -84,7 +84,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		if o.creds == nil {
 			return nil, errors.New("remotewrite: SigV4 is on but no credentials were given (WithCredentials)")
 		}
-		rt, err := newSigV4RoundTripper(hc.Transport, o.creds, cfg.Region, o.now)
+		rt, err := NewSigV4RoundTripper(hc.Transport, o.creds, cfg.Region, o.now)
 		if err != nil {
 			return nil, fmt.Errorf("remotewrite: %w", err)
 		}

@@ -26,10 +26,11 @@ type sigV4RoundTripper struct {
 	signer *v4.Signer
 }
 
-// newSigV4RoundTripper signs with creds (cached unless already an
-// *aws.CredentialsCache) for region; next nil is http.DefaultTransport, now
-// nil is time.Now.
-func newSigV4RoundTripper(next http.RoundTripper, creds aws.CredentialsProvider, region string, now func() time.Time) (*sigV4RoundTripper, error) {
+// NewSigV4RoundTripper returns a RoundTripper that signs every request for
+// service "aps" (AMP's remote write and query APIs alike) with creds
+// (cached unless already an *aws.CredentialsCache) for region; next nil is
+// http.DefaultTransport, now nil is time.Now.
+func NewSigV4RoundTripper(next http.RoundTripper, creds aws.CredentialsProvider, region string, now func() time.Time) (http.RoundTripper, error) {
 	if creds == nil {
 		return nil, errors.New("sigv4: no credentials provider: load the AWS configuration (config.LoadDefaultConfig) and pass its Credentials")
 	}
@@ -50,7 +51,8 @@ func newSigV4RoundTripper(next http.RoundTripper, creds aws.CredentialsProvider,
 
 // RoundTrip signs a clone of req and sends it. The payload hash is computed
 // from req.GetBody when set (the body itself is left to the next
-// RoundTripper), else from the body, read into memory.
+// RoundTripper), else from the body, read into memory; a request without a
+// body signs the empty payload.
 func (s *sigV4RoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	fail := func(err error) (*http.Response, error) {

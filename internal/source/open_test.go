@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cwstream/cwstream/internal/testutil"
 )
 
 type input struct {
@@ -106,10 +108,7 @@ func startMoto(t *testing.T) string {
 	t.Helper()
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("moto_server is not on PATH, and CI is set: install moto (pip install 'moto[server]')")
-		}
-		t.Skip("moto_server is not on PATH: skipping the S3 test (install moto to run it)")
+		testutil.Missing(t, "moto_server is not on PATH: the S3 test needs it (pip install 'moto[server]')")
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
