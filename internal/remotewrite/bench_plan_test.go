@@ -1,14 +1,12 @@
 package remotewrite
 
 import (
-	"hash/maphash"
 	"testing"
 )
 
 // BenchmarkPlan is the request plan without HTTP: group, guard, shard, cut,
 // encode and compress every request, as one Write does for its shards.
 func BenchmarkPlan(b *testing.B) {
-	seed := maphash.MakeSeed()
 	for _, sz := range benchSizes {
 		in := datapoints(sz.groups, sz.groups/5+1, 7)
 		b.Run(sz.name, func(b *testing.B) {
@@ -17,7 +15,7 @@ func BenchmarkPlan(b *testing.B) {
 			ids := make([][]int32, DefaultConcurrency)
 			b.ReportAllocs()
 			for b.Loop() {
-				p.group(in, limits{70, 1024, 2048}, seed)
+				p.group(in, limits{70, 1024, 2048})
 				for s := range ids {
 					ids[s] = ids[s][:0]
 				}

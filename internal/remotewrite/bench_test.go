@@ -3,7 +3,6 @@ package remotewrite
 import (
 	"bytes"
 	"context"
-	"hash/maphash"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -58,7 +57,7 @@ func BenchmarkEncode(b *testing.B) {
 	for _, sz := range benchSizes {
 		in := datapoints(sz.groups, sz.groups/5+1, 7)
 		var p plan
-		p.group(in, limits{70, 1024, 2048}, maphash.MakeSeed())
+		p.group(in, limits{70, 1024, 2048})
 		ids := make([]int32, len(p.series))
 		for i := range ids {
 			ids[i] = int32(i)
@@ -125,7 +124,7 @@ func TestEncodeMatchesPrompb(t *testing.T) {
 	in := datapoints(400, 37, 7)
 	in = append(in, sample.Sample{Name: "zero", T: 0, V: 0}) // no labels; zero fields
 	var p plan
-	p.group(in, limits{70, 1024, 2048}, maphash.MakeSeed())
+	p.group(in, limits{70, 1024, 2048})
 	ids := make([]int32, len(p.series))
 	for i := range ids {
 		ids[i] = int32(i)

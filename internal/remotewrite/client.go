@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -24,7 +23,6 @@ type Client struct {
 	tr    transport
 	log   *slog.Logger
 	now   func() time.Time
-	seed  maphash.Seed
 	plans sync.Pool // *plan
 	bufs  sync.Pool // *buffers
 }
@@ -94,12 +92,11 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	}
 	log := o.log.With("component", "remotewrite")
 	return &Client{
-		cfg:  cfg,
-		lim:  limits{maxLabels: cfg.MaxLabelsPerSeries, maxNameLen: cfg.MaxLabelNameLength, maxValueLen: cfg.MaxLabelValueLength},
-		tr:   transport{cfg: cfg, http: hc, log: log, now: o.now},
-		log:  log,
-		now:  o.now,
-		seed: maphash.MakeSeed(),
+		cfg: cfg,
+		lim: limits{maxLabels: cfg.MaxLabelsPerSeries, maxNameLen: cfg.MaxLabelNameLength, maxValueLen: cfg.MaxLabelValueLength},
+		tr:  transport{cfg: cfg, http: hc, log: log, now: o.now},
+		log: log,
+		now: o.now,
 	}, nil
 }
 
@@ -154,7 +151,7 @@ func (c *Client) Write(ctx context.Context, samples []sample.Sample) Report {
 		p.series = p.series[:0]
 		c.plans.Put(p)
 	}()
-	p.group(samples, c.lim, c.seed)
+	p.group(samples, c.lim)
 	rep.SamplesSuperseded = p.superseded
 
 	nShards := c.cfg.Concurrency

@@ -2,7 +2,6 @@ package remotewrite
 
 import (
 	"cmp"
-	"hash/maphash"
 	"math"
 	"slices"
 
@@ -89,31 +88,6 @@ func (p *plan) reset(n int) {
 	}
 }
 
-// labelsHash hashes a sorted label slice. Names and values are hashed
-// apart, each mixed into the running hash, so ("ab","c") and ("a","bc")
-// differ.
-func labelsHash(seed maphash.Seed, labels []sample.Label) uint64 {
-	h := uint64(len(labels))
-	for _, l := range labels {
-		h = (h^maphash.String(seed, l.Name))*0x9e3779b97f4a7c15 + 1
-		h = (h^maphash.String(seed, l.Value))*0xbf58476d1ce4e5b9 + 2
-	}
-	return h
-}
-
-// seriesHash is the identity hash of a series; it decides the shard.
-func seriesHash(seed maphash.Seed, name string, labelsHash uint64) uint64 {
-	h := maphash.String(seed, name) ^ labelsHash
-	// splitmix64's finaliser: the low bits, used for the shard, depend on
-	// every bit of both hashes.
-	h ^= h >> 30
-	h *= 0xbf58476d1ce4e5b9
-	h ^= h >> 27
-	h *= 0x94d049bb133111eb
-	h ^= h >> 31
-	return h
-}
-
 func sameLabels(a, b []sample.Label) bool {
 	if len(a) != len(b) {
 		return false
@@ -141,17 +115,19 @@ func labelsSorted(labels []sample.Label) bool {
 // group assigns every sample to its series, checks each series against the
 // limits, sorts each series' samples by timestamp and copies them into
 // series order, marking exact duplicates and revised values.
-func (p *plan) group(samples []sample.Sample, lim limits, seed maphash.Seed) {
+func (p *plan) group(samples []sample.Sample, lim limits) {
 	p.reset(len(samples))
 	mask := uint64(len(p.slots) - 1)
-	// Samples of one datapoint share a label slice and usually come
-	// together, so the labels' hash and sortedness are computed once per
-	// slice, and their limit check once per slice that brings a new series.
+	// Samples of one series share a label slice (internal/series builds
+	// them so) and samples of one datapoint usually come together, so the
+	// labels' sortedness is checked once per slice, and their limits once
+	// per slice that brings a new series. The series hash comes with the
+	// sample (sample.Sample.Hash) when its builder computed it.
 	var (
 		lastPtr   *sample.Label
 		lastLen   = -1
 		effective []sample.Label
-		lh        uint64
+		resorted  bool
 		lChecked  bool
 		lReason   string
 		lDetail   string
@@ -164,17 +140,19 @@ func (p *plan) group(samples []sample.Sample, lim limits, seed maphash.Seed) {
 		}
 		if ptr != lastPtr || len(s.Labels) != lastLen {
 			lastPtr, lastLen = ptr, len(s.Labels)
-			effective = s.Labels
+			effective, resorted = s.Labels, false
 			if !labelsSorted(effective) {
 				// The contract says sorted; a caller bug must not put
 				// __name__ or duplicates in the wrong place on the wire.
-				effective = slices.Clone(effective)
+				effective, resorted = slices.Clone(effective), true
 				slices.SortStableFunc(effective, func(a, b sample.Label) int { return cmp.Compare(a.Name, b.Name) })
 			}
-			lh = labelsHash(seed, effective)
 			lChecked = false
 		}
-		h := seriesHash(seed, s.Name, lh)
+		h := s.Hash
+		if h == 0 || resorted {
+			h = sample.SeriesHash(s.Name, effective)
+		}
 		var id int32
 		for k := h & mask; ; k = (k + 1) & mask {
 			slot := p.slots[k]
