@@ -37,7 +37,9 @@ func records(tb testing.TB, size int) (recs [][]byte, datapoints int) {
 
 // benchConfigs are the configurations BenchmarkRecord runs: none, the two
 // rules of old, and a realistic set of five (one of each kind users write).
-var benchConfigs = []struct{ name, yaml, file string }{
+type benchConfig struct{ name, yaml, file string }
+
+var benchConfigs = []benchConfig{
 	{name: ""},
 	{name: "relabel", yaml: `
 external_labels: {env: prod}
@@ -46,6 +48,19 @@ relabel_configs:
 - {source_labels: [dimension_DBInstanceIdentifier], target_label: db}
 `},
 	{name: "relabel5", file: "relabel5.yaml"}, // under testdata/config
+}
+
+// config parses the configuration.
+func (bc benchConfig) config(tb testing.TB) *config.Config {
+	tb.Helper()
+	cfg, err := config.Parse([]byte(bc.yaml))
+	if bc.file != "" {
+		cfg, err = config.Load(testutil.Testdata(tb, "config", bc.file))
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
 }
 
 // BenchmarkRecord measures bytes → labelled samples (decode, name,
@@ -59,13 +74,7 @@ func BenchmarkRecord(b *testing.B) {
 			bytes += len(r)
 		}
 		for _, bc := range benchConfigs {
-			cfg, err := config.Parse([]byte(bc.yaml))
-			if bc.file != "" {
-				cfg, err = config.Load(testutil.Testdata(b, "config", bc.file))
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
+			cfg := bc.config(b)
 			name := fmt.Sprintf("%dMB", mb)
 			if bc.name != "" {
 				name += "/" + bc.name
