@@ -63,6 +63,7 @@ type plan struct {
 	slots  []int32
 	counts []int32
 	chunks []chunk
+	pairs  []pointIndex // sortPoints' scratch
 	// superseded counts samples not sent because a later sample of the
 	// same series and timestamp carried another value.
 	superseded int
@@ -262,10 +263,12 @@ func (p *plan) sortSeries(samples []sample.Sample, sr *series) {
 }
 
 // sortPoints sorts pts by time, stably, moving seg along. Series are short
-// (a few minutes of one invocation), so an insertion sort on the
-// contiguous points does; a long one goes through a scratch slice.
+// (the minutes of one invocation) and nearly sorted already (a late
+// datapoint here and there), which is what an insertion sort on the
+// contiguous points does best; a long one goes through a reused scratch
+// slice.
 func (p *plan) sortPoints(seg []int32, pts []point) {
-	if len(seg) <= 32 {
+	if len(seg) <= 256 {
 		for j := 1; j < len(seg); j++ {
 			pt, idx := pts[j], seg[j]
 			k := j
@@ -276,18 +279,20 @@ func (p *plan) sortPoints(seg []int32, pts []point) {
 		}
 		return
 	}
-	type pair struct {
-		pt  point
-		idx int32
-	}
-	scratch := make([]pair, len(seg))
+	p.pairs = p.pairs[:0]
 	for j := range seg {
-		scratch[j] = pair{pts[j], seg[j]}
+		p.pairs = append(p.pairs, pointIndex{pts[j], seg[j]})
 	}
-	slices.SortStableFunc(scratch, func(a, b pair) int { return cmp.Compare(a.pt.t, b.pt.t) })
-	for j := range scratch {
-		pts[j], seg[j] = scratch[j].pt, scratch[j].idx
+	slices.SortStableFunc(p.pairs, func(a, b pointIndex) int { return cmp.Compare(a.pt.t, b.pt.t) })
+	for j, pi := range p.pairs {
+		pts[j], seg[j] = pi.pt, pi.idx
 	}
+}
+
+// pointIndex is a point with its input index, for sorting long series.
+type pointIndex struct {
+	pt  point
+	idx int32
 }
 
 // shard applies the limit guard, then spreads the other series over n
