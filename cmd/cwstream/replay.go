@@ -14,9 +14,9 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/cwstream/cwstream/internal/decode"
 	"github.com/cwstream/cwstream/internal/envelope"
 	"github.com/cwstream/cwstream/internal/firehose"
-	"github.com/cwstream/cwstream/internal/otlp07"
 	"github.com/cwstream/cwstream/internal/promquery"
 	"github.com/cwstream/cwstream/internal/remotewrite"
 	"github.com/cwstream/cwstream/internal/source"
@@ -118,7 +118,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 				}
 				// A raw object holds many records' frames: cut it into
 				// Firehose-sized records of whole frames.
-				return otlp07.Split(rec.Data, maxRecordBytes, func(chunk []byte, off int) error {
+				return decode.Split(rec.Data, maxRecordBytes, func(chunk []byte, off int) error {
 					return r.addRecord(ctx, fmt.Sprintf("%s: frames at byte %d", rec.Source, off), chunk)
 				})
 			})

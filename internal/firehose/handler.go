@@ -27,10 +27,10 @@ import (
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/convert"
 	"github.com/cwstream/cwstream/internal/envelope"
-	"github.com/cwstream/cwstream/internal/otlp07"
 	"github.com/cwstream/cwstream/internal/remotewrite"
 	"github.com/cwstream/cwstream/internal/sample"
 	"github.com/cwstream/cwstream/internal/telemetry"
+	"github.com/cwstream/cwstream/internal/wire"
 )
 
 // Writer writes samples and reports which were not acknowledged.
@@ -115,7 +115,7 @@ const (
 // record (ProcessingFailed), because only an acknowledged write may drop it.
 func Classify(err error) (envelope.Result, string) {
 	var (
-		malformed *otlp07.Error
+		malformed *wire.Error
 		recErr    *envelope.RecordError
 		rejected  *remotewrite.RejectedError
 		exhausted *remotewrite.RetriesExhaustedError
