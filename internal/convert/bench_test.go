@@ -6,17 +6,35 @@ import (
 	"testing"
 
 	"github.com/cwstream/cwstream/internal/config"
+	"github.com/cwstream/cwstream/internal/cw"
+	"github.com/cwstream/cwstream/internal/decode"
 	"github.com/cwstream/cwstream/internal/sample"
+	"github.com/cwstream/cwstream/internal/streamtest"
 	"github.com/cwstream/cwstream/internal/testutil"
+	"github.com/cwstream/cwstream/internal/wire"
 )
 
-// records builds about size bytes of Firehose records from the recorded
-// payloads: each record is one recorded object (~200 KB of frames), as
+// records builds about size bytes of Firehose records in format f from the
+// recorded payloads: each record is one recorded object (~200 KB of 0.7
+// frames, ~1,000 data points), re-encoded for the other formats, as
 // Firehose would batch them, repeated until size is reached.
-func records(tb testing.TB, size int) (recs [][]byte, datapoints int) {
+func records(tb testing.TB, size int, f wire.Format) (recs [][]byte, datapoints int) {
 	var objs [][]byte
 	for _, n := range testutil.RealPayloadNames {
-		objs = append(objs, testutil.RealPayload(tb, n))
+		obj := testutil.RealPayload(tb, n)
+		if f != wire.OTel07 {
+			var ups []cw.Update
+			var d decode.Decoder
+			if err := d.Decode(obj, func(u *cw.Update) error { ups = append(ups, streamtest.Clone(u)); return nil }); err != nil {
+				tb.Fatal(err)
+			}
+			if f == wire.OTel10 {
+				obj = streamtest.OTel10(ups, 20, streamtest.Nested)
+			} else {
+				obj = streamtest.JSON(ups)
+			}
+		}
+		objs = append(objs, obj)
 	}
 	total := 0
 	for i := 0; total < size; i++ {
@@ -37,17 +55,26 @@ func records(tb testing.TB, size int) (recs [][]byte, datapoints int) {
 
 // BenchmarkRecord measures bytes → labelled samples with the default
 // configuration (no relabel rules), one record at a time, memory reused
-// between records as the Lambda does.
+// between records as the Lambda does, for every output format (the format
+// is detected per record, as in the Lambda).
 func BenchmarkRecord(b *testing.B) {
-	for _, mb := range []int{1, 3, 6} {
-		recs, dps := records(b, mb<<20)
+	for _, f := range wire.Formats {
+		for _, mb := range []int{1, 3, 6} {
+			benchmarkRecord(b, f, mb)
+		}
+	}
+}
+
+func benchmarkRecord(b *testing.B, f wire.Format, mb int) {
+	{
+		recs, dps := records(b, mb<<20, f)
 		bytes := 0
 		for _, r := range recs {
 			bytes += len(r)
 		}
 		for _, relabel := range []bool{false, true} {
 			cfg := config.Default()
-			name := fmt.Sprintf("%dMB", mb)
+			name := fmt.Sprintf("%s/%dMB", f.OutputFormat(), mb)
 			if relabel {
 				var err error
 				cfg, err = config.Parse([]byte("external_labels: {env: prod}\nrelabel_configs:\n- {source_labels: [__name__], regex: '.*_minimum', action: drop}\n- {source_labels: [dimension_DBInstanceIdentifier], target_label: db}\n"))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/cwstream/cwstream/internal/cw"
@@ -195,21 +196,38 @@ func (d *Decoder) value() error {
 	})
 }
 
-// percentile reads a pNN statistic name (p99, p99.9) as a quantile in (0, 1).
+// percentile reads a pNN statistic name (p99, p99.9) as a quantile in
+// (0, 1). The decimal point is moved in the text, not by dividing by 100, so
+// that p99.9 is the double nearest 0.999, as the OpenTelemetry formats
+// carry it (99.9 / 100 is 0.9990000000000001).
 func percentile(stat string) (float64, bool) {
 	if len(stat) < 2 || stat[0] != 'p' {
 		return 0, false
 	}
-	for i := 1; i < len(stat); i++ {
-		if c := stat[i]; (c < '0' || c > '9') && c != '.' {
-			return 0, false
-		}
-	}
-	p, err := strconv.ParseFloat(stat[1:], 64)
-	if err != nil || p <= 0 || p >= 100 {
+	whole, frac, _ := strings.Cut(stat[1:], ".")
+	if len(whole) == 0 || len(whole) > 2 || len(frac) > 16 || !digits(whole) || !digits(frac) {
 		return 0, false
 	}
-	return p / 100, true
+	var buf [24]byte
+	d := append(buf[:0], "0."...)
+	if len(whole) == 1 {
+		d = append(d, '0')
+	}
+	d = append(append(d, whole...), frac...)
+	q, err := strconv.ParseFloat(wire.Alias(d), 64)
+	if err != nil || q <= 0 || q >= 1 {
+		return 0, false
+	}
+	return q, true
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // scanner reads JSON from b[i:]; b ends where the line ends.
