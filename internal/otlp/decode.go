@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -399,9 +400,45 @@ func (d *Decoder) label(b []byte, base int) error {
 	return d.setLabel(key, val, base)
 }
 
+// stringKV reads a KeyValue laid out as CloudWatch and every proto encoder
+// writes it: key (field 1), then value (field 2) holding only string_value
+// (field 1), lengths exact. ok is false for anything else, which the
+// general reader then decodes (and reports, when malformed). Attributes
+// are most of a 1.0 record; this skips the general loop's work on them.
+func stringKV(b []byte) (key, val []byte, ok bool) {
+	const keyTag, valueTag, stringTag = 0x0a, 0x12, 0x0a // field 1 or 2, wire type 2
+	field := func(b []byte, tag byte) (v, rest []byte, ok bool) {
+		if len(b) < 2 || b[0] != tag {
+			return nil, nil, false
+		}
+		n, l := protowire.ConsumeVarint(b[1:])
+		if l < 0 || n > uint64(len(b)-1-l) {
+			return nil, nil, false
+		}
+		end := 1 + l + int(n)
+		return b[1+l : end], b[end:], true
+	}
+	key, rest, ok := field(b, keyTag)
+	if !ok {
+		return nil, nil, false
+	}
+	any, rest, ok := field(rest, valueTag)
+	if !ok || len(rest) != 0 {
+		return nil, nil, false
+	}
+	val, rest, ok = field(any, stringTag)
+	if !ok || len(rest) != 0 || !utf8.Valid(key) || !utf8.Valid(val) {
+		return nil, nil, false
+	}
+	return key, val, true
+}
+
 // attribute reads one 1.0 KeyValue attribute: Namespace, MetricName, a
 // dimension, or Dimensions holding the dimensions as a key-value list.
 func (d *Decoder) attribute(b []byte, base int) error {
+	if k, v, ok := stringKV(b); ok {
+		return d.setLabel(wire.Alias(k), wire.Alias(v), base)
+	}
 	key, val, list, err := d.keyValue(b, base)
 	if err != nil {
 		return err
@@ -416,6 +453,12 @@ func (d *Decoder) attribute(b []byte, base int) error {
 		v, at, ok, err := d.r.NextMessage(list.b, &pos, list.at, kvListValues, "dimension")
 		if err != nil || !ok {
 			return err
+		}
+		if k, val, ok := stringKV(v); ok {
+			if err := d.addDimension(wire.Alias(k), wire.Alias(val), at); err != nil {
+				return err
+			}
+			continue
 		}
 		name, value, inner, err := d.keyValue(v, at)
 		if err != nil {

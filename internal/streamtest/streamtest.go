@@ -39,7 +39,8 @@ const (
 // OTel10 encodes ups as one length-delimited ExportMetricsServiceRequest
 // per perFrame updates (all in one frame when perFrame is 0), the way
 // CloudWatch writes a Firehose record in the opentelemetry1.0 format.
-// Consecutive updates of one resource share a ResourceMetrics.
+// Consecutive updates of one resource share a ResourceMetrics, and of one
+// metric a Metric.
 func OTel10(ups []cw.Update, perFrame int, style DimensionsStyle) []byte {
 	if perFrame <= 0 {
 		perFrame = max(len(ups), 1)
@@ -55,13 +56,21 @@ func OTel10(ups []cw.Update, perFrame int, style DimensionsStyle) []byte {
 				rm = &metricspb.ResourceMetrics{Resource: resource(u), ScopeMetrics: []*metricspb.ScopeMetrics{{}}}
 				req.ResourceMetrics = append(req.ResourceMetrics, rm)
 			}
-			last = u
 			sm := rm.ScopeMetrics[0]
-			sm.Metrics = append(sm.Metrics, &metricspb.Metric{
-				Name: "amazonaws.com/" + u.Namespace + "/" + u.MetricName,
-				Unit: u.Unit,
-				Data: &metricspb.Metric_Summary{Summary: &metricspb.Summary{DataPoints: []*metricspb.SummaryDataPoint{point(u, style)}}},
-			})
+			name := "amazonaws.com/" + u.Namespace + "/" + u.MetricName
+			// Consecutive data points of one metric share it, as in
+			// CloudWatch's records.
+			if n := len(sm.Metrics); n > 0 && sm.Metrics[n-1].Name == name && sm.Metrics[n-1].Unit == u.Unit && last == &ups[i-1] {
+				s := sm.Metrics[n-1].GetSummary()
+				s.DataPoints = append(s.DataPoints, point(u, style))
+			} else {
+				sm.Metrics = append(sm.Metrics, &metricspb.Metric{
+					Name: name,
+					Unit: u.Unit,
+					Data: &metricspb.Metric_Summary{Summary: &metricspb.Summary{DataPoints: []*metricspb.SummaryDataPoint{point(u, style)}}},
+				})
+			}
+			last = u
 		}
 		msg, err := proto.Marshal(req)
 		if err != nil {
