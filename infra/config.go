@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/cwstream/cwstream/internal/rules"
+	"github.com/cwstream/cwstream/internal/wire"
 )
 
 // ContextKeyEnvironments is the cdk.json context key that holds one object per
@@ -101,6 +102,10 @@ type AlertsConfig struct {
 
 // StreamConfig configures the CloudWatch metric stream.
 type StreamConfig struct {
+	// OutputFormat is the stream's PutMetricStream OutputFormat:
+	// opentelemetry0.7 (default), opentelemetry1.0 or json. The function
+	// needs no setting: it detects the format of every record.
+	OutputFormat                 string                `json:"outputFormat"`
 	IncludeFilters               []NamespaceFilter     `json:"includeFilters"`
 	AdditionalStatistics         []StatisticsSelection `json:"additionalStatistics"`
 	IncludeLinkedAccountsMetrics bool                  `json:"includeLinkedAccountsMetrics"`
@@ -204,6 +209,7 @@ func defaultEnvConfig() EnvConfig {
 			ALB5xxRatio:       ruleDefaults.ALB5xxRatio,
 		},
 		Stream: StreamConfig{
+			OutputFormat:   wire.OTel07.OutputFormat(),
 			IncludeFilters: filters,
 			AdditionalStatistics: []StatisticsSelection{{
 				Statistics: []string{"p50", "p90", "p99"},
@@ -478,6 +484,9 @@ func (c *EnvConfig) Validate() error {
 			return bad(fmt.Sprintf("stream.includeFilters[%d].namespace", i), "required")
 		}
 	}
+	if err := c.validateOutputFormat(); err != nil {
+		return err
+	}
 	for i, s := range c.Stream.AdditionalStatistics {
 		key := fmt.Sprintf("stream.additionalStatistics[%d]", i)
 		if len(s.Statistics) == 0 || len(s.Metrics) == 0 {
@@ -497,6 +506,44 @@ func (c *EnvConfig) Validate() error {
 	for k := range c.Tags {
 		if k == "" || strings.HasPrefix(k, "aws:") {
 			return bad("tags", "key %q is empty or uses the reserved aws: prefix", k)
+		}
+	}
+	return nil
+}
+
+// percentileRE is the percentile form of a metric-stream statistic (p99,
+// p99.9): the only additional statistics the OpenTelemetry formats carry.
+var percentileRE = regexp.MustCompile(`^p[0-9]`)
+
+// validateOutputFormat checks stream.outputFormat and the statistics that
+// format can carry. MetricStreamStatisticsConfiguration (CloudWatch API
+// reference): "If the OutputFormat for the stream is opentelemetry1.0 or
+// opentelemetry0.7, the only valid values are p?? percentile statistics
+// such as p90, p99 and so on. If the OutputFormat for the stream is json,
+// the valid values include the abbreviations for all of the statistics
+// listed in CloudWatch statistics definitions" (tm98, wm90, PR(:300), …).
+// The form of each statistic is checked by statisticRE in Validate.
+func (c *EnvConfig) validateOutputFormat() error {
+	var names []string
+	format := wire.Format(0)
+	for _, f := range wire.Formats {
+		names = append(names, f.OutputFormat())
+		if f.OutputFormat() == c.Stream.OutputFormat {
+			format = f
+		}
+	}
+	if format == 0 {
+		return &ConfigError{Env: c.Name, Key: "stream.outputFormat", Reason: fmt.Sprintf("%q: want one of %s", c.Stream.OutputFormat, strings.Join(names, ", "))}
+	}
+	if format == wire.JSON {
+		return nil
+	}
+	for i, s := range c.Stream.AdditionalStatistics {
+		for j, st := range s.Statistics {
+			if !percentileRE.MatchString(st) {
+				return &ConfigError{Env: c.Name, Key: fmt.Sprintf("stream.additionalStatistics[%d].statistics[%d]", i, j),
+					Reason: fmt.Sprintf("%q: a stream in the %s format carries only percentiles (p90, p99, …); other statistics need outputFormat json", st, c.Stream.OutputFormat)}
+			}
 		}
 	}
 	return nil

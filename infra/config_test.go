@@ -56,6 +56,9 @@ func TestLoadEnvConfigErrors(t *testing.T) {
 		{"log retention CloudWatch lacks", "dev", with(minimal(), "lambda.logRetentionDays", 10), "lambda.logRetentionDays", "not a CloudWatch Logs retention"},
 		{"bad authentication", "dev", with(minimal(), "grafana.authentication", "LDAP"), "grafana.authentication", "AWS_SSO or SAML"},
 		{"bad statistic", "dev", with(minimal(), "stream.additionalStatistics", []any{map[string]any{"statistics": []any{"p999x"}, "metrics": []any{map[string]any{"namespace": "AWS/RDS", "metricName": "ReadLatency"}}}}), "stream.additionalStatistics[0].statistics[0]", "not a metric-stream statistic"},
+		{"unknown output format", "dev", with(minimal(), "stream.outputFormat", "opentelemetry2.0"), "stream.outputFormat", "want one of opentelemetry0.7, opentelemetry1.0, json"},
+		{"trimmed mean in an OpenTelemetry stream", "dev", with(minimal(), "stream", map[string]any{"outputFormat": "opentelemetry1.0", "additionalStatistics": []any{map[string]any{"statistics": []any{"p99", "tm90"}, "metrics": []any{map[string]any{"namespace": "AWS/RDS", "metricName": "ReadLatency"}}}}}), "stream.additionalStatistics[0].statistics[1]", "carries only percentiles"},
+		{"trimmed mean in the default format", "dev", with(minimal(), "stream.additionalStatistics", []any{map[string]any{"statistics": []any{"TM(10%:90%)"}, "metrics": []any{map[string]any{"namespace": "AWS/RDS", "metricName": "ReadLatency"}}}}), "stream.additionalStatistics[0].statistics[0]", "need outputFormat json"},
 		{"no namespaces", "dev", with(minimal(), "stream.includeFilters", []any{}), "stream.includeFilters", "at least one"},
 		{"bad email", "dev", with(minimal(), "alerts.email", "not-an-address"), "alerts.email", "not-an-address"},
 		{"bad log level", "dev", with(minimal(), "lambda.logLevel", "loud"), "lambda.logLevel", "debug, info, warn, error"},
@@ -105,7 +108,7 @@ func TestLoadEnvConfigDefaults(t *testing.T) {
 		t.Errorf("alias %q", cfg.Prometheus.Alias)
 	case cfg.Lambda != want.Lambda || cfg.Firehose != want.Firehose || cfg.Grafana.Authentication != "AWS_SSO":
 		t.Errorf("defaults not applied: %+v %+v", cfg.Lambda, cfg.Firehose)
-	case len(cfg.Stream.IncludeFilters) != 4 || cfg.Stream.AdditionalStatistics[0].Statistics[2] != "p99":
+	case len(cfg.Stream.IncludeFilters) != 4 || cfg.Stream.AdditionalStatistics[0].Statistics[2] != "p99" || cfg.Stream.OutputFormat != "opentelemetry0.7":
 		t.Errorf("stream defaults: %+v", cfg.Stream)
 	}
 	// The alert thresholds default to the rules package's own.
@@ -253,5 +256,28 @@ func TestUnknownKeyInList(t *testing.T) {
 	var ce *ConfigError
 	if !errors.As(err, &ce) || ce.Key != "stream.includeFilters[0].metrics" {
 		t.Errorf("got %v", err)
+	}
+}
+
+// Each output format accepts the statistics PutMetricStream accepts for it:
+// percentiles for the OpenTelemetry formats, every statistic for json.
+func TestOutputFormatStatistics(t *testing.T) {
+	stats := func(format string, st ...any) map[string]any {
+		return with(minimal(), "stream", map[string]any{"outputFormat": format, "additionalStatistics": []any{
+			map[string]any{"statistics": st, "metrics": []any{map[string]any{"namespace": "AWS/RDS", "metricName": "ReadLatency"}}}}})
+	}
+	for _, v := range []map[string]any{
+		stats("opentelemetry0.7", "p50", "p99.9"),
+		stats("opentelemetry1.0", "p50", "p99.9"),
+		stats("json", "p99", "tm90", "wm90", "TM(25%:75%)", "PR(:300)"),
+	} {
+		cfg, err := LoadEnvConfig(map[string]any{"dev": v}, "dev", "", "")
+		if err != nil {
+			t.Errorf("%v: %v", v["stream"], err)
+			continue
+		}
+		if cfg.Stream.OutputFormat != v["stream"].(map[string]any)["outputFormat"] {
+			t.Errorf("outputFormat %q", cfg.Stream.OutputFormat)
+		}
 	}
 }
