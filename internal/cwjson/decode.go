@@ -324,28 +324,42 @@ func (s *scanner) str() (string, error) {
 	if err := s.expect('"'); err != nil {
 		return "", err
 	}
-	ascii := true
-	for j := s.i; j < len(s.b); j++ {
-		switch c := s.b[j]; {
-		case c == '"':
-			v := s.b[s.i:j]
-			if !ascii && !utf8.Valid(v) {
-				return "", s.errorf(start, "string is not valid UTF-8")
-			}
-			s.i = j + 1
-			return wire.Alias(v), nil
-		case c == '\\':
-			return s.escaped(start)
-		case c < 0x20:
-			return "", s.errorf(j, "control character %#x in a string", c)
-		case c >= 0x80:
-			ascii = false
+	// One pass over the printable ASCII that CloudWatch's names and values
+	// almost always are; the first other byte decides.
+	j := s.i
+	for j < len(s.b) && plain[s.b[j]] {
+		j++
+	}
+	if j < len(s.b) && s.b[j] == '"' {
+		v := s.b[s.i:j]
+		s.i = j + 1
+		return wire.Alias(v), nil
+	}
+	end := bytes.IndexByte(s.b[j:], '"')
+	if end < 0 || bytes.IndexByte(s.b[s.i:j+end], '\\') >= 0 {
+		return s.escaped(start) // also reports a string cut short
+	}
+	v := s.b[s.i : j+end]
+	for k, c := range v {
+		if c < 0x20 {
+			return "", s.errorf(s.i+k, "control character %#x in a string", c)
 		}
 	}
-	e := s.errorf(start, "string: %v", errEnd)
-	e.Err = errEnd
-	return "", e
+	if !utf8.Valid(v) {
+		return "", s.errorf(start, "string is not valid UTF-8")
+	}
+	s.i = j + end + 1
+	return wire.Alias(v), nil
 }
+
+// plain marks the bytes a string holds without a second look: printable
+// ASCII other than the quote and the backslash.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // escaped reads a string that holds escapes into a new buffer: rare in
 // CloudWatch data, so it may allocate.
@@ -443,11 +457,54 @@ func (s *scanner) number() (float64, error) {
 		}
 		return 0, s.errorf(start, "want a number, found %q", s.b[start])
 	}
+	if v, ok := exactDecimal(s.b[start:s.i]); ok {
+		return v, nil
+	}
 	v, err := strconv.ParseFloat(wire.Alias(s.b[start:s.i]), 64)
 	if err != nil {
 		return 0, s.errorf(start, "bad number %q", s.b[start:s.i])
 	}
 	return v, nil
+}
+
+// pow10 holds the powers of ten a float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// exactDecimal reads the plain decimals CloudWatch writes (-12, 3.0,
+// 11.221057) when their digits fit 2^53 and at most 22 of them follow the
+// point: then digits / 10^k, both exact, is the correctly rounded value,
+// which is strconv's own fast case without its general parsing. Anything
+// else (exponents, long mantissas) is left to strconv.ParseFloat.
+func exactDecimal(b []byte) (float64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	var mant uint64
+	frac, digits, dot := 0, 0, false
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits > 15 || frac >= len(pow10) || (dot && frac == 0) {
+		return 0, false
+	}
+	v := float64(mant) / pow10[frac]
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 func (s *scanner) literal(word string) error {

@@ -2,6 +2,7 @@ package cwjson
 
 import (
 	"errors"
+	"math"
 	"os"
 	"reflect"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cwstream/cwstream/internal/cw"
+	"github.com/cwstream/cwstream/internal/otlp"
 	"github.com/cwstream/cwstream/internal/streamtest"
 	"github.com/cwstream/cwstream/internal/testutil"
 	"github.com/cwstream/cwstream/internal/wire"
@@ -182,4 +184,43 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("error %v: offsets %+v outside the input (len %d)", err, de, len(data))
 		}
 	})
+}
+
+func BenchmarkDecode(b *testing.B) {
+	var ups []cw.Update
+	for _, name := range testutil.RealPayloadNames {
+		var d otlp.Decoder
+		if err := d.Decode(testutil.RealPayload(b, name), wire.OTel07, func(u *cw.Update) error { ups = append(ups, streamtest.Clone(u)); return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	data := streamtest.JSON(ups)
+	var d Decoder
+	n := 0
+	count := func(*cw.Update) error { n++; return nil }
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := d.Decode(data, count); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "datapoints/s")
+}
+
+// The fast decimal path gives exactly strconv's value for the numbers it
+// takes, and declines the rest.
+func TestExactDecimal(t *testing.T) {
+	for _, s := range []string{"0", "-0", "3.0", "11.221057", "8733199298", "0.000001", "-12.5", "999999999999999", "0.1", "17.8764", "1.", ".5", "1e5", "1234567890123456", "--1", ""} {
+		v, ok := exactDecimal([]byte(s))
+		want, err := strconv.ParseFloat(s, 64)
+		if ok && (err != nil || v != want || math.Signbit(v) != math.Signbit(want)) {
+			t.Errorf("%q: %v, strconv says %v (%v)", s, v, want, err)
+		}
+	}
+	for _, s := range []string{"3.0", "11.221057", "-12.5"} {
+		if _, ok := exactDecimal([]byte(s)); !ok {
+			t.Errorf("%q: the fast path declines a plain decimal", s)
+		}
+	}
 }
