@@ -113,10 +113,6 @@ func TestReplayEveryFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{}
-	for l := range strings.Lines(string(golden)) {
-		want[strings.TrimSuffix(l, "\n")] = true
-	}
 	for _, f := range []wire.Format{wire.OTel10, wire.JSON} {
 		t.Run(f.OutputFormat(), func(t *testing.T) {
 			_, paths := formFiles(t, "rds", f)
@@ -125,23 +121,35 @@ func TestReplayEveryFormat(t *testing.T) {
 			if code != 0 || !strings.Contains(out, "0 failed") {
 				t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
 			}
-			from, to := time.Date(2024, 3, 12, 10, 0, 0, 0, time.UTC), time.Date(2024, 3, 12, 11, 0, 0, 0, time.UTC)
-			dump, err := prom.Dump(context.Background(), from, to)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := map[string]bool{}
-			for l := range strings.Lines(dump) {
-				got[strings.TrimSuffix(l, "\n")] = true
-			}
-			if len(got) != len(want) {
-				t.Fatalf("store holds %d samples, the golden file %d", len(got), len(want))
-			}
-			for l := range want {
-				if !got[l] {
-					t.Fatalf("missing from the store: %s", l)
-				}
-			}
+			storeHolds(t, prom, string(golden))
 		})
 	}
+}
+
+// storeHolds checks that prom holds exactly the samples of the golden text
+// in the hour of the fixtures (2024-03-12 10:00 UTC).
+func storeHolds(t *testing.T, prom *promtest.Server, golden string) {
+	t.Helper()
+	from, to := time.Date(2024, 3, 12, 10, 0, 0, 0, time.UTC), time.Date(2024, 3, 12, 11, 0, 0, 0, time.UTC)
+	dump, err := prom.Dump(context.Background(), from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := lineSet(dump), lineSet(golden)
+	if len(got) != len(want) {
+		t.Fatalf("store holds %d samples, the golden file %d", len(got), len(want))
+	}
+	for l := range want {
+		if !got[l] {
+			t.Fatalf("missing from the store: %s", l)
+		}
+	}
+}
+
+func lineSet(s string) map[string]bool {
+	out := map[string]bool{}
+	for l := range strings.Lines(s) {
+		out[strings.TrimSuffix(l, "\n")] = true
+	}
+	return out
 }

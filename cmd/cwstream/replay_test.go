@@ -39,22 +39,7 @@ func TestReplayIntoPrometheus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{}
-	for l := range strings.Lines(string(golden)) {
-		want[strings.TrimSuffix(l, "\n")] = true
-	}
-	got := map[string]bool{}
-	for l := range strings.Lines(dump) {
-		got[strings.TrimSuffix(l, "\n")] = true
-	}
-	if len(got) != len(want) {
-		t.Fatalf("store holds %d samples, the golden file %d", len(got), len(want))
-	}
-	for l := range want {
-		if !got[l] {
-			t.Fatalf("missing from the store: %s", l)
-		}
-	}
+	storeHolds(t, prom, string(golden))
 
 	// Replaying again is harmless.
 	if code, out, errs := runCLI(t, "", args...); code != 0 {

@@ -77,25 +77,7 @@ func (d *Decoder) object() error {
 	*u = cw.Update{Dimensions: u.Dimensions[:0], Percentiles: u.Percentiles[:0]}
 	var have struct{ ns, name, ts, value bool }
 	var ts float64
-	if err := s.expect('{'); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		s.ws()
-		if s.peek() == '}' {
-			s.i++
-			break
-		}
-		if !first {
-			if err := s.expect(','); err != nil {
-				return err
-			}
-			s.ws()
-		}
-		key, err := s.key()
-		if err != nil {
-			return err
-		}
+	err := s.members(func(key string, _ int) (err error) {
 		switch key {
 		case "metric_stream_name":
 			_, err = s.str() // the stream names no series
@@ -122,9 +104,10 @@ func (d *Decoder) object() error {
 		default:
 			err = s.skip(0)
 		}
-		if err != nil {
-			return err
-		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	s.ws()
 	if s.i < len(s.b) {
@@ -292,12 +275,24 @@ func (s *scanner) key() (string, error) {
 // members reads an object, calling fn at each member's value with its name
 // and the offset of the name.
 func (s *scanner) members(fn func(name string, at int) error) error {
-	if err := s.expect('{'); err != nil {
+	return s.seq('{', '}', func() error {
+		at := s.i
+		name, err := s.key()
+		if err != nil {
+			return err
+		}
+		return fn(name, at)
+	})
+}
+
+// seq reads an object or an array: open, items separated by commas, close.
+func (s *scanner) seq(open, close byte, item func() error) error {
+	if err := s.expect(open); err != nil {
 		return err
 	}
 	for first := true; ; first = false {
 		s.ws()
-		if s.peek() == '}' {
+		if s.peek() == close {
 			s.i++
 			return nil
 		}
@@ -307,12 +302,7 @@ func (s *scanner) members(fn func(name string, at int) error) error {
 			}
 			s.ws()
 		}
-		at := s.i
-		name, err := s.key()
-		if err != nil {
-			return err
-		}
-		if err := fn(name, at); err != nil {
+		if err := item(); err != nil {
 			return err
 		}
 	}
@@ -527,23 +517,7 @@ func (s *scanner) skip(depth int) error {
 	case '{':
 		return s.members(func(string, int) error { return s.skip(depth + 1) })
 	case '[':
-		s.i++
-		for first := true; ; first = false {
-			s.ws()
-			if s.peek() == ']' {
-				s.i++
-				return nil
-			}
-			if !first {
-				if err := s.expect(','); err != nil {
-					return err
-				}
-				s.ws()
-			}
-			if err := s.skip(depth + 1); err != nil {
-				return err
-			}
-		}
+		return s.seq('[', ']', func() error { return s.skip(depth + 1) })
 	case 't':
 		return s.literal("true")
 	case 'f':

@@ -18,12 +18,7 @@ import (
 
 func collect(t testing.TB, data []byte) ([]cw.Update, error) {
 	var d Decoder
-	var out []cw.Update
-	err := d.Decode(data, func(u *cw.Update) error {
-		out = append(out, streamtest.Clone(u))
-		return nil
-	})
-	return out, err
+	return streamtest.Collect(func(fn func(*cw.Update) error) error { return d.Decode(data, fn) })
 }
 
 // The user guide's example, on one line as CloudWatch writes it.
@@ -190,9 +185,11 @@ func BenchmarkDecode(b *testing.B) {
 	var ups []cw.Update
 	for _, name := range testutil.RealPayloadNames {
 		var d otlp.Decoder
-		if err := d.Decode(testutil.RealPayload(b, name), wire.OTel07, func(u *cw.Update) error { ups = append(ups, streamtest.Clone(u)); return nil }); err != nil {
+		u, err := streamtest.Collect(func(fn func(*cw.Update) error) error { return d.Decode(testutil.RealPayload(b, name), wire.OTel07, fn) })
+		if err != nil {
 			b.Fatal(err)
 		}
+		ups = append(ups, u...)
 	}
 	data := streamtest.JSON(ups)
 	var d Decoder

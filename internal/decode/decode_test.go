@@ -17,12 +17,7 @@ import (
 
 func collect(t testing.TB, data []byte) ([]cw.Update, error) {
 	var d Decoder
-	var out []cw.Update
-	err := d.Decode(data, func(u *cw.Update) error {
-		out = append(out, streamtest.Clone(u))
-		return nil
-	})
-	return out, err
+	return streamtest.Collect(func(fn func(*cw.Update) error) error { return d.Decode(data, fn) })
 }
 
 // formats returns one record of each format holding the same updates.

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/cwstream/cwstream/internal/cw"
+	"github.com/cwstream/cwstream/internal/streamtest"
 	"github.com/cwstream/cwstream/internal/testutil"
 	"github.com/cwstream/cwstream/internal/wire"
 )
@@ -22,15 +23,7 @@ import (
 // collect decodes data and returns copies of every update.
 func collect(t testing.TB, data []byte) ([]cw.Update, error) {
 	var d Decoder
-	var out []cw.Update
-	err := d.Decode(data, wire.OTel07, func(u *cw.Update) error {
-		c := *u
-		c.Dimensions = append([]cw.Dimension(nil), u.Dimensions...)
-		c.Percentiles = append([]cw.Quantile(nil), u.Percentiles...)
-		out = append(out, c)
-		return nil
-	})
-	return out, err
+	return streamtest.Collect(func(fn func(*cw.Update) error) error { return d.Decode(data, wire.OTel07, fn) })
 }
 
 // Every update of the recorded payloads decodes, with the identity and
@@ -175,7 +168,8 @@ func fixed64Field(num protowire.Number, v uint64) []byte {
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 // request builds an ExportMetricsServiceRequest with one metric holding the
-// given data point bytes.
+// given data point bytes. Apart from the data point, 0.7 and 1.0 encode it
+// alike (resource attributes are KeyValues in both).
 func request(point []byte) []byte {
 	metric := cat(bytesField(metricName, []byte("amazonaws.com/AWS/RDS/CPUUtilization")),
 		bytesField(metricUnit, []byte("%")),
@@ -189,6 +183,13 @@ func request(point []byte) []byte {
 func goodPoint() []byte {
 	return cat(
 		bytesField(pointLabels, cat(bytesField(stringKeyValueKey, []byte("DBInstanceIdentifier")), bytesField(stringKeyValueValue, []byte("db-1")))),
+		pointStats())
+}
+
+// pointStats are the period and statistics of the hand-built data points,
+// the same in 0.7 and 1.0.
+func pointStats() []byte {
+	return cat(
 		fixed64Field(pointStart, 1_700_000_000_000_000_000),
 		fixed64Field(pointTime, 1_700_000_060_000_000_000),
 		fixed64Field(pointCount, 4),
@@ -199,8 +200,19 @@ func goodPoint() []byte {
 	)
 }
 
+// The same data point, hand-built in each version, decodes alike.
 func TestDecodeHandBuilt(t *testing.T) {
-	ups, err := collect(t, frame(request(goodPoint())))
+	for _, tc := range []struct {
+		v     wire.Format
+		point []byte
+	}{{wire.OTel07, goodPoint()}, {wire.OTel10, goodPoint10()}} {
+		t.Run(tc.v.String(), func(t *testing.T) { checkHandBuilt(t, tc.v, tc.point) })
+	}
+}
+
+func checkHandBuilt(t *testing.T, v wire.Format, point []byte) {
+	var d Decoder
+	ups, err := streamtest.Collect(func(fn func(*cw.Update) error) error { return d.Decode(frame(request(point)), v, fn) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,17 +351,30 @@ func TestDecodeCallbackError(t *testing.T) {
 	}
 }
 
+// BenchmarkDecode decodes a recorded 0.7 object, and the same data points
+// encoded in 1.0 by the official OTLP v1 types.
 func BenchmarkDecode(b *testing.B) {
-	data := testutil.RealPayload(b, testutil.RealPayloadNames[0])
-	var d Decoder
-	n := 0
-	count := func(*cw.Update) error { n++; return nil }
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := d.Decode(data, wire.OTel07, count); err != nil {
-			b.Fatal(err)
-		}
+	v07 := testutil.RealPayload(b, testutil.RealPayloadNames[0])
+	ups, err := collect(b, v07)
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "datapoints/s")
+	for _, tc := range []struct {
+		v    wire.Format
+		data []byte
+	}{{wire.OTel07, v07}, {wire.OTel10, streamtest.OTel10(ups, 20, streamtest.Nested)}} {
+		b.Run(tc.v.OutputFormat(), func(b *testing.B) {
+			var d Decoder
+			n := 0
+			count := func(*cw.Update) error { n++; return nil }
+			b.SetBytes(int64(len(tc.data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := d.Decode(tc.data, tc.v, count); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "datapoints/s")
+		})
+	}
 }

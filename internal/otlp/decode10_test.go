@@ -2,7 +2,6 @@ package otlp
 
 import (
 	"errors"
-	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,12 +14,7 @@ import (
 
 func collect10(t testing.TB, data []byte) ([]cw.Update, error) {
 	var d Decoder
-	var out []cw.Update
-	err := d.Decode(data, wire.OTel10, func(u *cw.Update) error {
-		out = append(out, streamtest.Clone(u))
-		return nil
-	})
-	return out, err
+	return streamtest.Collect(func(fn func(*cw.Update) error) error { return d.Decode(data, wire.OTel10, fn) })
 }
 
 // stringAttr is a 1.0 KeyValue with a string AnyValue.
@@ -28,46 +22,12 @@ func stringAttr(k, v string) []byte {
 	return cat(bytesField(keyValueKey, []byte(k)), bytesField(keyValueValue, bytesField(anyValueString, []byte(v))))
 }
 
-// request10 builds a 1.0 ExportMetricsServiceRequest with one metric
-// holding the given data point bytes.
-func request10(point []byte) []byte {
-	metric := cat(bytesField(metricName, []byte("amazonaws.com/AWS/RDS/CPUUtilization")),
-		bytesField(metricUnit, []byte("%")),
-		bytesField(metricSummary, bytesField(summaryDataPoints, point)))
-	rm := cat(bytesField(resourceMetricsResource, bytesField(resourceAttributes, stringAttr(attrAccountID, "123456789012"))),
-		bytesField(resourceMetricsScope, bytesField(scopeMetrics, metric)))
-	return bytesField(requestResourceMetrics, rm)
-}
-
 func goodPoint10() []byte {
 	dims := bytesField(kvListValues, stringAttr("DBInstanceIdentifier", "db-1"))
 	return cat(
 		bytesField(pointAttributes, stringAttr(keyNamespace, "AWS/RDS")),
 		bytesField(pointAttributes, cat(bytesField(keyValueKey, []byte(keyDimensions)), bytesField(keyValueValue, bytesField(anyValueKVList, dims)))),
-		fixed64Field(pointStart, 1_700_000_000_000_000_000),
-		fixed64Field(pointTime, 1_700_000_060_000_000_000),
-		fixed64Field(pointCount, 4),
-		fixed64Field(pointSum, math.Float64bits(10)),
-		bytesField(pointQuantiles, cat(fixed64Field(quantileQuantile, math.Float64bits(0)), fixed64Field(quantileValue, math.Float64bits(1)))),
-		bytesField(pointQuantiles, cat(fixed64Field(quantileQuantile, math.Float64bits(0.99)), fixed64Field(quantileValue, math.Float64bits(3.9)))),
-	)
-}
-
-func TestDecode10HandBuilt(t *testing.T) {
-	ups, err := collect10(t, frame(request10(goodPoint10())))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := cw.Update{
-		AccountID: "123456789012", Namespace: "AWS/RDS", MetricName: "CPUUtilization", Unit: "%",
-		Dimensions:    []cw.Dimension{{Name: "DBInstanceIdentifier", Value: "db-1"}},
-		StartUnixNano: 1_700_000_000_000_000_000, EndUnixNano: 1_700_000_060_000_000_000,
-		Count: 4, Sum: 10, Min: 1, HasMin: true,
-		Percentiles: []cw.Quantile{{Q: 0.99, Value: 3.9}},
-	}
-	if len(ups) != 1 || !reflect.DeepEqual(ups[0], want) {
-		t.Fatalf("got %+v\nwant %+v", ups, want)
-	}
+		pointStats())
 }
 
 // The recorded 0.7 payloads, re-encoded by the official OTLP v1 types in
@@ -111,7 +71,7 @@ func TestDecode10Official(t *testing.T) {
 // decoding to updates without dimensions (the silent loss this replaced).
 func TestWrongVersionIsRefused(t *testing.T) {
 	v07 := frame(request(goodPoint()))
-	v10 := frame(request10(goodPoint10()))
+	v10 := frame(request(goodPoint10()))
 	for _, tt := range []struct {
 		name string
 		data []byte
@@ -143,8 +103,8 @@ func TestVersion(t *testing.T) {
 		err  string
 	}{
 		{"0.7", frame(request(goodPoint())), wire.OTel07, ""},
-		{"1.0", frame(request10(goodPoint10())), wire.OTel10, ""},
-		{"1.0 after a 0.7-less frame", append(frame(request(noDims)), frame(request10(goodPoint10()))...), wire.OTel10, ""},
+		{"1.0", frame(request(goodPoint10())), wire.OTel10, ""},
+		{"1.0 after a 0.7-less frame", append(frame(request(noDims)), frame(request(goodPoint10()))...), wire.OTel10, ""},
 		{"empty", nil, wire.OTel07, ""},
 		{"frames without data points", []byte{0, 0}, wire.OTel07, ""},
 		{"no dimensions anywhere", frame(request(noDims)), 0, "none of the 1 data points"},
@@ -184,29 +144,10 @@ func TestDecode10AttributeShapes(t *testing.T) {
 			cat(bytesField(keyValueKey, []byte("a")), bytesField(keyValueValue, bytesField(anyValueKVList, nil)))))},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := collect10(t, frame(request10(cat(fixed64Field(pointTime, 1), tt.point))))
+			_, err := collect10(t, frame(request(cat(fixed64Field(pointTime, 1), tt.point))))
 			if err == nil || !strings.Contains(err.Error(), tt.msg) {
 				t.Fatalf("err %v, want %q", err, tt.msg)
 			}
 		})
 	}
-}
-
-func BenchmarkDecode10(b *testing.B) {
-	ups, err := collect(b, testutil.RealPayload(b, testutil.RealPayloadNames[0]))
-	if err != nil {
-		b.Fatal(err)
-	}
-	data := streamtest.OTel10(ups, 50, streamtest.Nested)
-	var d Decoder
-	n := 0
-	count := func(*cw.Update) error { n++; return nil }
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := d.Decode(data, wire.OTel10, count); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "datapoints/s")
 }

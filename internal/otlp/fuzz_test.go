@@ -43,7 +43,7 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	f.Add(frame(request(goodPoint())))
-	f.Add(frame(request10(goodPoint10())))
+	f.Add(frame(request(goodPoint10())))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, verr := Version(data)
 		if verr != nil {

@@ -203,3 +203,14 @@ func jsonUnit(u string) string {
 	}
 	return u
 }
+
+// Collect runs decode and returns a copy of every update it passes to its
+// callback, with decode's error.
+func Collect(decode func(fn func(*cw.Update) error) error) ([]cw.Update, error) {
+	var out []cw.Update
+	err := decode(func(u *cw.Update) error {
+		out = append(out, Clone(u))
+		return nil
+	})
+	return out, err
+}
