@@ -41,8 +41,11 @@ type Decoder struct {
 	s scanner
 }
 
-// Decode calls fn with the data point of every line of data, in order.
-// Blank lines are skipped. The Update and its strings are only valid during
+// Decode calls fn with the data point of every object of data, in order:
+// one a line, blank lines skipped. Objects that follow each other on one
+// line are read too: Firehose concatenates records without a separator, so
+// in an S3 object a record that does not end in a newline runs into the
+// next. The Update and its strings are only valid during
 // the call and alias data (a string with an escape is a copy).
 //
 // Malformed input yields a *wire.Error naming the line and byte offset; the
@@ -57,8 +60,7 @@ func (d *Decoder) Decode(data []byte, fn func(*cw.Update) error) error {
 			end += off
 		}
 		d.s = scanner{b: data[:end], i: off, line: line, lineOff: off}
-		d.s.ws()
-		if d.s.i < end {
+		for d.s.ws(); d.s.i < end; d.s.ws() {
 			if err := d.object(); err != nil {
 				return err
 			}
@@ -71,7 +73,7 @@ func (d *Decoder) Decode(data []byte, fn func(*cw.Update) error) error {
 	return nil
 }
 
-// object reads one line's object into d.u.
+// object reads one object into d.u.
 func (d *Decoder) object() error {
 	s, u := &d.s, &d.u
 	*u = cw.Update{Dimensions: u.Dimensions[:0], Percentiles: u.Percentiles[:0]}
@@ -108,10 +110,6 @@ func (d *Decoder) object() error {
 	})
 	if err != nil {
 		return err
-	}
-	s.ws()
-	if s.i < len(s.b) {
-		return s.errorf(s.i, "%q after the object: one object a line", s.b[s.i])
 	}
 	switch {
 	case !have.ns:

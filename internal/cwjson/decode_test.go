@@ -86,6 +86,15 @@ func TestDecodeShapes(t *testing.T) {
 	}
 }
 
+// Firehose joins records without a separator: in an S3 object, a record
+// that does not end in a newline runs into the next on one line.
+func TestDecodeRecordsRunTogether(t *testing.T) {
+	ups, err := collect(t, []byte(guideExample+guideExample+"\n"+guideExample))
+	if err != nil || len(ups) != 3 || ups[1].MetricName != "DiskWriteOps" {
+		t.Fatalf("%d updates, err %v", len(ups), err)
+	}
+}
+
 func TestDecodeErrors(t *testing.T) {
 	good := guideExample + "\n"
 	g := len(good)
@@ -103,7 +112,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"no value", `{"namespace":"N","metric_name":"M","timestamp":1}`, 0, 0, 0, "no value"},
 		{"bad timestamp", `{"namespace":"N","metric_name":"M","timestamp":-5,"value":{}}`, 0, 0, 0, "not a time in epoch milliseconds"},
 		{"fractional timestamp", `{"namespace":"N","metric_name":"M","timestamp":1.5,"value":{}}`, 0, 0, 0, "not a time"},
-		{"two objects a line", `{"namespace":"N","metric_name":"M","timestamp":1,"value":{}} {}`, 0, 0, 0, "one object a line"},
+		{"garbage after an object", `{"namespace":"N","metric_name":"M","timestamp":1,"value":{}} x`, 1, 0, 0, `want '{', found 'x'`},
 		{"dimension not a string", `{"dimensions":{"a":1}}`, 0, 0, 0, `want '"', found '1'`},
 		{"statistic not a number", `{"value":{"sum":"x"}}`, 0, 0, 0, "want a number"},
 		{"bad number", `{"value":{"sum":1e}}`, 0, 0, 0, `bad number "1e"`},

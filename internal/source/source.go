@@ -272,8 +272,8 @@ func detect(b []byte) (Form, int, error) {
 }
 
 // detectJSON reads the top-level names of the first JSON object until one
-// tells the form. Names come early (records after three short fields;
-// metric_stream_name first), so a 6 MB event is not read through.
+// tells the form. Names come early (records after three short fields), so
+// a 6 MB event is not read through.
 func detectJSON(b []byte) (Form, int, error) {
 	d := jsontext.NewDecoder(bytes.NewBuffer(b), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	if _, err := d.ReadToken(); err != nil {
