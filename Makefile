@@ -58,7 +58,7 @@ dryrun: build ## print the cardinality summary of the sample payloads
 	$(BIN)/cwstream dryrun --summary $(RUN_PAYLOADS)
 
 .PHONY: test
-test: lint lambda ## every test: unit, golden, real Prometheus, fuzz (briefly), CDK synth + cfn-lint
+test: lint lambda ## every test: unit, golden, real Prometheus, fuzz (briefly), CDK synth + cfn-lint + cfn-guard (Control Tower)
 	$(GO) test -race -count=1 $(GOPKGS)
 	$(GO) test -count=1 $(INFRAPKGS)
 	cd tools/otlp07gen && $(GO) test -count=1 ./...
@@ -89,7 +89,7 @@ synth: lambda ## synthesize the CDK app for ENV (default dev) into cdk.out
 	npx cdk synth -c env=$(ENV)
 
 .PHONY: synth-check
-synth-check: lambda ## synthesize dev and prod offline and cfn-lint every template
+synth-check: lambda ## synthesize dev and prod offline; cfn-lint and cfn-guard (Control Tower rules) every template
 	bash infra/check-synth.sh
 
 .PHONY: deploy

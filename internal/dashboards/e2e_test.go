@@ -13,6 +13,7 @@ import (
 
 	"github.com/cwstream/cwstream/internal/promtest"
 	"github.com/cwstream/cwstream/internal/rules"
+	"github.com/cwstream/cwstream/internal/sample"
 )
 
 // TestQueriesAgainstPrometheus loads stream data into a real Prometheus that
@@ -22,6 +23,13 @@ import (
 // behind an alert), which proves the rules read series that exist. The data
 // is the fixture payloads' (see streamSamples).
 func TestQueriesAgainstPrometheus(t *testing.T) {
+	proveQueries(t, streamSamples(t))
+}
+
+// proveQueries runs every variable, panel and rule query on samples in a
+// real Prometheus and fails on any that does not parse or returns no data.
+func proveQueries(t *testing.T, samples []sample.Sample) {
+	t.Helper()
 	ruleText, err := rules.Text()
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +37,7 @@ func TestQueriesAgainstPrometheus(t *testing.T) {
 	p := promtest.Start(t, promtest.WithRules(ruleText, time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	end := loadSamples(ctx, t, p, streamSamples(t))
+	end := loadSamples(ctx, t, p, samples)
 
 	ruleFile, err := rules.Build(rules.DefaultOptions())
 	if err != nil {
