@@ -45,8 +45,8 @@ type Decoder struct {
 // one a line, blank lines skipped. Objects that follow each other on one
 // line are read too: Firehose concatenates records without a separator, so
 // in an S3 object a record that does not end in a newline runs into the
-// next. The Update and its strings are only valid during
-// the call and alias data (a string with an escape is a copy).
+// next. The Update and its strings are only valid during the call and
+// alias data (a string with an escape is a copy).
 //
 // Malformed input yields a *wire.Error naming the line and byte offset; the
 // data points of the lines before the bad one have already been passed to

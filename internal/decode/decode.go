@@ -55,7 +55,7 @@ func skipBlank(b []byte, i int) int {
 }
 
 // firstKey returns the first member name of the object b starts with, when
-// it is a plain string without escapes.
+// it is a plain string without escapes. The name aliases b.
 func firstKey(b []byte) (string, bool) {
 	i := skipBlank(b, 1)
 	if i >= len(b) || b[i] != '"' {
@@ -65,7 +65,7 @@ func firstKey(b []byte) (string, bool) {
 	if end < 0 || b[i+1+end] != '"' {
 		return "", false
 	}
-	return string(b[i+1 : i+1+end]), true
+	return wire.Alias(b[i+1 : i+1+end]), true
 }
 
 // found describes what data holds, for the error of a record that is none
