@@ -14,8 +14,8 @@ import (
 
 	"github.com/cwstream/cwstream/internal/cause"
 	"github.com/cwstream/cwstream/internal/config"
-	"github.com/cwstream/cwstream/internal/firehose"
 	"github.com/cwstream/cwstream/internal/decode"
+	"github.com/cwstream/cwstream/internal/firehose"
 	"github.com/cwstream/cwstream/internal/promquery"
 	"github.com/cwstream/cwstream/internal/remotewrite"
 	"github.com/cwstream/cwstream/internal/source"
