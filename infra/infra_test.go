@@ -17,6 +17,11 @@ import (
 // repoRoot is the directory holding cdk.json; set by TestMain.
 var repoRoot string
 
+// outRoot holds the cloud assemblies the tests synthesize: it outlives every
+// test (a cached app is synthesized again by later assertions, cdk-nag's
+// reports included), and TestMain removes it.
+var outRoot string
+
 func TestMain(m *testing.M) {
 	code, err := setup()
 	if err != nil {
@@ -24,6 +29,9 @@ func TestMain(m *testing.M) {
 		code = 1
 	} else {
 		code = m.Run()
+	}
+	if outRoot != "" {
+		os.RemoveAll(outRoot)
 	}
 	// One jsii runtime serves every test; closing it per test would restart
 	// node each time.
@@ -41,7 +49,10 @@ func setup() (int, error) {
 	if repoRoot, err = FindRoot(wd); err != nil {
 		return 1, err
 	}
-	for bootstrap, pkg := range map[string]string{BootstrapPath: "./lambda/ingest", GrafanaBootstrapPath: "./lambda/grafana"} {
+	if outRoot, err = os.MkdirTemp("", "cwstream-infra-test-"); err != nil {
+		return 1, err
+	}
+	for bootstrap, pkg := range map[string]string{BootstrapPath: "./lambda/ingest", GrafanaBootstrapPath: "./lambda/grafana", DemoAppPath: "./cmd/demoapp"} {
 		bootstrap = filepath.Join(repoRoot, bootstrap)
 		if _, err := os.Stat(bootstrap); err == nil {
 			continue
@@ -99,7 +110,7 @@ func synth(t *testing.T, name string) *synthesized {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())})
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(filepath.Join(outRoot, name))})
 	stacks, err := BuildApp(app, env, DefaultPaths(repoRoot))
 	if err != nil {
 		t.Fatal(err)
@@ -108,6 +119,9 @@ func synth(t *testing.T, name string) *synthesized {
 	all := []awscdk.Stack{stacks.Workspace.Stack}
 	for _, in := range stacks.Ingest {
 		all = append(all, in.Stack)
+	}
+	if stacks.EcsDemo != nil {
+		all = append(all, stacks.EcsDemo.Stack)
 	}
 	for _, st := range all {
 		tpl := assertions.Template_FromStack(st, nil)

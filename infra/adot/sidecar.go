@@ -1,0 +1,183 @@
+package adot
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/cwstream/cwstream/internal/adot"
+)
+
+// Options are the collector's settings (see internal/adot.Options):
+// remote-write URL and region (CDK tokens are fine), scrape targets,
+// interval and path, metric relabel rules, container metrics, task labels,
+// external labels.
+type Options = adot.Options
+
+// DefaultOptions scrape localhost:8080/metrics every 30 s, collect the
+// container metrics, label every series with the task's cluster, service
+// and task id, and sign with SigV4. Set RemoteWriteURL and Region.
+func DefaultOptions() Options { return adot.DefaultOptions() }
+
+// The pinned image and the container's name.
+const (
+	Image         = adot.Image
+	ContainerName = adot.ContainerName
+	ConfigEnv     = adot.ConfigEnv
+)
+
+// IngestActions are what the task role may do on the workspace: the AMP
+// user guide's ingestion policy (remote write, and the read calls a
+// Prometheus-compatible agent makes for metadata), nothing else.
+var IngestActions = []string{"aps:RemoteWrite", "aps:GetSeries", "aps:GetLabels", "aps:GetMetricMetadata"}
+
+// SidecarProps configure a Sidecar.
+type SidecarProps struct {
+	// TaskDefinition receives the container; its task role the policy.
+	TaskDefinition awsecs.TaskDefinition
+	// WorkspaceArn is the one AMP workspace the task may write to.
+	WorkspaceArn *string
+	// Options configure the collector.
+	Options Options
+	// LogGroupName names the container's log group (default
+	// /cwstream/adot/<unique id>).
+	LogGroupName string
+	// LogRetention of the container's log group (default one month).
+	LogRetention awslogs.RetentionDays
+	// LogKey encrypts the log group. Nil: the construct creates a key with
+	// rotation whose policy lets CloudWatch Logs use it for this group
+	// only. A key given here must allow that itself.
+	LogKey awskms.IKey
+	// RemovalPolicy of the log group and a created key (default DESTROY).
+	RemovalPolicy awscdk.RemovalPolicy
+}
+
+// Sidecar is the collector container added to a task definition, with its
+// log group and the task role's AMP policy.
+type Sidecar struct {
+	constructs.Construct
+	Container awsecs.ContainerDefinition
+	LogGroup  awslogs.LogGroup
+	LogKey    awskms.IKey
+	Policy    awsiam.Policy
+	// Config is the collector configuration in AOT_CONFIG_CONTENT (with
+	// CDK tokens unresolved).
+	Config string
+}
+
+// NewSidecar adds the collector to props.TaskDefinition. It fails, before
+// creating anything, on options the collector would reject.
+func NewSidecar(scope constructs.Construct, id string, props *SidecarProps) (*Sidecar, error) {
+	if props.TaskDefinition == nil || props.WorkspaceArn == nil {
+		return nil, fmt.Errorf("adot sidecar %s: TaskDefinition and WorkspaceArn are required", id)
+	}
+	cfg, err := adot.Config(props.Options)
+	if err != nil {
+		return nil, fmt.Errorf("adot sidecar %s: %w", id, err)
+	}
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	removal := props.RemovalPolicy
+	if removal == "" {
+		removal = awscdk.RemovalPolicy_DESTROY
+	}
+	retention := props.LogRetention
+	if retention == "" {
+		retention = awslogs.RetentionDays_ONE_MONTH
+	}
+	// The name is fixed before the group exists: the key policy's
+	// encryption-context condition names the group, and the group needs
+	// the key (a token would make a dependency cycle).
+	logGroupName := props.LogGroupName
+	if logGroupName == "" {
+		logGroupName = "/cwstream/adot/" + *awscdk.Names_UniqueResourceName(c, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(200)})
+	}
+	key := props.LogKey
+	if key == nil {
+		k := awskms.NewKey(c, jsii.String("LogKey"), &awskms.KeyProps{
+			Description:       jsii.String("ADOT collector sidecar logs " + logGroupName),
+			EnableKeyRotation: jsii.Bool(true),
+			RemovalPolicy:     removal,
+		})
+		AllowLogGroups(k, logGroupName)
+		key = k
+	}
+	logGroup := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String(logGroupName),
+		Retention:     retention,
+		EncryptionKey: key,
+		RemovalPolicy: removal,
+	})
+
+	hc := adot.HealthCheck()
+	container := props.TaskDefinition.AddContainer(jsii.String(ContainerName), &awsecs.ContainerDefinitionOptions{
+		ContainerName:        jsii.String(ContainerName),
+		Image:                awsecs.ContainerImage_FromRegistry(jsii.String(Image), nil),
+		Essential:            jsii.Bool(adot.Essential),
+		Cpu:                  jsii.Number(adot.CPUUnits),
+		MemoryLimitMiB:       jsii.Number(adot.MemoryLimitMiB),
+		MemoryReservationMiB: jsii.Number(adot.MemoryReservationMiB),
+		Environment:          &map[string]*string{ConfigEnv: jsii.String(cfg)},
+		HealthCheck: &awsecs.HealthCheck{
+			Command:     jsii.Strings(hc.Command...),
+			Interval:    awscdk.Duration_Seconds(jsii.Number(hc.Interval)),
+			Timeout:     awscdk.Duration_Seconds(jsii.Number(hc.Timeout)),
+			Retries:     jsii.Number(hc.Retries),
+			StartPeriod: awscdk.Duration_Seconds(jsii.Number(hc.StartPeriod)),
+		},
+		Logging: awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{
+			LogGroup:     logGroup,
+			StreamPrefix: jsii.String(ContainerName),
+		}),
+	})
+
+	policy := awsiam.NewPolicy(c, jsii.String("Ingest"), &awsiam.PolicyProps{
+		Roles: &[]awsiam.IRole{props.TaskDefinition.TaskRole()},
+		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("AmpIngest"),
+			Actions:   jsii.Strings(IngestActions...),
+			Resources: &[]*string{props.WorkspaceArn},
+		})},
+	})
+	// The configuration is no secret (endpoints, labels, intervals); the
+	// credentials come from the task role. An environment variable is how
+	// the ADOT image reads it.
+	cdknag.NagSuppressions_AddResourceSuppressions(props.TaskDefinition, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-ECS2"),
+		Reason: jsii.String("The ADOT sidecar's AOT_CONFIG_CONTENT holds the collector configuration (endpoints, labels, intervals), no secret; the image reads its configuration from that variable."),
+	}}, jsii.Bool(false))
+	return &Sidecar{Construct: c, Container: container, LogGroup: logGroup, LogKey: key, Policy: policy, Config: cfg}, nil
+}
+
+// LogsKeyActions are what CloudWatch Logs needs of the key that encrypts a
+// log group (CloudWatch Logs user guide, "Encrypt log data in CloudWatch
+// Logs using AWS KMS").
+var LogsKeyActions = []string{"kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"}
+
+// AllowLogGroups lets CloudWatch Logs of the key's region use key for the
+// log group named name — or, with a trailing *, every group under that
+// prefix — and no other: the condition is the encryption context Logs
+// passes, the group's ARN.
+func AllowLogGroups(key awskms.Key, name string) {
+	stack := awscdk.Stack_Of(key)
+	op := "ArnEquals"
+	if strings.HasSuffix(name, "*") {
+		op = "ArnLike"
+	}
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchLogs"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(fmt.Sprintf("logs.%s.amazonaws.com", *stack.Region())), nil)},
+		Actions:    jsii.Strings(LogsKeyActions...),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{op: map[string]any{
+			"kms:EncryptionContext:aws:logs:arn": fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s", *stack.Partition(), *stack.Region(), *stack.Account(), name),
+		}},
+	}), jsii.Bool(true))
+}
