@@ -116,11 +116,18 @@ type (
 		RemoteWrite remoteWrite `yaml:"prometheusremotewrite"`
 	}
 	remoteWrite struct {
-		Endpoint       string            `yaml:"endpoint"`
-		Auth           *auth             `yaml:"auth,omitempty"`
-		ExternalLabels map[string]string `yaml:"external_labels,omitempty"`
-		Resource       enabled           `yaml:"resource_to_telemetry_conversion"`
-		TargetInfo     enabled           `yaml:"target_info"`
+		Endpoint         string              `yaml:"endpoint"`
+		Auth             *auth               `yaml:"auth,omitempty"`
+		ExternalLabels   map[string]string   `yaml:"external_labels,omitempty"`
+		Resource         telemetryConversion `yaml:"resource_to_telemetry_conversion"`
+		TargetInfo       enabled             `yaml:"target_info"`
+		DisableScopeInfo bool                `yaml:"disable_scope_info"`
+	}
+	telemetryConversion struct {
+		Enabled bool `yaml:"enabled"`
+		// service.name and service.instance.id are already job and
+		// instance.
+		ExcludeServiceAttributes bool `yaml:"exclude_service_attributes"`
 	}
 	auth struct {
 		Authenticator string `yaml:"authenticator"`
@@ -169,10 +176,12 @@ func build(o Options) collectorConfig {
 		Exporters: exporters{RemoteWrite: remoteWrite{
 			Endpoint:       o.RemoteWriteURL,
 			ExternalLabels: o.ExternalLabels,
-			Resource:       enabled{Enabled: o.TaskLabels},
+			Resource:       telemetryConversion{Enabled: o.TaskLabels, ExcludeServiceAttributes: true},
 			// The task labels are on every series already; a target_info
-			// series per resource would only add samples.
-			TargetInfo: enabled{Enabled: false},
+			// series per resource would only add samples, and the
+			// otel_scope_* labels would name the receiver on every series.
+			TargetInfo:       enabled{Enabled: false},
+			DisableScopeInfo: true,
 		}},
 		Service: service{
 			// The collector's own metrics would listen on :8888 of the

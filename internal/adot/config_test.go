@@ -25,7 +25,10 @@ func testOptions() Options {
 	o.ServiceName = "demo"
 	o.ExternalLabels = map[string]string{"env": "test"}
 	o.MetricRelabelConfigs = []*relabel.Config{
-		mustRelabel(`{source_labels: [__name__], regex: "http_request_(duration)_seconds_count$", target_label: measured, replacement: "request $1", action: replace}`),
+		// ${1} and the $ anchor must reach Prometheus unexpanded. (A rule
+		// that labels only some series of a histogram would split it: the
+		// collector assembles histograms after relabelling.)
+		mustRelabel(`{source_labels: [__name__, code], regex: "http_requests_total;(5)[0-9][0-9]$", target_label: class, replacement: "${1}xx", action: replace}`),
 		mustRelabel(`{source_labels: [__name__], regex: "go_gc_.*", action: drop}`),
 	}
 	return o
@@ -143,11 +146,11 @@ func TestConfigShape(t *testing.T) {
 		t.Errorf("scrape config %v", scrape)
 	}
 	rules := scrape["metric_relabel_configs"].([]any)
-	if r := rules[0].(tree); r["regex"] != "http_request_(duration)_seconds_count$$" || r["replacement"] != "request $$1" {
+	if r := rules[0].(tree); r["regex"] != "http_requests_total;(5)[0-9][0-9]$$" || r["replacement"] != "$${1}xx" {
 		t.Errorf("relabel rule not escaped for the collector: %v", r)
 	}
 	// The rules given are not changed by the escaping.
-	if o.MetricRelabelConfigs[0].Replacement != "request $1" {
+	if o.MetricRelabelConfigs[0].Replacement != "${1}xx" {
 		t.Errorf("the caller's rule was modified: %q", o.MetricRelabelConfigs[0].Replacement)
 	}
 	if get(m, "service.pipelines."+PipelineApp) == nil || get(m, "service.pipelines."+PipelineContainers) == nil {

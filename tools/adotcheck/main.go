@@ -51,7 +51,7 @@ func run(ctx context.Context, args []string) error {
 		if len(args) < 2 {
 			return errors.New("validate: no file")
 		}
-		if err := offlineCredentials(); err != nil {
+		if err := offlineEnvironment(); err != nil {
 			return err
 		}
 		for _, path := range args[1:] {
@@ -95,12 +95,16 @@ func validate(ctx context.Context, config string) error {
 	return col.DryRun(ctx)
 }
 
-// offlineCredentials gives this process fixed, fake static credentials and
-// turns the EC2 metadata lookup off. The sigv4auth extension's Validate
-// resolves the default credential chain (in ECS: the task role through the
-// container credentials endpoint); validating must neither use real
-// credentials nor call any endpoint, and it signs nothing.
-func offlineCredentials() error {
+// offlineEnvironment gives this process what ECS gives the sidecar, as
+// placeholders that are never called: credentials and a task metadata
+// endpoint. Validation creates every component, and two of them look for
+// their environment then: the sigv4auth extension resolves the default
+// credential chain (in ECS the task role, through the container credentials
+// endpoint), the awsecscontainermetrics receiver wants
+// ECS_CONTAINER_METADATA_URI_V4. Validating must neither use real
+// credentials nor call any endpoint (EC2 metadata lookup off); it signs
+// and fetches nothing.
+func offlineEnvironment() error {
 	for _, k := range []string{"AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"} {
 		if err := os.Unsetenv(k); err != nil {
 			return err
@@ -112,6 +116,8 @@ func offlineCredentials() error {
 		"AWS_EC2_METADATA_DISABLED":   "true",
 		"AWS_CONFIG_FILE":             os.DevNull,
 		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+		// Port 9 (discard) on loopback: nothing is ever fetched from it.
+		"ECS_CONTAINER_METADATA_URI_V4": "http://127.0.0.1:9/v4/adotcheck-validate",
 	} {
 		if err := os.Setenv(k, v); err != nil {
 			return err
