@@ -324,12 +324,6 @@ func TestCollectorEndToEnd(t *testing.T) {
 // dashboardSeriesMatch selects the sidecar series the ECS dashboard reads.
 const dashboardSeriesMatch = `{__name__=~"up|http_requests_total|http_request_duration_seconds_bucket|container_cpu_usage_total_Nanoseconds|container_cpu_usage_vcpu_vCPU|container_memory_usage_Bytes|container_memory_utilized_MiB|ecs_task_network_io_usage_(rx|tx)_bytes_Bytes"}`
 
-// WrittenSeriesFile holds the label sets of the series the collector wrote
-// in TestCollectorEndToEnd (dashboardSeriesMatch), one JSON object a line,
-// sorted: the ECS dashboard's sidecar panels are proven against them
-// (internal/dashboards).
-const WrittenSeriesFile = "testdata/written-series.jsonl"
-
 // writtenGolden compares (or with -update writes) WrittenSeriesFile.
 func writtenGolden(t *testing.T, series []map[string]string) {
 	t.Helper()

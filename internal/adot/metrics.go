@@ -40,3 +40,9 @@ const (
 func ContainerMetricNames() []string {
 	return []string{MetricContainerCPU, MetricContainerCPUvCPU, MetricContainerMemory, MetricContainerMemoryUsed, MetricTaskNetworkRx, MetricTaskNetworkTx}
 }
+
+// WrittenSeriesFile (relative to this package) holds the label sets of the
+// series the collector wrote in TestCollectorEndToEnd, those the ECS
+// dashboard reads, one JSON object a line: internal/dashboards proves the
+// sidecar panels against them.
+const WrittenSeriesFile = "testdata/written-series.jsonl"

@@ -20,7 +20,8 @@ import (
 // query and every rule expression: each must parse, every variable and panel
 // query must return data, and so must every rule's probe (the measured value
 // behind an alert), which proves the rules read series that exist. The data
-// is the fixture payloads' (see streamSamples).
+// is the fixture payloads' (see streamSamples) and the series the ADOT
+// collector sidecar wrote in its own end-to-end test (see sidecarSamples).
 func TestQueriesAgainstPrometheus(t *testing.T) {
 	ruleText, err := rules.Text()
 	if err != nil {
@@ -29,7 +30,13 @@ func TestQueriesAgainstPrometheus(t *testing.T) {
 	p := promtest.Start(t, promtest.WithRules(ruleText, time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	end := loadSamples(ctx, t, p, streamSamples(t))
+	samples := streamSamples(t)
+	newest := samples[0].T
+	for _, s := range samples {
+		newest = max(newest, s.T)
+	}
+	// The sidecar's series end at the same minute as the stream's.
+	end := loadSamples(ctx, t, p, append(samples, sidecarSamples(t, newest)...))
 
 	ruleFile, err := rules.Build(rules.DefaultOptions())
 	if err != nil {
