@@ -244,8 +244,8 @@ func TestCollectorEndToEnd(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "run")
 	cmd.Env = append(os.Environ(), ConfigEnv+"="+cfg, "ECS_CONTAINER_METADATA_URI_V4="+tmde.URL)
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
+	log := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -338,6 +338,75 @@ func writtenGolden(t *testing.T, series []map[string]string) {
 	slices.Sort(lines)
 	lines = slices.Compact(lines)
 	golden(t, filepath.Base(WrittenSeriesFile), strings.Join(lines, "\n")+"\n")
+}
+
+// TestCollectorLogs403 shows what the sidecar's log says when the task
+// role lacks the ingestion policy: a store that answers as AMP does to an
+// unauthorized write. operations.md's troubleshooting quotes it.
+func TestCollectorLogs403(t *testing.T) {
+	bin := collectorBinary(t)
+	const denied = `{"Message":"User: arn:aws:sts::123456789012:assumed-role/demo-task/abc is not authorized to perform: aps:RemoteWrite on resource: arn:aws:aps:eu-west-1:123456789012:workspace/ws-1"}`
+	amp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, denied, http.StatusForbidden)
+	}))
+	defer amp.Close()
+	app := testApp(t)
+	o := DefaultOptions()
+	o.RemoteWriteURL, o.SigV4 = amp.URL+"/workspaces/ws-1/api/v1/remote_write", false
+	o.ScrapeTargets = []string{strings.TrimPrefix(app.URL, "http://")}
+	o.ScrapeInterval = time.Second
+	o.ContainerMetrics, o.TaskLabels = false, false
+	cfg, err := Config(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	health := freePort(t)
+	cfg = strings.Replace(cfg, fmt.Sprintf("127.0.0.1:%d", HealthCheckPort), fmt.Sprintf("127.0.0.1:%d", health), 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "run")
+	cmd.Env = append(os.Environ(), ConfigEnv+"="+cfg)
+	log := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	}()
+	for !strings.Contains(log.String(), "403") {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no 403 in the collector log:\n%s", log.String())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	text := log.String()
+	// Permanent: the exporter drops the batch instead of retrying it.
+	for _, want := range []string{"403 Forbidden", "is not authorized to perform: aps:RemoteWrite", "Permanent error"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the log lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer the collector process and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // waitHealthy polls the health_check extension the image's /healthcheck
