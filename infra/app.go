@@ -60,10 +60,15 @@ type Stacks struct {
 }
 
 // BuildApp adds env's workspace stack and one ingest stack per ingest region
-// to app. It fails before creating anything when a function binary is
-// missing or the environment's cwstream config file is invalid.
+// to app (and the ECS demo stack when the environment enables it). It fails
+// before creating anything when a function binary or the demo application
+// is missing or the environment's cwstream config file is invalid.
 func BuildApp(app awscdk.App, env *EnvConfig, paths Paths) (*Stacks, error) {
-	for _, bootstrap := range []string{paths.Bootstrap, paths.GrafanaBootstrap} {
+	binaries := []string{paths.Bootstrap, paths.GrafanaBootstrap}
+	if env.EcsDemo.Enabled && env.EcsDemo.Image == "" {
+		binaries = append(binaries, paths.DemoApp)
+	}
+	for _, bootstrap := range binaries {
 		if _, err := os.Stat(bootstrap); errors.Is(err, fs.ErrNotExist) {
 			return nil, &cw.MissingBootstrapError{Path: bootstrap}
 		}
