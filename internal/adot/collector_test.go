@@ -1,7 +1,6 @@
 package adot
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -219,7 +218,7 @@ func freePort(t *testing.T) int {
 // signature), so this configuration is the one variant without it; the
 // sigv4auth configuration is proven by TestCollectorValidatesGolden.
 func TestCollectorEndToEnd(t *testing.T) {
-	bin := collectorBinary(t)
+	collectorBinary(t) // skip before starting anything
 	p := promtest.Start(t)
 	app := testApp(t)
 	tmde := fakeTaskMetadata(t)
@@ -231,33 +230,9 @@ func TestCollectorEndToEnd(t *testing.T) {
 	o.ScrapeTargets = []string{strings.TrimPrefix(app.URL, "http://")}
 	o.ScrapeInterval = time.Second
 	o.ServiceName = testService
-	cfg, err := Config(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The sidecar's health check port is fixed (the image's /healthcheck
-	// asks 13133); here it must not collide with anything on the machine.
-	health := freePort(t)
-	cfg = strings.Replace(cfg, fmt.Sprintf("127.0.0.1:%d", HealthCheckPort), fmt.Sprintf("127.0.0.1:%d", health), 1)
-
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "run")
-	cmd.Env = append(os.Environ(), ConfigEnv+"="+cfg, "ECS_CONTAINER_METADATA_URI_V4="+tmde.URL)
-	log := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("collector log:\n%s", log.String())
-		}
-	}()
-
-	waitHealthy(ctx, t, health)
+	startCollector(ctx, t, o, "ECS_CONTAINER_METADATA_URI_V4="+tmde.URL)
 	taskLabels := fmt.Sprintf(`%s=%q,%s=%q,%s=%q,env="test"`, LabelCluster, testCluster, LabelTask, testTaskID, LabelService, testService)
 	// Application series, labelled with the scrape job, the task and the
 	// external label; the relabel rule's $1 and $ anchor took effect, and
@@ -344,7 +319,7 @@ func writtenGolden(t *testing.T, series []map[string]string) {
 // role lacks the ingestion policy: a store that answers as AMP does to an
 // unauthorized write. operations.md's troubleshooting quotes it.
 func TestCollectorLogs403(t *testing.T) {
-	bin := collectorBinary(t)
+	collectorBinary(t)
 	const denied = `{"Message":"User: arn:aws:sts::123456789012:assumed-role/demo-task/abc is not authorized to perform: aps:RemoteWrite on resource: arn:aws:aps:eu-west-1:123456789012:workspace/ws-1"}`
 	amp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, denied, http.StatusForbidden)
@@ -356,25 +331,9 @@ func TestCollectorLogs403(t *testing.T) {
 	o.ScrapeTargets = []string{strings.TrimPrefix(app.URL, "http://")}
 	o.ScrapeInterval = time.Second
 	o.ContainerMetrics, o.TaskLabels = false, false
-	cfg, err := Config(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	health := freePort(t)
-	cfg = strings.Replace(cfg, fmt.Sprintf("127.0.0.1:%d", HealthCheckPort), fmt.Sprintf("127.0.0.1:%d", health), 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "run")
-	cmd.Env = append(os.Environ(), ConfigEnv+"="+cfg)
-	log := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	}()
+	log := startCollector(ctx, t, o)
 	for !strings.Contains(log.String(), "403") {
 		select {
 		case <-ctx.Done():
@@ -391,22 +350,36 @@ func TestCollectorLogs403(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer the collector process and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// startCollector runs the collector (adotcheck run) with the configuration
+// of o and the extra environment until the test ends, waits until it is
+// healthy, and returns its log, which a failed test prints. The sidecar's
+// health check port is fixed (the image's /healthcheck asks 13133); here it
+// is a free one, so nothing on the machine collides.
+func startCollector(ctx context.Context, t *testing.T, o Options, env ...string) *testutil.SyncBuffer {
+	t.Helper()
+	bin := collectorBinary(t)
+	cfg, err := Config(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	health := freePort(t)
+	cfg = strings.Replace(cfg, fmt.Sprintf("127.0.0.1:%d", HealthCheckPort), fmt.Sprintf("127.0.0.1:%d", health), 1)
+	cmd := exec.Command(bin, "run")
+	cmd.Env = append(append(os.Environ(), ConfigEnv+"="+cfg), env...)
+	log := &testutil.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("collector log:\n%s", log.String())
+		}
+	})
+	waitHealthy(ctx, t, health)
+	return log
 }
 
 // waitHealthy polls the health_check extension the image's /healthcheck

@@ -40,7 +40,6 @@
 package promtest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -51,12 +50,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/cwstream/cwstream/internal/testutil"
 )
 
 // Retention is the --storage.tsdb.retention.time Start passes: the largest
@@ -75,7 +75,7 @@ type Server struct {
 	url     string
 	dataDir string
 	http    *http.Client
-	log     *syncBuffer
+	log     *testutil.SyncBuffer
 }
 
 // Option changes how Start runs Prometheus.
@@ -185,7 +185,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		url:     "http://" + addr,
 		dataDir: filepath.Join(dir, "data"),
 		http:    &http.Client{Timeout: 60 * time.Second},
-		log:     &syncBuffer{},
+		log:     &testutil.SyncBuffer{},
 	}
 	args := []string{
 		"--config.file=" + configPath,
@@ -310,25 +310,6 @@ func freeAddr(tb testing.TB) string {
 		tb.Fatalf("promtest: free port: %v", err)
 	}
 	return addr
-}
-
-// syncBuffer collects the process output, written by exec's copying
-// goroutine and read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 var errNoData = errors.New("no data in response")

@@ -1,5 +1,6 @@
 // Package testutil holds what tests across packages share: finding the
-// repository and the recorded payloads beside it.
+// repository and the recorded payloads beside it, and a buffer for a child
+// process's output.
 package testutil
 
 import (
