@@ -95,21 +95,15 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 	env := props.Env
 	removal := removalPolicy(env)
-	retention := retentionDays(env.EcsDemo.LogRetentionDays)
 	s := &DemoStack{Stack: stack}
 	logPrefix := "/cwstream/" + env.Name + "/ecsdemo/"
 
-	s.Key = awskms.NewKey(stack, jsii.String("Key"), &awskms.KeyProps{
-		Description:       jsii.String(fmt.Sprintf("cwstream %s ECS demo: its log groups", env.Name)),
-		EnableKeyRotation: jsii.Bool(true),
-		RemovalPolicy:     removal,
-	})
-	adot.AllowLogGroups(s.Key, logPrefix+"*")
+	s.Key = cw.NewStackKey(stack, "Key", fmt.Sprintf("cwstream %s ECS demo: its log groups", env.Name), removal)
 	logGroup := func(id, name string) awslogs.LogGroup {
-		return awslogs.NewLogGroup(stack, jsii.String(id), &awslogs.LogGroupProps{
-			LogGroupName:  jsii.String(logPrefix + name),
-			Retention:     retention,
-			EncryptionKey: s.Key,
+		return cw.NewLogGroup(stack, id, &cw.LogGroupProps{
+			Name:          logPrefix + name,
+			RetentionDays: env.EcsDemo.LogRetentionDays,
+			Key:           s.Key,
 			RemovalPolicy: removal,
 		})
 	}
@@ -159,6 +153,10 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 		Cpu:            jsii.Number(demoAppCPU),
 		MemoryLimitMiB: jsii.Number(demoAppMiB),
 		PortMappings:   &[]*awsecs.PortMapping{{ContainerPort: jsii.Number(demoAppPort)}},
+		// The image's USER, repeated where a check of the task definition
+		// sees it; the app writes nothing to disk.
+		User:                   jsii.String("65534:65534"),
+		ReadonlyRootFilesystem: jsii.Bool(true),
 		Logging: awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{
 			LogGroup: logGroup("AppLogs", "app"), StreamPrefix: jsii.String("app"),
 		}),
@@ -182,10 +180,7 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 		TaskDefinition: s.TaskDefinition,
 		WorkspaceArn:   props.Workspace.Prometheus.Workspace.AttrArn(),
 		Options:        opts,
-		LogGroupName:   logPrefix + adot.ContainerName,
-		LogRetention:   retention,
-		LogKey:         s.Key,
-		RemovalPolicy:  removal,
+		LogGroup:       logGroup("AdotLogs", adot.ContainerName),
 	})
 	if err != nil {
 		return nil, err
@@ -208,6 +203,16 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 		CircuitBreaker:    &awsecs.DeploymentCircuitBreaker{Rollback: jsii.Bool(true)},
 		MinHealthyPercent: jsii.Number(100),
 	})
+
+	// No NAT gateway and no interface endpoints: the sidecar's image is on
+	// public ECR, which no VPC endpoint serves, and a NAT gateway would
+	// cost more than the demo itself. Nothing can reach the tasks (the
+	// security group has no inbound rule).
+	const publicIP = "The ECS demo runs in public subnets with a public IP per task instead of a NAT gateway: the ADOT image is on public ECR (no VPC endpoint serves it) and a NAT gateway would cost more than the demo; the tasks' security group allows no inbound traffic."
+	cw.SuppressGuard(cw.CfnOf(s.Service), "ecs_service_assign_public_ip_disabled_check", publicIP)
+	for _, subnet := range *s.Vpc.PublicSubnets() {
+		cw.SuppressGuard(cw.CfnOf(subnet), "subnet_auto_assign_public_ip_disabled_check", publicIP)
+	}
 
 	output(stack, "DemoClusterName", s.Cluster.ClusterName(), "ECS demo cluster")
 	output(stack, "DemoServiceName", s.Service.ServiceName(), "ECS demo service (application + ADOT collector sidecar)")

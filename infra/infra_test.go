@@ -17,9 +17,9 @@ import (
 // repoRoot is the directory holding cdk.json; set by TestMain.
 var repoRoot string
 
-// outRoot holds the cloud assemblies the tests synthesize: it outlives every
-// test (a cached app is synthesized again by later assertions, cdk-nag's
-// reports included), and TestMain removes it.
+// outRoot holds the cloud assemblies of the shared syntheses: it must
+// outlive the test that happened to synthesize first, since later tests
+// read the assembly again (cdk-nag's reports, Annotations).
 var outRoot string
 
 func TestMain(m *testing.M) {
@@ -36,6 +36,9 @@ func TestMain(m *testing.M) {
 	// One jsii runtime serves every test; closing it per test would restart
 	// node each time.
 	jsii.Close()
+	if outRoot != "" {
+		os.RemoveAll(outRoot)
+	}
 	os.Exit(code)
 }
 
@@ -110,7 +113,11 @@ func synth(t *testing.T, name string) *synthesized {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(filepath.Join(outRoot, name))})
+	out, err := os.MkdirTemp(outRoot, name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(out)})
 	stacks, err := BuildApp(app, env, DefaultPaths(repoRoot))
 	if err != nil {
 		t.Fatal(err)

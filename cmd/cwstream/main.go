@@ -38,6 +38,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"dryrun", "print the samples payloads become, or a cardinality summary", runDryrun},
+		{"cost", "estimate the monthly AWS bill of the stream recorded payloads show", runCost},
 		{"replay", "write recorded or failed payloads to a remote-write store, through the Lambda handler", runReplay},
 		{"dashboards", "write the Grafana dashboards as JSON models (--out DIR)", plain(runDashboards)},
 		{"rules", "write the Prometheus rule file (--out FILE) or the alert manager definition", plain(runRules)},

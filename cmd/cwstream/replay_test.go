@@ -2,10 +2,20 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/cwstream/cwstream/internal/config"
+	"github.com/cwstream/cwstream/internal/convert"
 
 	"github.com/cwstream/cwstream/internal/promtest"
 	"github.com/cwstream/cwstream/internal/testutil"
@@ -39,22 +49,7 @@ func TestReplayIntoPrometheus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{}
-	for l := range strings.Lines(string(golden)) {
-		want[strings.TrimSuffix(l, "\n")] = true
-	}
-	got := map[string]bool{}
-	for l := range strings.Lines(dump) {
-		got[strings.TrimSuffix(l, "\n")] = true
-	}
-	if len(got) != len(want) {
-		t.Fatalf("store holds %d samples, the golden file %d", len(got), len(want))
-	}
-	for l := range want {
-		if !got[l] {
-			t.Fatalf("missing from the store: %s", l)
-		}
-	}
+	storeHolds(t, prom, string(golden))
 
 	// Replaying again is harmless.
 	if code, out, errs := runCLI(t, "", args...); code != 0 {
@@ -66,10 +61,10 @@ func TestReplayIntoPrometheus(t *testing.T) {
 
 	// Bad input: every bad record named, good ones written, exit 1.
 	code, out, errs = runCLI(t, "", "replay", "--to", prom.WriteURL(), p("bad/mixed-event.json"))
-	if code != 1 || !strings.Contains(out, "6 records (3 ok, 3 failed)") {
+	if code != 1 || !strings.Contains(out, "6 records (4 ok, 2 failed)") {
 		t.Fatalf("exit %d, stdout %s", code, out)
 	}
-	for _, want := range []string{"FAILED", "mixed-event.json: record 1 at byte", "record 2 (id ", "malformed: frame 0 at offset 0", "record 4 (id ", "3 of 6 records could not be written"} {
+	for _, want := range []string{"FAILED", "mixed-event.json: record 1 at byte", "record 2 (id ", "malformed: frame 0 at offset 0", "2 of 6 records could not be written"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
@@ -90,7 +85,106 @@ func TestReplayUsage(t *testing.T) {
 	if code, _, errs := runCLI(t, "", "replay", "--sigv4", "--no-sigv4", "x"); code != 2 || !strings.Contains(errs, "contradict") {
 		t.Errorf("exit %d: %s", code, errs)
 	}
-	if code, _, errs := runCLI(t, "", "replay", "--sigv4", "--query", "up", "--to", "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write", "x"); code != 1 || !strings.Contains(errs, "unsigned endpoint") {
-		t.Errorf("exit %d: %s", code, errs)
+}
+
+// TestReplaySignedQuery: against AMP (SigV4) the --query that verifies a
+// replay is signed for the aps service like the writes, at the workspace's
+// query path.
+func TestReplaySignedQuery(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	var queried atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") || !strings.Contains(auth, "/eu-west-1/aps/aws4_request") {
+			t.Errorf("%s %s: Authorization %q is not SigV4 for aps in eu-west-1", r.Method, r.URL.Path, auth)
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		switch r.URL.Path {
+		case "/workspaces/ws-1/api/v1/remote_write":
+			w.WriteHeader(http.StatusNoContent)
+		case "/workspaces/ws-1/api/v1/query":
+			queried.Store(true)
+			if r.URL.Query().Get("query") != "count(up)" {
+				t.Errorf("query %q", r.URL.Query().Get("query"))
+			}
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1710238560,"7"]}]}}`)
+		default:
+			t.Errorf("unexpected %s %s", r.Method, r.URL.Path)
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	code, out, errs := runCLI(t, "", "replay", "--sigv4", "--region", "eu-west-1", "--query", "count(up)",
+		"--to", srv.URL+"/workspaces/ws-1/api/v1/remote_write", testutil.Testdata(t, "payloads", "single.bin"))
+	if code != 0 || !queried.Load() || !strings.Contains(out, "{} => 7") {
+		t.Fatalf("exit %d, queried %v\nstdout: %s\nstderr: %s", code, queried.Load(), out, errs)
+	}
+}
+
+// A record the store refuses because it already holds newer samples of a
+// series (no out-of-order window) is named with cause conflict, and replay
+// says that replaying it again cannot help, instead of leaving it to
+// cycle through S3.
+func TestReplayConflict(t *testing.T) {
+	prom := promtest.Start(t)
+	path := testutil.Testdata(t, "payloads", "single.bin")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, _, err := convert.New(config.Default()).Record(nil, data)
+	if err != nil || len(ss) == 0 {
+		t.Fatalf("fixture: %d samples, %v", len(ss), err)
+	}
+	// The store gets a newer sample of the record's first series.
+	s := ss[0]
+	ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: s.Name}}, Samples: []prompb.Sample{{Timestamp: s.T + 3_600_000, Value: 1}}}
+	for _, l := range s.Labels {
+		ts.Labels = append(ts.Labels, prompb.Label{Name: l.Name, Value: l.Value})
+	}
+	slices.SortFunc(ts.Labels, func(a, b prompb.Label) int { return strings.Compare(a.Name, b.Name) })
+	if err := prom.Write(context.Background(), &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{ts}}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "", "replay", "--to", prom.WriteURL(), "--concurrency", "1", path)
+	if code != 1 || !strings.Contains(out, "1 failed") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	for _, want := range []string{"frames at byte 0: conflict:", "out of order sample", "replaying this record again cannot write it", "replaying them again cannot help"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+}
+
+// --timeout bounds a batch: a store that asks to come back later than that
+// fails the records with cause deadline at once, rather than being waited
+// for (Retry-After is honoured up to 24 h).
+func TestReplayTimeout(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, "slow down", http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	code, out, errs := runCLI(t, "", "replay", "--to", srv.URL+"/api/v1/write", "--concurrency", "1", "--timeout", "5s",
+		testutil.Testdata(t, "payloads", "single.bin"))
+	if code != 1 || !strings.Contains(out, "1 failed") || !strings.Contains(errs, "frames at byte 0: deadline:") || !strings.Contains(errs, "would pass the deadline") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d attempts, want 1: the retry wait was past the deadline", n)
+	}
+	if code, _, errs := runCLI(t, "", "replay", "--timeout", "0s", "x"); code != 2 || !strings.Contains(errs, "--timeout must be positive") {
+		t.Errorf("--timeout 0s: exit %d: %s", code, errs)
 	}
 }

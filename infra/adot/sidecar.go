@@ -47,7 +47,10 @@ type SidecarProps struct {
 	WorkspaceArn *string
 	// Options configure the collector.
 	Options Options
-	// LogGroupName names the container's log group (default
+	// LogGroup receives the container's logs. Nil: the construct creates
+	// one named LogGroupName, with LogRetention, encrypted with LogKey.
+	LogGroup awslogs.ILogGroup
+	// LogGroupName names the created log group (default
 	// /cwstream/adot/<unique id>).
 	LogGroupName string
 	// LogRetention of the container's log group (default one month).
@@ -65,9 +68,10 @@ type SidecarProps struct {
 type Sidecar struct {
 	constructs.Construct
 	Container awsecs.ContainerDefinition
-	LogGroup  awslogs.LogGroup
-	LogKey    awskms.IKey
-	Policy    awsiam.Policy
+	LogGroup  awslogs.ILogGroup
+	// LogKey is the created log group's key (nil when LogGroup was given).
+	LogKey awskms.IKey
+	Policy awsiam.Policy
 	// Config is the collector configuration in AOT_CONFIG_CONTENT (with
 	// CDK tokens unresolved).
 	Config string
@@ -88,43 +92,22 @@ func NewSidecar(scope constructs.Construct, id string, props *SidecarProps) (*Si
 	if removal == "" {
 		removal = awscdk.RemovalPolicy_DESTROY
 	}
-	retention := props.LogRetention
-	if retention == "" {
-		retention = awslogs.RetentionDays_ONE_MONTH
+	logGroup, key := props.LogGroup, props.LogKey
+	if logGroup == nil {
+		logGroup, key = newLogGroup(c, props, removal)
 	}
-	// The name is fixed before the group exists: the key policy's
-	// encryption-context condition names the group, and the group needs
-	// the key (a token would make a dependency cycle).
-	logGroupName := props.LogGroupName
-	if logGroupName == "" {
-		logGroupName = "/cwstream/adot/" + *awscdk.Names_UniqueResourceName(c, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(200)})
-	}
-	key := props.LogKey
-	if key == nil {
-		k := awskms.NewKey(c, jsii.String("LogKey"), &awskms.KeyProps{
-			Description:       jsii.String("ADOT collector sidecar logs " + logGroupName),
-			EnableKeyRotation: jsii.Bool(true),
-			RemovalPolicy:     removal,
-		})
-		AllowLogGroups(k, logGroupName)
-		key = k
-	}
-	logGroup := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String(logGroupName),
-		Retention:     retention,
-		EncryptionKey: key,
-		RemovalPolicy: removal,
-	})
 
 	hc := adot.HealthCheck()
 	container := props.TaskDefinition.AddContainer(jsii.String(ContainerName), &awsecs.ContainerDefinitionOptions{
-		ContainerName:        jsii.String(ContainerName),
-		Image:                awsecs.ContainerImage_FromRegistry(jsii.String(Image), nil),
-		Essential:            jsii.Bool(adot.Essential),
-		Cpu:                  jsii.Number(adot.CPUUnits),
-		MemoryLimitMiB:       jsii.Number(adot.MemoryLimitMiB),
-		MemoryReservationMiB: jsii.Number(adot.MemoryReservationMiB),
-		Environment:          &map[string]*string{ConfigEnv: jsii.String(cfg)},
+		ContainerName:          jsii.String(ContainerName),
+		Image:                  awsecs.ContainerImage_FromRegistry(jsii.String(Image), nil),
+		Essential:              jsii.Bool(adot.Essential),
+		Cpu:                    jsii.Number(adot.CPUUnits),
+		MemoryLimitMiB:         jsii.Number(adot.MemoryLimitMiB),
+		MemoryReservationMiB:   jsii.Number(adot.MemoryReservationMiB),
+		User:                   jsii.String(adot.ContainerUser),
+		ReadonlyRootFilesystem: jsii.Bool(adot.ReadonlyRootFilesystem),
+		Environment:            &map[string]*string{ConfigEnv: jsii.String(cfg)},
 		HealthCheck: &awsecs.HealthCheck{
 			Command:     jsii.Strings(hc.Command...),
 			Interval:    awscdk.Duration_Seconds(jsii.Number(hc.Interval)),
@@ -154,6 +137,40 @@ func NewSidecar(scope constructs.Construct, id string, props *SidecarProps) (*Si
 		Reason: jsii.String("The ADOT sidecar's AOT_CONFIG_CONTENT holds the collector configuration (endpoints, labels, intervals), no secret; the image reads its configuration from that variable."),
 	}}, jsii.Bool(false))
 	return &Sidecar{Construct: c, Container: container, LogGroup: logGroup, LogKey: key, Policy: policy, Config: cfg}, nil
+}
+
+// newLogGroup creates the container's log group, encrypted with
+// props.LogKey or a key of its own that CloudWatch Logs may use for this
+// group only.
+func newLogGroup(c constructs.Construct, props *SidecarProps, removal awscdk.RemovalPolicy) (awslogs.LogGroup, awskms.IKey) {
+	retention := props.LogRetention
+	if retention == "" {
+		retention = awslogs.RetentionDays_ONE_MONTH
+	}
+	// The name is fixed before the group exists: the key policy's
+	// encryption-context condition names the group, and the group needs
+	// the key (a token would make a dependency cycle).
+	logGroupName := props.LogGroupName
+	if logGroupName == "" {
+		logGroupName = "/cwstream/adot/" + *awscdk.Names_UniqueResourceName(c, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(200)})
+	}
+	key := props.LogKey
+	if key == nil {
+		k := awskms.NewKey(c, jsii.String("LogKey"), &awskms.KeyProps{
+			Description:       jsii.String("ADOT collector sidecar logs " + logGroupName),
+			EnableKeyRotation: jsii.Bool(true),
+			RemovalPolicy:     removal,
+		})
+		AllowLogGroups(k, logGroupName)
+		key = k
+	}
+	logGroup := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String(logGroupName),
+		Retention:     retention,
+		EncryptionKey: key,
+		RemovalPolicy: removal,
+	})
+	return logGroup, key
 }
 
 // LogsKeyActions are what CloudWatch Logs needs of the key that encrypts a

@@ -3,8 +3,6 @@ package adot
 import (
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,9 +10,9 @@ import (
 
 	"github.com/prometheus/prometheus/model/relabel"
 	"go.yaml.in/yaml/v2"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/cwstream/cwstream/internal/testutil"
+)
 
 // testOptions are DefaultOptions with a relabel rule that uses $ (escaped
 // by Config) and an external label.
@@ -83,22 +81,10 @@ func TestConfigGolden(t *testing.T) {
 	}
 }
 
+// golden compares got with testdata/name (go test -update rewrites it).
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/adot -update to create it, then review it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the rendered configuration:\n%s", path, got)
-	}
+	testutil.Golden(t, filepath.Join("testdata", name), []byte(got))
 }
 
 // TestConfigShape reads the rendered YAML back and checks what each option

@@ -20,6 +20,16 @@ const (
 	MemoryReservationMiB = 128
 )
 
+// ContainerUser is the image's own non-root user (its Dockerfile's USER
+// aoc); the task definition names it so a check of the task definition
+// alone can see the container does not run as root.
+const ContainerUser = "aoc"
+
+// ReadonlyRootFilesystem: the configuration uses nothing that writes to
+// disk (no file storage, no write-ahead log), so the container's root file
+// system can be read-only.
+const ReadonlyRootFilesystem = true
+
 // Health check timing: the collector is up in a few seconds; three failed
 // checks 30 s apart mark it unhealthy.
 const (
@@ -65,6 +75,8 @@ func ContainerDefinition(o Options, logs LogOptions) ([]byte, error) {
 		CPU:               CPUUnits,
 		Memory:            MemoryLimitMiB,
 		MemoryReservation: MemoryReservationMiB,
+		User:              ContainerUser,
+		ReadonlyRootFS:    ReadonlyRootFilesystem,
 		Environment:       []keyValue{{Name: ConfigEnv, Value: cfg}},
 		HealthCheck:       HealthCheck(),
 		LogConfiguration: logConfiguration{LogDriver: "awslogs", Options: map[string]string{
@@ -112,6 +124,8 @@ type containerDefinition struct {
 	CPU               int              `json:"cpu"`
 	Memory            int              `json:"memory"`
 	MemoryReservation int              `json:"memoryReservation"`
+	User              string           `json:"user"`
+	ReadonlyRootFS    bool             `json:"readonlyRootFilesystem"`
 	Environment       []keyValue       `json:"environment"`
 	HealthCheck       HealthCheckSpec  `json:"healthCheck"`
 	LogConfiguration  logConfiguration `json:"logConfiguration"`

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cwstream/cwstream/internal/promtest"
 	"github.com/cwstream/cwstream/internal/rules"
+	"github.com/cwstream/cwstream/internal/sample"
 )
 
 // TestQueriesAgainstPrometheus loads stream data into a real Prometheus that
@@ -23,6 +24,13 @@ import (
 // is the fixture payloads' (see streamSamples) and the series the ADOT
 // collector sidecar wrote in its own end-to-end test (see sidecarSamples).
 func TestQueriesAgainstPrometheus(t *testing.T) {
+	proveQueries(t, streamSamples(t))
+}
+
+// proveQueries runs every variable, panel and rule query on samples in a
+// real Prometheus and fails on any that does not parse or returns no data.
+func proveQueries(t *testing.T, samples []sample.Sample) {
+	t.Helper()
 	ruleText, err := rules.Text()
 	if err != nil {
 		t.Fatal(err)
@@ -30,13 +38,13 @@ func TestQueriesAgainstPrometheus(t *testing.T) {
 	p := promtest.Start(t, promtest.WithRules(ruleText, time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	samples := streamSamples(t)
 	newest := samples[0].T
 	for _, s := range samples {
 		newest = max(newest, s.T)
 	}
-	// The sidecar's series end at the same minute as the stream's.
-	end := loadSamples(ctx, t, p, append(samples, sidecarSamples(t, newest)...))
+	// Every proof includes the ADOT sidecar's series, ending at the same
+	// minute as the stream's: the ECS dashboard reads both paths.
+	end := loadSamples(ctx, t, p, append(slices.Clip(samples), sidecarSamples(t, newest)...))
 
 	ruleFile, err := rules.Build(rules.DefaultOptions())
 	if err != nil {
@@ -140,22 +148,20 @@ func waitForRecordings(ctx context.Context, t *testing.T, p *promtest.Server, f 
 func checkRuleHealth(ctx context.Context, t *testing.T, p *promtest.Server) {
 	t.Helper()
 	var r struct {
-		Data struct {
-			Groups []struct {
-				Name  string `json:"name"`
-				Rules []struct {
-					Name      string `json:"name"`
-					Health    string `json:"health"`
-					LastError string `json:"lastError"`
-				} `json:"rules"`
-			} `json:"groups"`
-		} `json:"data"`
+		Groups []struct {
+			Name  string `json:"name"`
+			Rules []struct {
+				Name      string `json:"name"`
+				Health    string `json:"health"`
+				LastError string `json:"lastError"`
+			} `json:"rules"`
+		} `json:"groups"`
 	}
-	if err := apiGet(ctx, p, "/api/v1/rules", nil, &r); err != nil {
+	if err := p.API().Get(ctx, "/api/v1/rules", nil, &r); err != nil {
 		t.Fatal(err)
 	}
 	count := 0
-	for _, g := range r.Data.Groups {
+	for _, g := range r.Groups {
 		for _, rule := range g.Rules {
 			count++
 			if rule.Health == "err" || rule.LastError != "" {

@@ -1,6 +1,8 @@
 package dashboards
 
 import (
+	"slices"
+
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 
 	"github.com/cwstream/cwstream/internal/adot"
@@ -10,6 +12,16 @@ import (
 // chosen clusters and services: it labels them with the task's cluster and
 // service (internal/adot), where the metric stream has dimension_*.
 const sidecarSel = adot.LabelCluster + `=~"$cluster",` + adot.LabelService + `=~"$service"`
+
+// SidecarMetricNames are the series names the ECS dashboard's sidecar row
+// reads: written by the ADOT collector sidecar, never by the metric stream,
+// so a stream cost suggestion lists them as not in its payloads.
+func SidecarMetricNames() []string {
+	names := []string{"up", "http_requests_total", "http_request_duration_seconds_bucket",
+		adot.MetricContainerCPU, adot.MetricContainerMemory, adot.MetricTaskNetworkRx, adot.MetricTaskNetworkTx}
+	slices.Sort(names)
+	return names
+}
 
 // sidecarRow is the ECS dashboard's row for the second ingestion path: the
 // applications' own metrics the sidecar scrapes, and per-container CPU,

@@ -22,9 +22,8 @@ import (
 // history, so, as for the stream data, the values are synthesized: counters
 // grow every minute (rate() needs that), gauges hold a plausible value.
 
-// sidecarSamples returns historyMinutes of one-minute samples of every
-// written series, the newest at newest (ms).
-func sidecarSamples(t *testing.T, newest int64) []sample.Sample {
+// sidecarSeries reads the label sets (with __name__) the collector wrote.
+func sidecarSeries(t *testing.T) []map[string]string {
 	t.Helper()
 	path := filepath.Join(testutil.RepoRoot(t), "internal", "adot", filepath.FromSlash(adot.WrittenSeriesFile))
 	f, err := os.Open(path)
@@ -32,30 +31,51 @@ func sidecarSamples(t *testing.T, newest int64) []sample.Sample {
 		t.Fatalf("the sidecar's written series: %v", err)
 	}
 	defer f.Close()
-	var out []sample.Sample
+	var out []map[string]string
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		var labels map[string]string
 		if err := json.Unmarshal(sc.Bytes(), &labels); err != nil {
 			t.Fatalf("%s:%d: %v", path, n, err)
 		}
-		name := labels["__name__"]
-		delete(labels, "__name__")
-		ls := make([]sample.Label, 0, len(labels))
-		for k, v := range labels {
-			ls = append(ls, sample.Label{Name: k, Value: v})
-		}
-		slices.SortFunc(ls, func(a, b sample.Label) int { return strings.Compare(a.Name, b.Name) })
-		for k := range historyMinutes {
-			age := historyMinutes - 1 - k // k = 0 is the oldest
-			out = append(out, sample.Sample{Name: name, Labels: ls, T: newest - int64(age)*60_000, V: sidecarValue(name, labels, k)})
-		}
+		out = append(out, labels)
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
 	if len(out) == 0 {
 		t.Fatalf("%s: no series", path)
+	}
+	return out
+}
+
+// sidecarWrites reports whether the collector wrote series of a name.
+func sidecarWrites(t *testing.T) func(name string) bool {
+	names := map[string]bool{}
+	for _, s := range sidecarSeries(t) {
+		names[s["__name__"]] = true
+	}
+	return func(name string) bool { return names[name] }
+}
+
+// sidecarSamples returns historyMinutes of one-minute samples of every
+// written series, the newest at newest (ms).
+func sidecarSamples(t *testing.T, newest int64) []sample.Sample {
+	t.Helper()
+	var out []sample.Sample
+	for _, labels := range sidecarSeries(t) {
+		name := labels["__name__"]
+		ls := make([]sample.Label, 0, len(labels))
+		for k, v := range labels {
+			if k != "__name__" {
+				ls = append(ls, sample.Label{Name: k, Value: v})
+			}
+		}
+		slices.SortFunc(ls, func(a, b sample.Label) int { return strings.Compare(a.Name, b.Name) })
+		for k := range historyMinutes {
+			age := historyMinutes - 1 - k // k = 0 is the oldest
+			out = append(out, sample.Sample{Name: name, Labels: ls, T: newest - int64(age)*60_000, V: sidecarValue(name, labels, k)})
+		}
 	}
 	return out
 }

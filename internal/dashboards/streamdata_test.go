@@ -37,10 +37,21 @@ const streamConfig = "external_labels: {env: test}\n"
 // fixtures' samples with historyMinutes of synthesized history.
 func streamSamples(t *testing.T) []sample.Sample {
 	t.Helper()
+	return streamSamplesWith(t, parseStreamConfig(t))
+}
+
+func parseStreamConfig(t *testing.T) *config.Config {
+	t.Helper()
 	cfg, err := config.Parse([]byte(streamConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+// streamSamplesWith is streamSamples with the configuration cfg.
+func streamSamplesWith(t *testing.T, cfg *config.Config) []sample.Sample {
+	t.Helper()
 	var minute []sample.Sample
 	for _, name := range fixturePayloads {
 		// The samples alias data, which stays referenced by them.

@@ -15,11 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cwstream/cwstream/internal/cause"
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/convert"
+	"github.com/cwstream/cwstream/internal/decode"
 	"github.com/cwstream/cwstream/internal/faultproxy"
 	"github.com/cwstream/cwstream/internal/firehose"
-	"github.com/cwstream/cwstream/internal/otlp07"
 	"github.com/cwstream/cwstream/internal/promtest"
 	"github.com/cwstream/cwstream/internal/remotewrite"
 	"github.com/cwstream/cwstream/internal/sample"
@@ -81,7 +82,6 @@ func expected(t testing.TB, cfg *config.Config, data [][]byte) [][]string {
 		for _, s := range ss {
 			out[i] = append(out[i], string(sample.AppendText(nil, s)))
 		}
-		c.Reset()
 	}
 	return out
 }
@@ -106,8 +106,8 @@ func newHandler(t *testing.T, url string, rw remotewrite.Config) *firehose.Handl
 	if err != nil {
 		t.Fatal(err)
 	}
-	return firehose.New(config.Default(), c, firehose.Options{OnFailed: func(id, cause string, err error) {
-		t.Logf("record %s failed: %s: %v", id, cause, err)
+	return firehose.New(config.Default(), c, firehose.Options{OnFailed: func(id string, c cause.Cause, err error) {
+		t.Logf("record %s failed: %s: %v", id, c, err)
 	}})
 }
 
@@ -124,7 +124,7 @@ func fixtureRecords(t *testing.T, max int) [][]byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		otlp07.Split(b, max, func(chunk []byte, _ int) error {
+		decode.Split(b, max, func(chunk []byte, _ int) error {
 			recs = append(recs, chunk)
 			return nil
 		})

@@ -15,6 +15,15 @@ import (
 	"time"
 )
 
+// DefaultNamespace is the CloudWatch namespace of the EMF metrics unless
+// the function is told another (lambdaenv.EnvMetricsNamespace); the CDK
+// app's alarms read it.
+const DefaultNamespace = "CWStream"
+
+// MetricRecordsFailed is the EMF metric of records answered
+// ProcessingFailed, which the CDK app alarms on.
+const MetricRecordsFailed = "RecordsFailed"
+
 // NewLogger returns a JSON logger at the named level (debug, info, warn,
 // error; "" is info).
 func NewLogger(w io.Writer, level string) (*slog.Logger, error) {
@@ -45,11 +54,16 @@ type Invocation struct {
 	// (wanted, not lost; shown so a rule that drops too much is noticed).
 	RelabelDropped int
 	SamplesWritten int
-	Series         int
-	Requests       int
-	Retries        int
-	BytesSent      int64
-	WriteLatency   time.Duration
+	// SamplesSuperseded counts samples not sent because a later sample of
+	// the same series and timestamp in the invocation carried another
+	// value (CloudWatch revising a minute): the later value is written.
+	// They count as written when it is.
+	SamplesSuperseded int
+	Series            int
+	Requests          int
+	Retries           int
+	BytesSent         int64
+	WriteLatency      time.Duration
 	// NewestSample is the newest sample timestamp (ms) of the invocation;
 	// how far it lags the clock tells how late data arrives.
 	NewestSample int64
@@ -86,6 +100,7 @@ func (inv *Invocation) Add(o *Invocation) {
 	inv.Samples += o.Samples
 	inv.RelabelDropped += o.RelabelDropped
 	inv.SamplesWritten += o.SamplesWritten
+	inv.SamplesSuperseded += o.SamplesSuperseded
 	inv.Series += o.Series
 	inv.Requests += o.Requests
 	inv.Retries += o.Retries
@@ -122,17 +137,32 @@ func (inv *Invocation) TotalDropped() int {
 }
 
 // LogAttrs returns the counts as slog attributes for the invocation's
-// summary line.
+// summary line: totals always (0 when nothing failed), the split by cause
+// only when there is one, durations in milliseconds as in the EMF metrics.
 func (inv *Invocation) LogAttrs() []slog.Attr {
-	return []slog.Attr{
+	attrs := []slog.Attr{
 		slog.Int("records", inv.RecordsIn), slog.Int("records_ok", inv.RecordsOK),
-		slog.Any("records_failed", inv.RecordsFailed), slog.Int("datapoints", inv.Datapoints),
+		slog.Int("records_failed", inv.TotalFailed()), slog.Int("datapoints", inv.Datapoints),
 		slog.Int("samples", inv.Samples), slog.Int("samples_written", inv.SamplesWritten),
+		slog.Int("samples_superseded", inv.SamplesSuperseded),
 		slog.Int("samples_relabel_dropped", inv.RelabelDropped),
-		slog.Any("samples_dropped", inv.SamplesDropped), slog.Int("series", inv.Series),
+		slog.Int("samples_dropped", inv.TotalDropped()), slog.Int("series", inv.Series),
 		slog.Int("requests", inv.Requests), slog.Int("retries", inv.Retries),
-		slog.Int64("bytes_sent", inv.BytesSent), slog.Duration("write_latency", inv.WriteLatency),
+		slog.Int64("bytes_sent", inv.BytesSent), Millis("write_latency_ms", inv.WriteLatency),
 	}
+	if len(inv.RecordsFailed) > 0 {
+		attrs = append(attrs, slog.Any("records_failed_by_cause", inv.RecordsFailed))
+	}
+	if len(inv.SamplesDropped) > 0 {
+		attrs = append(attrs, slog.Any("samples_dropped_by_cause", inv.SamplesDropped))
+	}
+	return attrs
+}
+
+// Millis is a duration attribute in milliseconds (with microsecond
+// precision), the unit of the EMF metrics, so logs and metrics compare.
+func Millis(key string, d time.Duration) slog.Attr {
+	return slog.Float64(key, float64(d.Microseconds())/1000)
 }
 
 // EMF writes the counts as Embedded Metric Format documents, one a line:
@@ -164,11 +194,11 @@ func (inv *Invocation) EMF(w io.Writer, namespace, function string, now time.Tim
 	}
 	totals := map[string]any{
 		"FunctionName": function,
-		"RecordsIn":    inv.RecordsIn, "RecordsFailed": inv.TotalFailed(),
+		"RecordsIn":    inv.RecordsIn, MetricRecordsFailed: inv.TotalFailed(),
 		"Datapoints": inv.Datapoints, "Samples": inv.Samples, "SamplesWritten": inv.SamplesWritten,
-		"SamplesDropped": inv.TotalDropped(), "SamplesRelabelDropped": inv.RelabelDropped, "Series": inv.Series,
+		"SamplesDropped": inv.TotalDropped(), "SamplesRelabelDropped": inv.RelabelDropped, "SamplesSuperseded": inv.SamplesSuperseded, "Series": inv.Series,
 		"Requests": inv.Requests, "Retries": inv.Retries, "BytesSent": inv.BytesSent,
-		"WriteLatency": float64(inv.WriteLatency.Microseconds()) / 1000,
+		"WriteLatency": Millis("", inv.WriteLatency).Value.Float64(),
 	}
 	units := map[string]string{"BytesSent": "Bytes", "WriteLatency": "Milliseconds", "DataLag": "Seconds"}
 	if inv.NewestSample > 0 {
@@ -199,9 +229,9 @@ func (inv *Invocation) EMF(w io.Writer, namespace, function string, now time.Tim
 	slices.Sort(causes)
 	for _, c := range causes {
 		err := doc([]string{"FunctionName", "Cause"},
-			[]metric{{"RecordsFailed", "Count"}, {"SamplesDropped", "Count"}},
+			[]metric{{MetricRecordsFailed, "Count"}, {"SamplesDropped", "Count"}},
 			map[string]any{"FunctionName": function, "Cause": c,
-				"RecordsFailed": inv.RecordsFailed[c], "SamplesDropped": inv.SamplesDropped[c]})
+				MetricRecordsFailed: inv.RecordsFailed[c], "SamplesDropped": inv.SamplesDropped[c]})
 		if err != nil {
 			return err
 		}
