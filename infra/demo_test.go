@@ -66,6 +66,13 @@ func TestEcsDemoStack(t *testing.T) {
 	if hc := sidecar["HealthCheck"].(obj); asJSON(hc["Command"]) != `["CMD","/healthcheck"]` || hc["Interval"] == nil || hc["Retries"] == nil {
 		t.Errorf("health check %v", hc)
 	}
+	// Control Tower: no container runs as root or writes its root file
+	// system (the ADOT image's own user is aoc).
+	for _, c := range []obj{sidecar, app} {
+		if c["User"] == nil || c["User"] == "root" || c["User"] == "0" || c["ReadonlyRootFilesystem"] != true {
+			t.Errorf("container %v: user %v, read-only root %v", c["Name"], c["User"], c["ReadonlyRootFilesystem"])
+		}
+	}
 	if sidecar["Cpu"] != float64(adotconfig.CPUUnits) || sidecar["Memory"] != float64(adotconfig.MemoryLimitMiB) {
 		t.Errorf("sidecar cpu %v memory %v", sidecar["Cpu"], sidecar["Memory"])
 	}

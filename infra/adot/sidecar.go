@@ -2,7 +2,6 @@ package adot
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
@@ -13,6 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	cw "github.com/cwstream/cwstream/infra/constructs"
 	"github.com/cwstream/cwstream/internal/adot"
 )
 
@@ -48,16 +48,16 @@ type SidecarProps struct {
 	// Options configure the collector.
 	Options Options
 	// LogGroup receives the container's logs. Nil: the construct creates
-	// one named LogGroupName, with LogRetention, encrypted with LogKey.
+	// one named LogGroupName, kept LogRetentionDays, encrypted with LogKey.
 	LogGroup awslogs.ILogGroup
-	// LogGroupName names the created log group (default
-	// /cwstream/adot/<unique id>).
+	// LogGroupName names the created log group (default: CloudFormation
+	// names it).
 	LogGroupName string
-	// LogRetention of the container's log group (default one month).
-	LogRetention awslogs.RetentionDays
-	// LogKey encrypts the log group. Nil: the construct creates a key with
-	// rotation whose policy lets CloudWatch Logs use it for this group
-	// only. A key given here must allow that itself.
+	// LogRetentionDays of the created log group: a value CloudWatch Logs
+	// accepts (default 30).
+	LogRetentionDays int
+	// LogKey encrypts the created log group. Nil: the construct creates a
+	// key. A key given here must let logs.<region>.amazonaws.com use it.
 	LogKey awskms.IKey
 	// RemovalPolicy of the log group and a created key (default DESTROY).
 	RemovalPolicy awscdk.RemovalPolicy
@@ -140,61 +140,23 @@ func NewSidecar(scope constructs.Construct, id string, props *SidecarProps) (*Si
 }
 
 // newLogGroup creates the container's log group, encrypted with
-// props.LogKey or a key of its own that CloudWatch Logs may use for this
-// group only.
+// props.LogKey or a key of its own (constructs.NewStackKey: rotated, usable
+// by CloudWatch Logs of this account and region, grants only for AWS
+// services).
 func newLogGroup(c constructs.Construct, props *SidecarProps, removal awscdk.RemovalPolicy) (awslogs.LogGroup, awskms.IKey) {
-	retention := props.LogRetention
-	if retention == "" {
-		retention = awslogs.RetentionDays_ONE_MONTH
-	}
-	// The name is fixed before the group exists: the key policy's
-	// encryption-context condition names the group, and the group needs
-	// the key (a token would make a dependency cycle).
-	logGroupName := props.LogGroupName
-	if logGroupName == "" {
-		logGroupName = "/cwstream/adot/" + *awscdk.Names_UniqueResourceName(c, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(200)})
+	days := props.LogRetentionDays
+	if days == 0 {
+		days = 30
 	}
 	key := props.LogKey
 	if key == nil {
-		k := awskms.NewKey(c, jsii.String("LogKey"), &awskms.KeyProps{
-			Description:       jsii.String("ADOT collector sidecar logs " + logGroupName),
-			EnableKeyRotation: jsii.Bool(true),
-			RemovalPolicy:     removal,
-		})
-		AllowLogGroups(k, logGroupName)
-		key = k
+		key = cw.NewStackKey(c, "LogKey", "ADOT collector sidecar logs", removal)
 	}
-	logGroup := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String(logGroupName),
-		Retention:     retention,
-		EncryptionKey: key,
+	logGroup := cw.NewLogGroup(c, "Logs", &cw.LogGroupProps{
+		Name:          props.LogGroupName,
+		RetentionDays: days,
+		Key:           key,
 		RemovalPolicy: removal,
 	})
 	return logGroup, key
-}
-
-// LogsKeyActions are what CloudWatch Logs needs of the key that encrypts a
-// log group (CloudWatch Logs user guide, "Encrypt log data in CloudWatch
-// Logs using AWS KMS").
-var LogsKeyActions = []string{"kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"}
-
-// AllowLogGroups lets CloudWatch Logs of the key's region use key for the
-// log group named name — or, with a trailing *, every group under that
-// prefix — and no other: the condition is the encryption context Logs
-// passes, the group's ARN.
-func AllowLogGroups(key awskms.Key, name string) {
-	stack := awscdk.Stack_Of(key)
-	op := "ArnEquals"
-	if strings.HasSuffix(name, "*") {
-		op = "ArnLike"
-	}
-	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("CloudWatchLogs"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(fmt.Sprintf("logs.%s.amazonaws.com", *stack.Region())), nil)},
-		Actions:    jsii.Strings(LogsKeyActions...),
-		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]any{op: map[string]any{
-			"kms:EncryptionContext:aws:logs:arn": fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s", *stack.Partition(), *stack.Region(), *stack.Account(), name),
-		}},
-	}), jsii.Bool(true))
 }
