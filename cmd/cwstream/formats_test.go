@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -56,7 +55,7 @@ func formFiles(t *testing.T, fixture string, f wire.Format) (raw []byte, paths [
 	event := testutil.FirehoseEvent(recs, nil)
 	dir := t.TempDir()
 	for name, b := range map[string][]byte{
-		"raw": raw, "raw.gz": gzipped(t, raw), "event.json": event, "event.json.gz": gzipped(t, event), "processing-failed.jsonl": failed.Bytes(),
+		"raw": raw, "raw.gz": testutil.Gzip(t, raw), "event.json": event, "event.json.gz": testutil.Gzip(t, event), "processing-failed.jsonl": failed.Bytes(),
 	} {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, b, 0o644); err != nil {
@@ -65,18 +64,6 @@ func formFiles(t *testing.T, fixture string, f wire.Format) (raw []byte, paths [
 		paths = append(paths, p)
 	}
 	return raw, paths
-}
-
-func gzipped(t *testing.T, b []byte) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // dryrun prints the same samples for the same data in every output format

@@ -2,7 +2,6 @@ package source
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -66,19 +65,6 @@ func failedJSONL(recs [][]byte) []byte {
 const jsonFormatLines = `{"metric_stream_name":"cw","account_id":"123456789012","region":"us-east-1","namespace":"AWS/EC2","metric_name":"CPUUtilization","dimensions":{"InstanceId":"i-1"},"timestamp":1700000000000,"value":{"max":1,"min":0,"sum":1,"count":2},"unit":"Percent"}
 {"metric_stream_name":"cw","account_id":"123456789012","region":"us-east-1","namespace":"AWS/EC2","metric_name":"NetworkIn","dimensions":{"InstanceId":"i-1"},"timestamp":1700000000000,"value":{"max":1,"min":0,"sum":1,"count":2},"unit":"Bytes"}
 `
-
-func gz(tb testing.TB, b []byte) []byte {
-	tb.Helper()
-	var out bytes.Buffer
-	zw := gzip.NewWriter(&out)
-	if _, err := zw.Write(b); err != nil {
-		tb.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return out.Bytes()
-}
 
 func ids(n int) []string {
 	out := make([]string, n)

@@ -5,6 +5,7 @@ package testutil
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"flag"
 	"fmt"
@@ -188,6 +189,21 @@ func FirehoseEvent(data [][]byte, ids []string) []byte {
 	}
 	b.WriteString("]}")
 	return b.Bytes()
+}
+
+// Gzip returns b compressed as a gzip stream, as Firehose writes S3
+// objects and `cwstream` reads any input.
+func Gzip(tb testing.TB, b []byte) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		tb.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // CPUTime is the CPU time the process has used (user and system), for
