@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -188,6 +189,30 @@ func FirehoseEvent(data [][]byte, ids []string) []byte {
 		fmt.Fprintf(&b, `{"recordId":%q,"approximateArrivalTimestamp":1710238620000,"data":%q}`, id, base64.StdEncoding.EncodeToString(d))
 	}
 	b.WriteString("]}")
+	return b.Bytes()
+}
+
+// ProcessingFailedLines builds the JSON lines Firehose writes under its
+// processing-failed prefix for records a Lambda transformation failed, one
+// line per element of data.
+func ProcessingFailedLines(data [][]byte) []byte {
+	var b bytes.Buffer
+	for i, d := range data {
+		line, err := json.Marshal(map[string]any{
+			"attemptsMade":           4,
+			"arrivalTimestamp":       1700000000000 + i,
+			"errorCode":              "Lambda.FunctionError",
+			"errorMessage":           fmt.Sprintf("The Lambda function was successfully invoked but it returned an error result. (%d)", i),
+			"attemptEndingTimestamp": 1700000060000,
+			"rawData":                base64.StdEncoding.EncodeToString(d),
+			"lambdaArn":              "arn:aws:lambda:us-east-1:123456789012:function:cwstream:$LATEST",
+		})
+		if err != nil {
+			panic(err) // a map of strings and numbers always marshals
+		}
+		b.Write(line)
+		b.WriteByte('\n')
+	}
 	return b.Bytes()
 }
 
