@@ -145,9 +145,23 @@ func TestSplit(t *testing.T) {
 	// A bad length prefix: the good frames come first, the rest as one chunk.
 	bad := append(append([]byte{}, v07...), protowire.AppendVarint(nil, 1000)...)
 	var last []byte
-	_ = Split(bad, 100_000, func(chunk []byte, off int) error { last = chunk; return nil })
+	lastAt := -1
+	_ = Split(bad, 100_000, func(chunk []byte, off int) error {
+		if last != nil {
+			if _, err := collect(t, last); err != nil {
+				t.Errorf("chunk at %d, before the break: %v", lastAt, err)
+			}
+		}
+		last, lastAt = chunk, off
+		return nil
+	})
 	if _, err := collect(t, last); err == nil {
 		t.Fatal("the malformed tail should still fail to decode")
+	}
+	// Good frames must not share a chunk with the break: a replay would fail
+	// them with it.
+	if lastAt != len(v07) {
+		t.Errorf("the malformed chunk starts at %d, want %d (where the framing breaks)", lastAt, len(v07))
 	}
 }
 
