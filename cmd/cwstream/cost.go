@@ -105,9 +105,6 @@ func (f *costFlags) assumptions(t cost.Traffic) cost.Assumptions {
 	return a
 }
 
-// maxFirehoseRecord is the largest record Firehose accepts (1,000 KiB).
-const maxFirehoseRecord = 1000 << 10
-
 // measure feeds every record of the inputs to the meters, as dryrun reads
 // them. Records that cannot be read or decoded are reported on stderr and
 // counted; their good frames still count. The error returned second says
@@ -127,7 +124,7 @@ func measure(ctx context.Context, e *env, args []string, meters ...*cost.Meter) 
 					fmt.Fprintf(e.stderr, "%v\n", rec.Err)
 					return nil
 				}
-				if rec.Form == source.Raw && len(rec.Data) > maxFirehoseRecord && !raw {
+				if rec.Form == source.Raw && len(rec.Data) > maxRecordBytes && !raw {
 					raw = true
 					fmt.Fprintf(e.stderr, "note: %s is larger than a Firehose record (1,000 KiB): an S3 object keeps no record boundaries, so it counts as one record and the 5 KB rounding of each record is underestimated\n", rec.Source)
 				}

@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/base64"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,15 +44,10 @@ func formFiles(t *testing.T, fixture string, f wire.Format) (raw []byte, paths [
 	if err := decode.Split(raw, 4096, func(chunk []byte, _ int) error { recs = append(recs, chunk); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	var failed bytes.Buffer
-	for i, r := range recs {
-		fmt.Fprintf(&failed, `{"attemptsMade":4,"arrivalTimestamp":1710238620000,"errorCode":"Lambda.ProcessingFailed","errorMessage":"test","rawData":%q,"recordId":"r%d"}`+"\n",
-			base64.StdEncoding.EncodeToString(r), i)
-	}
 	event := testutil.FirehoseEvent(recs, nil)
 	dir := t.TempDir()
 	for name, b := range map[string][]byte{
-		"raw": raw, "raw.gz": gzipped(t, raw), "event.json": event, "event.json.gz": gzipped(t, event), "processing-failed.jsonl": failed.Bytes(),
+		"raw": raw, "raw.gz": testutil.Gzip(t, raw), "event.json": event, "event.json.gz": testutil.Gzip(t, event), "processing-failed.jsonl": testutil.ProcessingFailedLines(recs),
 	} {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, b, 0o644); err != nil {
@@ -65,18 +56,6 @@ func formFiles(t *testing.T, fixture string, f wire.Format) (raw []byte, paths [
 		paths = append(paths, p)
 	}
 	return raw, paths
-}
-
-func gzipped(t *testing.T, b []byte) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // dryrun prints the same samples for the same data in every output format

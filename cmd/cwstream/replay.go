@@ -28,7 +28,7 @@ import (
 const (
 	maxBatchBytes   = 4_500_000 // 6 MB of event JSON is about 4.5 MB of record data
 	maxBatchRecords = 500
-	maxRecordBytes  = 1000 << 10
+	maxRecordBytes  = 1000 << 10 // the largest record Firehose accepts (1,000 KiB)
 )
 
 // replayFlags are replay's command line.

@@ -133,8 +133,9 @@ func NewMeter(cfg *config.Config, f Filter) *Meter {
 }
 
 // Add measures one Firehose record's data. On malformed data it counts
-// the frames before the bad one, as the Lambda would write them, and
-// returns the decoder's error.
+// the frames before the bad one, as dryrun shows them, and returns the
+// decoder's error. (The Lambda writes none of a malformed record's samples:
+// the record goes to S3 whole, so the estimate errs on the high side.)
 func (m *Meter) Add(data []byte) error {
 	m.t.Records++
 	all, kept := 0, 0

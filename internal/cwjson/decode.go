@@ -73,9 +73,11 @@ func (d *Decoder) Decode(data []byte, fn func(*cw.Update) error) error {
 	return nil
 }
 
-// object reads one object into d.u.
+// object reads one object into d.u. Errors about the whole object point at
+// its start, which is not the line's when objects share a line.
 func (d *Decoder) object() error {
 	s, u := &d.s, &d.u
+	start := s.i
 	*u = cw.Update{Dimensions: u.Dimensions[:0], Percentiles: u.Percentiles[:0]}
 	var have struct{ ns, name, ts, value bool }
 	var ts float64
@@ -113,16 +115,16 @@ func (d *Decoder) object() error {
 	}
 	switch {
 	case !have.ns:
-		return s.errorf(s.lineOff, "no namespace")
+		return s.errorf(start, "no namespace")
 	case !have.name:
-		return s.errorf(s.lineOff, "no metric_name")
+		return s.errorf(start, "no metric_name")
 	case !have.ts:
-		return s.errorf(s.lineOff, "no timestamp")
+		return s.errorf(start, "no timestamp")
 	case !have.value:
-		return s.errorf(s.lineOff, "no value")
+		return s.errorf(start, "no value")
 	}
 	if ts <= 0 || ts > maxTimestampMillis || ts != math.Trunc(ts) {
-		return s.errorf(s.lineOff, "timestamp %v is not a time in epoch milliseconds", ts)
+		return s.errorf(start, "timestamp %v is not a time in epoch milliseconds", ts)
 	}
 	ms := uint64(ts)
 	u.StartUnixNano, u.EndUnixNano = ms*1e6, (ms+periodMillis)*1e6

@@ -138,6 +138,29 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
+// An error about a whole object (a member missing, a bad timestamp) points
+// at that object, also when it follows another on the same line, as in an
+// S3 object where Firehose concatenated records without a newline.
+func TestObjectErrorOffset(t *testing.T) {
+	for _, tt := range []struct{ name, second, msg string }{
+		{"no namespace", `{"metric_name":"M","timestamp":1,"value":{}}`, "no namespace"},
+		{"bad timestamp", `{"namespace":"N","metric_name":"M","timestamp":-5,"value":{}}`, "not a time"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := guideExample + " " + tt.second
+			at := len(guideExample) + 1
+			ups, err := collect(t, []byte(in))
+			var de *wire.Error
+			if !errors.As(err, &de) || !strings.Contains(err.Error(), tt.msg) {
+				t.Fatalf("err %v, want a *wire.Error saying %q", err, tt.msg)
+			}
+			if len(ups) != 1 || de.Index != 0 || de.UnitOffset != 0 || de.Offset != at {
+				t.Fatalf("%d updates, %q: line %d at %d, byte %d; want 1 update, line 0 at 0, byte %d", len(ups), err, de.Index, de.UnitOffset, de.Offset, at)
+			}
+		})
+	}
+}
+
 // Bounds keep one line from costing more than a CloudWatch object could.
 func TestDecodeBounds(t *testing.T) {
 	var dims, stats []string

@@ -148,8 +148,9 @@ func (d *Decoder) Decode(data []byte, fn func(*cw.Update) error) error {
 // offset in data. A raw object can be far larger than a Firehose record (at
 // most 1000 KiB); splitting it lets a replay send it through the same path
 // as live records. Where the framing breaks, or the format is not
-// recognised, the rest of data goes out as one last chunk, for the decoder
-// to report with its offset.
+// recognised, the rest of data from there goes out as one last chunk, for
+// the decoder to report with its offset; the good frames before it go out
+// in chunks of their own, so that a replay writes them.
 func Split(data []byte, max int, fn func(chunk []byte, offset int) error) error {
 	f, err := Detect(data)
 	next := func(off int) (int, bool) { // end of the frame at off
@@ -171,6 +172,13 @@ func Split(data []byte, max int, fn func(chunk []byte, offset int) error) error 
 	for off < len(data) {
 		end, ok := next(off)
 		if !ok {
+			// The break starts a chunk of its own.
+			if off > start {
+				if err := fn(data[start:off], start); err != nil {
+					return err
+				}
+				start = off
+			}
 			break
 		}
 		if end-start > max && off > start {

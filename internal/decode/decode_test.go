@@ -2,7 +2,6 @@ package decode
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"os"
 	"strings"
@@ -32,10 +31,6 @@ func formats(t testing.TB) (ups []cw.Update, v07, v10, js []byte) {
 
 func TestDetect(t *testing.T) {
 	_, v07, v10, js := formats(t)
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(v07)
-	zw.Close()
 	for _, tt := range []struct {
 		name string
 		data []byte
@@ -52,7 +47,7 @@ func TestDetect(t *testing.T) {
 		{"processing-failed line", []byte(`{"attemptsMade":1,"rawData":"eA=="}`), 0, "processing-failed line"},
 		{"other JSON", []byte(`{"hello":"world"}`), 0, `JSON object whose first key is "hello"`},
 		{"JSON array", []byte(`[{"metric_stream_name":"s"}]`), 0, "not an object a line"},
-		{"gzip", gz.Bytes(), 0, "found gzip data"},
+		{"gzip", testutil.Gzip(t, v07), 0, "found gzip data"},
 		{"text", []byte("hello world, this is not a payload\n"), 0, `found text starting with "hello world`},
 		{"binary", []byte{0x05, 0x01, 0x02}, 0, "frame 0 at offset 0: frame length 5 runs past"},
 	} {
@@ -150,9 +145,23 @@ func TestSplit(t *testing.T) {
 	// A bad length prefix: the good frames come first, the rest as one chunk.
 	bad := append(append([]byte{}, v07...), protowire.AppendVarint(nil, 1000)...)
 	var last []byte
-	_ = Split(bad, 100_000, func(chunk []byte, off int) error { last = chunk; return nil })
+	lastAt := -1
+	_ = Split(bad, 100_000, func(chunk []byte, off int) error {
+		if last != nil {
+			if _, err := collect(t, last); err != nil {
+				t.Errorf("chunk at %d, before the break: %v", lastAt, err)
+			}
+		}
+		last, lastAt = chunk, off
+		return nil
+	})
 	if _, err := collect(t, last); err == nil {
 		t.Fatal("the malformed tail should still fail to decode")
+	}
+	// Good frames must not share a chunk with the break: a replay would fail
+	// them with it.
+	if lastAt != len(v07) {
+		t.Errorf("the malformed chunk starts at %d, want %d (where the framing breaks)", lastAt, len(v07))
 	}
 }
 

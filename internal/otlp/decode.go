@@ -192,9 +192,6 @@ func (d *Decoder) keyValue(b []byte, base int) (key, val string, list kvList, er
 		}
 		switch f.Num {
 		case keyValueKey:
-			if err := d.r.Want(&f, protowire.BytesType, "attribute key"); err != nil {
-				return "", "", kvList{}, err
-			}
 			if key, err = d.r.Str(&f, "attribute key"); err != nil {
 				return "", "", kvList{}, err
 			}
@@ -261,13 +258,9 @@ func (d *Decoder) metric(b []byte, base int, fn func(*cw.Update) error) error {
 		var err error
 		switch {
 		case f.Num == metricName:
-			if err = d.r.Want(&f, protowire.BytesType, "metric name"); err == nil {
-				name, err = d.r.Str(&f, "metric name")
-			}
+			name, err = d.r.Str(&f, "metric name")
 		case f.Num == metricUnit:
-			if err = d.r.Want(&f, protowire.BytesType, "metric unit"); err == nil {
-				unit, err = d.r.Str(&f, "metric unit")
-			}
+			unit, err = d.r.Str(&f, "metric unit")
 		case f.Num >= metricFirstNon && f.Num <= metricLastNon:
 			err = d.r.Errorf(f.At, nil, "metric %q holds data of kind %d, not a summary: CloudWatch metric streams send only summaries", name, f.Num)
 		}
@@ -385,13 +378,9 @@ func (d *Decoder) label(b []byte, base int) error {
 		var err error
 		switch f.Num {
 		case stringKeyValueKey:
-			if err = d.r.Want(&f, protowire.BytesType, "label key"); err == nil {
-				key, err = d.r.Str(&f, "label key")
-			}
+			key, err = d.r.Str(&f, "label key")
 		case stringKeyValueValue:
-			if err = d.r.Want(&f, protowire.BytesType, "label value"); err == nil {
-				val, err = d.r.Str(&f, "label value")
-			}
+			val, err = d.r.Str(&f, "label value")
 		}
 		if err != nil {
 			return err

@@ -6,6 +6,7 @@
 package promquery
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -167,20 +168,10 @@ func decodeResult(typ string, raw json.RawMessage) ([]Series, error) {
 		return nil, fmt.Errorf("result type %q is not a vector, matrix or scalar", typ)
 	}
 	for i := range out {
-		slices.SortFunc(out[i].Points, func(a, b Point) int { return cmpInt(a.T, b.T) })
+		slices.SortFunc(out[i].Points, func(a, b Point) int { return cmp.Compare(a.T, b.T) })
 	}
 	slices.SortFunc(out, func(a, b Series) int { return strings.Compare(labelKey(a.Labels), labelKey(b.Labels)) })
 	return out, nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // labelKey is a stable sort key for a label set: its pairs sorted by name.

@@ -289,6 +289,7 @@ func TestRetryAfterParse(t *testing.T) {
 		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
 		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
 		{"99999999999", 24 * time.Hour},
+		{now.Add(1000 * time.Hour).Format(http.TimeFormat), 24 * time.Hour},
 	}
 	for _, tt := range tests {
 		if got := c.retryAfter(tt.in); got != tt.want {

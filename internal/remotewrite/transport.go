@@ -166,8 +166,11 @@ func (b *sentBody) wait(ctx context.Context) bool {
 	}
 }
 
-// retryAfter parses Retry-After: delay-seconds or an HTTP date. Invalid or
-// past values give zero (the backoff applies).
+// maxRetryAfter caps a server's Retry-After, in either form.
+const maxRetryAfter = 24 * time.Hour
+
+// retryAfter parses Retry-After: delay-seconds or an HTTP date, at most
+// maxRetryAfter. Invalid or past values give zero (the backoff applies).
 func (t *transport) retryAfter(v string) time.Duration {
 	if v == "" {
 		return 0
@@ -176,11 +179,11 @@ func (t *transport) retryAfter(v string) time.Duration {
 		if s <= 0 {
 			return 0
 		}
-		return time.Duration(min(s, int64(24*time.Hour/time.Second))) * time.Second
+		return time.Duration(min(s, int64(maxRetryAfter/time.Second))) * time.Second
 	}
 	if ht, err := http.ParseTime(v); err == nil {
 		if d := ht.Sub(t.now()); d > 0 {
-			return d
+			return min(d, maxRetryAfter)
 		}
 	}
 	return 0

@@ -2,9 +2,6 @@ package source
 
 import (
 	"bytes"
-	"compress/gzip"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -39,46 +36,12 @@ func splitRecords(tb testing.TB, raw []byte, size int) [][]byte {
 
 func eventJSON(ids []string, recs [][]byte) []byte { return testutil.FirehoseEvent(recs, ids) }
 
-// failedJSONL writes lines in the shape of Firehose's processing-failed
-// objects for a Lambda transformation.
-func failedJSONL(recs [][]byte) []byte {
-	var b bytes.Buffer
-	for i, r := range recs {
-		line, err := json.Marshal(map[string]any{
-			"attemptsMade":           4,
-			"arrivalTimestamp":       1700000000000 + i,
-			"errorCode":              "Lambda.FunctionError",
-			"errorMessage":           fmt.Sprintf("The Lambda function was successfully invoked but it returned an error result. (%d)", i),
-			"attemptEndingTimestamp": 1700000060000,
-			"rawData":                base64.StdEncoding.EncodeToString(r),
-			"lambdaArn":              "arn:aws:lambda:us-east-1:123456789012:function:cwstream:$LATEST",
-		})
-		if err != nil {
-			panic(err)
-		}
-		b.Write(line)
-		b.WriteByte('\n')
-	}
-	return b.Bytes()
-}
+func failedJSONL(recs [][]byte) []byte { return testutil.ProcessingFailedLines(recs) }
 
 // jsonFormatLines is what a metric stream with the JSON output format writes.
 const jsonFormatLines = `{"metric_stream_name":"cw","account_id":"123456789012","region":"us-east-1","namespace":"AWS/EC2","metric_name":"CPUUtilization","dimensions":{"InstanceId":"i-1"},"timestamp":1700000000000,"value":{"max":1,"min":0,"sum":1,"count":2},"unit":"Percent"}
 {"metric_stream_name":"cw","account_id":"123456789012","region":"us-east-1","namespace":"AWS/EC2","metric_name":"NetworkIn","dimensions":{"InstanceId":"i-1"},"timestamp":1700000000000,"value":{"max":1,"min":0,"sum":1,"count":2},"unit":"Bytes"}
 `
-
-func gz(tb testing.TB, b []byte) []byte {
-	tb.Helper()
-	var out bytes.Buffer
-	zw := gzip.NewWriter(&out)
-	if _, err := zw.Write(b); err != nil {
-		tb.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return out.Bytes()
-}
 
 func ids(n int) []string {
 	out := make([]string, n)

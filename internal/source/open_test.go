@@ -45,7 +45,7 @@ func walkAll(t *testing.T, o *Opener, arg string) ([]input, error) {
 func TestWalkFiles(t *testing.T) {
 	raw := realPayloads(t)[0]
 	dir := t.TempDir()
-	files := map[string][]byte{"b.bin.gz": gz(t, raw), "a.bin": raw, "sub/c.json": []byte(`{"records":[]}`)}
+	files := map[string][]byte{"b.bin.gz": testutil.Gzip(t, raw), "a.bin": raw, "sub/c.json": []byte(`{"records":[]}`)}
 	for name, b := range files {
 		path := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -176,9 +176,9 @@ func TestWalkS3(t *testing.T) {
 	recs := splitRecords(t, bytes.Join(payloads, nil), 1)
 	objects := map[string][]byte{
 		"cw/2024/01/01/00/raw-1":                         raw,
-		"cw/2024/01/01/00/raw-2.gz":                      gz(t, payloads[1]),
+		"cw/2024/01/01/00/raw-2.gz":                      testutil.Gzip(t, payloads[1]),
 		"cw/2024/01/01/01/event.json":                    eventJSON(ids(len(recs)), recs),
-		"cw/processing-failed/2024/01/01/00/failed-1.gz": gz(t, failedJSONL(recs[:2])),
+		"cw/processing-failed/2024/01/01/00/failed-1.gz": testutil.Gzip(t, failedJSONL(recs[:2])),
 		"cw/2024/01/01/00/":                              nil, // a console folder
 		"other/raw-3":                                    raw,
 	}
@@ -229,7 +229,7 @@ func TestWalkS3(t *testing.T) {
 		if err := d.Decode(raw, func(u *cw.Update) error { ups = append(ups, streamtest.Clone(u)); return nil }); err != nil {
 			t.Fatal(err)
 		}
-		objects := map[string][]byte{"a-json": streamtest.JSON(ups), "b-otel10.gz": gz(t, streamtest.OTel10(ups, 20, streamtest.Nested)), "c-otel07": raw}
+		objects := map[string][]byte{"a-json": streamtest.JSON(ups), "b-otel10.gz": testutil.Gzip(t, streamtest.OTel10(ups, 20, streamtest.Nested)), "c-otel07": raw}
 		for key, b := range objects {
 			if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(other), Key: aws.String(key), Body: bytes.NewReader(b)}); err != nil {
 				t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/cwstream/cwstream/internal/testutil"
 )
 
 func TestDetect(t *testing.T) {
@@ -26,26 +28,26 @@ func TestDetect(t *testing.T) {
 		at   int   // byte offset the error must name
 	}{
 		{name: "raw", in: raw, want: Raw},
-		{name: "raw gzip", in: gz(t, raw), want: Raw},
-		{name: "raw gzip in gzip", in: gz(t, gz(t, raw)), want: Raw},
+		{name: "raw gzip", in: testutil.Gzip(t, raw), want: Raw},
+		{name: "raw gzip in gzip", in: testutil.Gzip(t, testutil.Gzip(t, raw)), want: Raw},
 		{name: "raw starting with a brace", in: brace, want: Raw},
 		{name: "event", in: event, want: FirehoseEvent},
-		{name: "event gzip", in: gz(t, event), want: FirehoseEvent},
+		{name: "event gzip", in: testutil.Gzip(t, event), want: FirehoseEvent},
 		{name: "event pretty-printed", in: pretty.Bytes(), want: FirehoseEvent},
 		{name: "processing-failed", in: failed, want: ProcessingFailed},
-		{name: "processing-failed gzip", in: gz(t, failed), want: ProcessingFailed},
+		{name: "processing-failed gzip", in: testutil.Gzip(t, failed), want: ProcessingFailed},
 		{name: "processing-failed with a broken first line", in: append([]byte("{\"rawData\":\"x\n"), failed...), want: ProcessingFailed},
 		{name: "JSON output format", in: []byte(jsonFormatLines), want: Raw},
-		{name: "JSON output format gzip", in: gz(t, []byte(jsonFormatLines)), want: Raw},
+		{name: "JSON output format gzip", in: testutil.Gzip(t, []byte(jsonFormatLines)), want: Raw},
 		{name: "empty", in: nil, err: ErrEmpty},
-		{name: "empty gzip", in: gz(t, nil), err: ErrEmpty},
+		{name: "empty gzip", in: testutil.Gzip(t, nil), err: ErrEmpty},
 		{name: "unknown JSON", in: []byte(`{"hello":"world"}`), err: ErrUnknownJSON},
 		{name: "text", in: []byte("hello world, this is not a payload\n"), err: ErrNotFrames, at: 0},
 		{name: "truncated raw is raw: the frame decoder reports where", in: raw[:len(raw)-10], want: Raw},
 		{name: "first frame past the end", in: raw[:1000], err: ErrNotFrames, at: 0},
 		{name: "bad varint", in: bytes.Repeat([]byte{0xff}, 11), err: ErrNotFrames, at: 0},
 		{name: "broken JSON", in: []byte(`{"invocationId":x}`), at: 16},
-		{name: "broken gzip", in: append(gz(t, raw)[:30:30], 1, 2, 3)},
+		{name: "broken gzip", in: append(testutil.Gzip(t, raw)[:30:30], 1, 2, 3)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,7 +95,7 @@ func TestEach(t *testing.T) {
 		failed := failedJSONL(recs)
 
 		t.Run("raw is one record", func(t *testing.T) {
-			got, err := collect(t, "obj.bin.gz", gz(t, raw))
+			got, err := collect(t, "obj.bin.gz", testutil.Gzip(t, raw))
 			if err != nil || len(got) != 1 {
 				t.Fatalf("got %d records, %v", len(got), err)
 			}
@@ -105,7 +107,7 @@ func TestEach(t *testing.T) {
 		for _, in := range []struct {
 			name string
 			b    []byte
-		}{{"event.json", event}, {"event.json.gz", gz(t, event)}} {
+		}{{"event.json", event}, {"event.json.gz", testutil.Gzip(t, event)}} {
 			t.Run(in.name, func(t *testing.T) {
 				got, err := collect(t, in.name, in.b)
 				if err != nil {

@@ -6,7 +6,9 @@ package testutil
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/base64"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -189,6 +191,45 @@ func FirehoseEvent(data [][]byte, ids []string) []byte {
 	}
 	b.WriteString("]}")
 	return b.Bytes()
+}
+
+// ProcessingFailedLines builds the JSON lines Firehose writes under its
+// processing-failed prefix for records a Lambda transformation failed, one
+// line per element of data.
+func ProcessingFailedLines(data [][]byte) []byte {
+	var b bytes.Buffer
+	for i, d := range data {
+		line, err := json.Marshal(map[string]any{
+			"attemptsMade":           4,
+			"arrivalTimestamp":       1700000000000 + i,
+			"errorCode":              "Lambda.FunctionError",
+			"errorMessage":           fmt.Sprintf("The Lambda function was successfully invoked but it returned an error result. (%d)", i),
+			"attemptEndingTimestamp": 1700000060000,
+			"rawData":                base64.StdEncoding.EncodeToString(d),
+			"lambdaArn":              "arn:aws:lambda:us-east-1:123456789012:function:cwstream:$LATEST",
+		})
+		if err != nil {
+			panic(err) // a map of strings and numbers always marshals
+		}
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+// Gzip returns b compressed as a gzip stream, as Firehose writes S3
+// objects and `cwstream` reads any input.
+func Gzip(tb testing.TB, b []byte) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		tb.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // CPUTime is the CPU time the process has used (user and system), for

@@ -182,10 +182,14 @@ func (r *Reader) Want(f *Field, typ protowire.Type, what string) error {
 	return nil
 }
 
-// Str returns the field's bytes as a string aliasing the input, after the
-// UTF-8 check proto3 requires of string fields: an invalid label value would
-// otherwise make the store reject a whole write request later.
+// Str returns a string field's bytes as a string aliasing the input, after
+// checking its wire type (Want) and the UTF-8 proto3 requires of string
+// fields: an invalid label value would otherwise make the store reject a
+// whole write request later.
 func (r *Reader) Str(f *Field, what string) (string, error) {
+	if err := r.Want(f, protowire.BytesType, what); err != nil {
+		return "", err
+	}
 	if !utf8.Valid(f.Val) {
 		return "", r.Errorf(f.VAt, nil, "%s is not valid UTF-8", what)
 	}
