@@ -256,6 +256,9 @@ func (s Suggestion) Config(base *config.Config) (*config.Config, error) {
 	if len(base.ExternalLabels) > 0 {
 		doc["external_labels"] = base.ExternalLabels
 	}
+	if base.Tags.Enabled {
+		doc["tags"] = base.Tags
+	}
 	var rules []any
 	for _, rc := range base.RelabelConfigs {
 		b, err := yaml.Marshal(rc)

@@ -1,14 +1,20 @@
 // Package testutil holds what tests across packages share: finding the
-// repository and the recorded payloads beside it.
+// repository and the recorded payloads beside it, starting moto_server.
 package testutil
 
 import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // RepoRoot returns the directory holding the module's go.mod.
@@ -83,4 +89,60 @@ func FirehoseEvent(data [][]byte, ids []string) []byte {
 	}
 	b.WriteString("]}")
 	return b.Bytes()
+}
+
+// StartMoto starts moto_server on a free loopback port and returns its URL.
+// Without moto_server the test is skipped, except under CI, where that is a
+// failure.
+func StartMoto(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("moto_server is not on PATH, and CI is set: install moto (pip install 'moto[server]')")
+		}
+		t.Skip("moto_server is not on PATH: skipping this test (install moto to run it)")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so cleanup ends its children too
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	})
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			t.Fatalf("moto_server exited: %v\n%s", err, logs.String())
+		default:
+		}
+		if resp, err := client.Get(url + "/moto-api/"); err == nil {
+			resp.Body.Close()
+			return url
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("moto_server not ready at %s after 60s\n%s", url, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -1,0 +1,56 @@
+package tags
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cwstream/cwstream/internal/cw"
+)
+
+// BenchmarkObserve is the per-datapoint cost of enrichment over the fixture
+// payloads' updates: once their resources are known, nothing is allocated.
+func BenchmarkObserve(b *testing.B) {
+	var updates []cw.Update
+	eachFixtureUpdate(b, func(u *cw.Update) {
+		c := *u
+		c.Dimensions = append([]cw.Dimension(nil), u.Dimensions...)
+		updates = append(updates, c)
+	})
+	fake := &fakeTagging{resources: fixtureResources(), pageSize: 100}
+	e := New(enabled(b, ""), startFake(b, fake), Options{Wait: time.Minute})
+	for i := range updates {
+		e.Observe(&updates[i])
+	}
+	dst := e.Append(context.Background(), nil, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for i := range updates {
+			e.Observe(&updates[i])
+		}
+		dst = e.Append(context.Background(), dst[:0], 1)
+	}
+	b.ReportMetric(float64(len(updates)), "datapoints/op")
+}
+
+func TestObserveAllocatesNothingForKnownResources(t *testing.T) {
+	var updates []cw.Update
+	eachFixtureUpdate(t, func(u *cw.Update) {
+		c := *u
+		c.Dimensions = append([]cw.Dimension(nil), u.Dimensions...)
+		updates = append(updates, c)
+	})
+	e := New(enabled(t, ""), startFake(t, &fakeTagging{pageSize: 100}), Options{Wait: -1})
+	for i := range updates {
+		e.Observe(&updates[i])
+	}
+	e.Append(context.Background(), nil, 1)
+	if n := testing.AllocsPerRun(10, func() {
+		for i := range updates {
+			e.Observe(&updates[i])
+		}
+	}); n != 0 {
+		t.Errorf("Observe allocates %.0f times per round of %d updates, want 0", n, len(updates))
+	}
+}
