@@ -220,13 +220,17 @@ func TestRefreshInterval(t *testing.T) {
 	clock.Add(9 * time.Minute)
 	e.Begin()
 	got := infoText(observeFixtures(t, e, 2))
-	if e.Stats().Lookups != 2 || !slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, `db:orders-db-1"`) && strings.Contains(s, `tag_Team="payments"`) }) {
+	if e.Stats().Lookups != 2 || !slices.ContainsFunc(got, func(s string) bool {
+		return strings.Contains(s, `db:orders-db-1"`) && strings.Contains(s, `tag_Team="payments"`)
+	}) {
 		t.Fatalf("within the interval: %d lookups, want 2 and the cached tags", e.Stats().Lookups)
 	}
 	clock.Add(time.Minute)
 	e.Begin()
 	got = infoText(observeFixtures(t, e, 3))
-	if e.Stats().Lookups != 4 || !slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, `db:orders-db-1"`) && strings.Contains(s, `tag_Team="billing"`) }) {
+	if e.Stats().Lookups != 4 || !slices.ContainsFunc(got, func(s string) bool {
+		return strings.Contains(s, `db:orders-db-1"`) && strings.Contains(s, `tag_Team="billing"`)
+	}) {
 		t.Errorf("after the interval: %d lookups, want 4 and the new tags:\n%s", e.Stats().Lookups, strings.Join(got, "\n"))
 	}
 }

@@ -74,7 +74,7 @@ func seedMoto(t testing.TB, cfg aws.Config) (albARN string) {
 	ec := ecs.NewFromConfig(cfg)
 	ecsTeam := func(v string) []ecstypes.Tag { return []ecstypes.Tag{{Key: aws.String("Team"), Value: aws.String(v)}} }
 	if _, err := ec.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
-		Family: aws.String("app"),
+		Family:               aws.String("app"),
 		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("app:1"), Memory: aws.Int32(512)}},
 	}); err != nil {
 		t.Fatalf("moto RegisterTaskDefinition: %v", err)
