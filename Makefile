@@ -9,6 +9,8 @@ LAMBDA    := build/lambda
 PROM_PORT ?= 9090
 PROM_URL  := http://127.0.0.1:$(PROM_PORT)
 FUZZTIME  ?= 10s
+# make fuzz: the long runs (make fuzz FUZZTIME=1h overrides it).
+LONG_FUZZTIME := $(if $(filter command line environment,$(origin FUZZTIME)),$(FUZZTIME),10m)
 ENV       ?= dev
 # The CDK app's packages are tested apart, without the race detector: their
 # work happens in the jsii node process, and instrumenting the generated CDK
@@ -58,7 +60,7 @@ dryrun: build ## print the cardinality summary of the sample payloads
 	$(BIN)/cwstream dryrun --summary $(RUN_PAYLOADS)
 
 .PHONY: test
-test: lint lambda ## every test: unit, golden, real Prometheus, fuzz (briefly), CDK synth + cfn-lint
+test: lint lambda ## every test: unit, golden, real Prometheus, fuzz (briefly), CDK synth + cfn-lint + cfn-guard (Control Tower)
 	$(GO) test -race -count=1 $(GOPKGS)
 	$(GO) test -count=1 $(INFRAPKGS)
 	cd tools/otlp07gen && $(GO) test -count=1 ./...
@@ -72,6 +74,10 @@ lint: ## gofmt and go vet
 	$(GO) vet $(GOPKGS) $(INFRAPKGS)
 	cd tools/otlp07gen && $(GO) vet ./...
 
+.PHONY: fuzz
+fuzz: ## fuzz every target for long (FUZZTIME, default 10m each); new corpus entries kept under testdata/fuzz
+	FUZZTIME=$(LONG_FUZZTIME) FUZZMINIMIZETIME=10s FUZZKEEP=1 scripts/fuzz.sh
+
 .PHONY: bench
 bench: ## benchmarks of the hot paths (decode, name, relabel, encode, handler)
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./internal/...
@@ -81,15 +87,15 @@ fixtures: ## regenerate testdata/payloads with the official OTel 0.7 types
 	cd tools/otlp07gen && $(GO) run . -out ../../testdata/payloads
 
 .PHONY: golden
-golden: ## rewrite the golden files after a reviewed change
-	$(GO) test ./cmd/cwstream -update
+golden: ## rewrite every golden file (samples, dashboards, rules, envelope) after a reviewed change
+	$(GO) test -count=1 $$(grep -rl --include='*_test.go' 'testutil.Golden(' cmd internal | xargs -n1 dirname | sort -u | sed 's|^|./|') -update
 
 .PHONY: synth
 synth: lambda ## synthesize the CDK app for ENV (default dev) into cdk.out
 	npx cdk synth -c env=$(ENV)
 
 .PHONY: synth-check
-synth-check: lambda ## synthesize dev and prod offline and cfn-lint every template
+synth-check: lambda ## synthesize dev and prod offline; cfn-lint and cfn-guard (Control Tower rules) every template
 	bash infra/check-synth.sh
 
 .PHONY: deploy

@@ -8,9 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
@@ -108,6 +109,7 @@ func BuildApp(app awscdk.App, env *EnvConfig, paths Paths) (*Stacks, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", wsName, err)
 	}
+	ws.Node().AddValidation(&frameworkHandlerGuards{ws.Stack})
 	out := &Stacks{Workspace: ws}
 	for _, region := range env.IngestRegions {
 		name := IngestStackName(env.Name, region)
@@ -115,13 +117,15 @@ func BuildApp(app awscdk.App, env *EnvConfig, paths Paths) (*Stacks, error) {
 		if err := cw.StageFunctionAsset(assetDir, paths.Bootstrap, configFile); err != nil {
 			return nil, fmt.Errorf("stack %s: %w", name, err)
 		}
-		out.Ingest = append(out.Ingest, NewIngestStack(app, name, &IngestStackProps{
+		in := NewIngestStack(app, name, &IngestStackProps{
 			StackProps: stackProps(env, region, name,
 				fmt.Sprintf("cwstream %s %s: metric stream, Firehose, ingest Lambda, alarms", env.Name, region)),
 			Env:       env,
 			Workspace: out.Workspace,
 			AssetDir:  assetDir,
-		}))
+		})
+		in.Node().AddValidation(&frameworkHandlerGuards{in.Stack})
+		out.Ingest = append(out.Ingest, in)
 	}
 	return out, nil
 }
@@ -180,21 +184,6 @@ func stackProps(env *EnvConfig, region, name, description string) awscdk.StackPr
 	return p
 }
 
-// retentionDaysByCount maps the day counts Validate allows to CDK's enum.
-var retentionDaysByCount = map[int]awslogs.RetentionDays{
-	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
-	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
-	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
-	150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
-	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
-	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
-	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
-	3653: awslogs.RetentionDays_TEN_YEARS,
-}
-
-// retentionDays converts a validated day count.
-func retentionDays(n int) awslogs.RetentionDays { return retentionDaysByCount[n] }
-
 // FindRoot walks up from dir to the directory holding cdk.json.
 func FindRoot(dir string) (string, error) {
 	for d := dir; ; d = filepath.Dir(d) {
@@ -205,4 +194,30 @@ func FindRoot(dir string) (string, error) {
 			return "", fmt.Errorf("no cdk.json in %s or any parent", dir)
 		}
 	}
+}
+
+// frameworkHandlerGuards records, on the Lambda functions the CDK framework
+// adds to a stack (the cross-region reference reader and writer), why
+// Control Tower's "Lambda inside a VPC" control does not apply. CDK creates
+// them while preparing the app, after aspects have run, so this is a
+// validation: those run after preparation and before the template is
+// written.
+type frameworkHandlerGuards struct{ stack awscdk.Stack }
+
+const frameworkHandlerReason = "A handler the AWS CDK framework adds for cross-region references: it reads or writes SSM parameters in another region during deployments only, through SSM's public endpoints, and carries no metric data."
+
+func (g *frameworkHandlerGuards) Validate() *[]*string {
+	for _, c := range *g.stack.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		if !*awscdk.CfnResource_IsCfnResource(c) {
+			continue
+		}
+		r, ok := c.(awscdk.CfnResource)
+		if !ok || *r.CfnResourceType() != "AWS::Lambda::Function" || !strings.Contains(*c.Node().Path(), "CustomResourceProvider") {
+			continue
+		}
+		if r.GetMetadata(jsii.String(cw.GuardMetadataKey)) == nil {
+			cw.SuppressGuard(r, cw.GuardLambdaInsideVPC, frameworkHandlerReason)
+		}
+	}
+	return &[]*string{}
 }

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Synthesize every shipped environment offline into its own directory and run
-# cfn-lint on each template. Called by `make test` (target synth-check).
-# Needs: node/npm (npx cdk from package-lock.json), go, cfn-lint, and the
-# function binaries from `make lambda`.
+# Synthesize every shipped environment offline into its own directory, then
+# check every template with cfn-lint and with cfn-guard and the AWS Control
+# Tower proactive rules (infra/templatecheck: fails on any lint error or
+# guard finding not suppressed with a reason in the resource's metadata).
+# Called by `make test` (target synth-check).
+# Needs: node/npm (npx cdk and @cdklabs/cdk-validator-cfnguard from
+# package-lock.json), go, cfn-lint, and the function binaries from
+# `make lambda`.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,9 +21,14 @@ unset AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN CDK_
 out="${SYNTH_OUT:-$root/cdk.out/check}"
 envs="${SYNTH_ENVS:-dev prod}"
 
-if [[ ! -x node_modules/.bin/cdk ]]; then
+guard_pkg=node_modules/@cdklabs/cdk-validator-cfnguard
+if [[ ! -x node_modules/.bin/cdk || ! -d $guard_pkg ]]; then
   npm ci --no-audit --no-fund
 fi
+case "$(uname -s)" in Linux) os=ubuntu ;; Darwin) os=macos ;; *) echo "check-synth: no cfn-guard build for $(uname -s)" >&2; exit 1 ;; esac
+case "$(uname -m)" in x86_64|amd64) arch=x86_64 ;; aarch64|arm64) arch=aarch64 ;; *) echo "check-synth: no cfn-guard build for $(uname -m)" >&2; exit 1 ;; esac
+guard="$guard_pkg/bin/$os/$arch/cfn-guard"
+guard_rules="$guard_pkg/rules/control-tower/cfn-guard"
 for fn in ingest grafana; do
   if [[ ! -f build/lambda/$fn/bootstrap ]]; then
     echo "check-synth: build/lambda/$fn/bootstrap is missing: run 'make lambda' first" >&2
@@ -27,7 +36,7 @@ for fn in ingest grafana; do
   fi
 done
 
-status=0
+all=()
 for env in $envs; do
   dir="$out/$env"
   rm -rf "$dir"
@@ -40,10 +49,7 @@ for env in $envs; do
     echo "check-synth: no templates in $dir" >&2
     exit 1
   fi
-  echo "== cfn-lint ${#templates[@]} templates of $env"
-  # Errors fail; warnings and informational findings are printed only.
-  if ! cfn-lint --format parseable --non-zero-exit-code error -- "${templates[@]}"; then
-    status=1
-  fi
+  all+=("${templates[@]}")
 done
-exit "$status"
+echo "== cfn-lint and cfn-guard $("$guard" --version | cut -d' ' -f2) (Control Tower rules) on ${#all[@]} templates of: $envs"
+go run ./infra/templatecheck -guard "$guard" -rules "$guard_rules" -cfn-lint cfn-lint -- "${all[@]}"

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/netip"
 	"reflect"
 	"regexp"
 	"slices"
@@ -54,6 +55,18 @@ type EnvConfig struct {
 	Firehose   FirehoseConfig   `json:"firehose"`
 	Lambda     LambdaConfig     `json:"lambda"`
 	Bucket     BucketConfig     `json:"bucket"`
+	// Network, when set, runs the ingest function of the workspace's region
+	// in private subnets behind an AMP interface endpoint.
+	Network *NetworkConfig `json:"network"`
+}
+
+// NetworkConfig places the ingest function in a VPC. Either VpcID and
+// SubnetIDs name an existing VPC and its private subnets, or both are empty
+// and the stack creates a VPC of VpcCidr with two isolated subnets.
+type NetworkConfig struct {
+	VpcID     string   `json:"vpcId"`
+	SubnetIDs []string `json:"subnetIds"`
+	VpcCidr   string   `json:"vpcCidr"`
 }
 
 // PrometheusConfig configures the AMP workspace.
@@ -129,8 +142,9 @@ type MetricRef struct {
 type FirehoseConfig struct {
 	// ProcessorBufferSizeMiB and ProcessorBufferIntervalSeconds bound each
 	// Lambda invocation's input.
-	ProcessorBufferSizeMiB         int `json:"processorBufferSizeMiB"`
-	ProcessorBufferIntervalSeconds int `json:"processorBufferIntervalSeconds"`
+	// ProcessorBufferSizeMiB may be fractional: Firehose accepts 0.2–3.
+	ProcessorBufferSizeMiB         float64 `json:"processorBufferSizeMiB"`
+	ProcessorBufferIntervalSeconds int     `json:"processorBufferIntervalSeconds"`
 	// ProcessorRetries is how often Firehose re-invokes the Lambda on failure
 	// before the records go to processing-failed/.
 	ProcessorRetries int `json:"processorRetries"`
@@ -168,6 +182,10 @@ const (
 	firehoseMaxLambdaSeconds = 300
 	maxOutOfOrderSeconds     = 600
 )
+
+// defaultVpcCidr is the VPC a network setting without vpcId gets: small,
+// and away from the 10.0.0.0/16 most VPCs start with, should it be peered.
+const defaultVpcCidr = "10.80.0.0/20"
 
 // DefaultStreamNamespaces are streamed unless an environment lists its own.
 var defaultStreamNamespaces = []string{"AWS/ECS", "ECS/ContainerInsights", "AWS/RDS", "AWS/ApplicationELB"}
@@ -322,6 +340,9 @@ func LoadEnvConfig(environments any, name, defaultAccount, defaultRegion string)
 	if len(cfg.IngestRegions) == 0 && cfg.Region != "" {
 		cfg.IngestRegions = []string{cfg.Region}
 	}
+	if n := cfg.Network; n != nil && n.VpcID == "" && n.VpcCidr == "" {
+		n.VpcCidr = defaultVpcCidr
+	}
 	if cfg.Prometheus.Alias == "" {
 		cfg.Prometheus.Alias = "cwstream-" + name
 	}
@@ -341,6 +362,8 @@ func unknownKey(v any, t reflect.Type, path string) string {
 		return path + "." + k
 	}
 	switch t.Kind() {
+	case reflect.Pointer: // an optional section such as network
+		return unknownKey(v, t.Elem(), path)
 	case reflect.Struct:
 		m, ok := v.(map[string]any)
 		if !ok {
@@ -398,9 +421,14 @@ var (
 	// envNameRE keeps names usable in stack names, aliases and bucket-free ids.
 	envNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
 	aliasRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
-	// statisticRE accepts the metric-stream statistic forms: pNN(.N), tmNN,
-	// wmNN, tcNN, tsNN and the bracketed TM(a:b), WM(…), PR(…), TC(…), TS(…).
-	statisticRE = regexp.MustCompile(`^((p|tm|wm|tc|ts)(100|[0-9]{1,2})(\.[0-9]{1,10})?|(TM|WM|PR|TC|TS)\([0-9.%]*:[0-9.%]*\))$`)
+	// statisticRE accepts percentiles, p0 to p100 with up to ten decimals:
+	// with the OpenTelemetry output formats a metric stream streams only
+	// percentiles as additional statistics (CloudWatch user guide, "Statistics
+	// that can be streamed"); tm90, TM(..), PR(..) and the like are rejected
+	// by CloudWatch when the stream is created.
+	statisticRE = regexp.MustCompile(`^p(100(\.0{1,10})?|[0-9]{1,2}(\.[0-9]{1,10})?)$`)
+	vpcIDRE     = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
+	subnetIDRE  = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
 	logLevels   = []string{"debug", "info", "warn", "error"}
 	// logRetentionDays are the values CloudWatch Logs accepts.
 	logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
@@ -437,7 +465,7 @@ func (c *EnvConfig) Validate() error {
 		{c.Alerts.ALBP99Seconds > 0, "alerts.albP99Seconds", fmt.Sprintf("%v: must be > 0", c.Alerts.ALBP99Seconds)},
 		{c.Alerts.ALB5xxRatio > 0 && c.Alerts.ALB5xxRatio < 1, "alerts.alb5xxRatio", fmt.Sprintf("%v: a share, want 0 < x < 1 (0.05 is 5 %%)", c.Alerts.ALB5xxRatio)},
 		{len(c.Stream.IncludeFilters) > 0, "stream.includeFilters", "at least one namespace is required"},
-		{c.Firehose.ProcessorBufferSizeMiB >= 1 && c.Firehose.ProcessorBufferSizeMiB <= 3, "firehose.processorBufferSizeMiB", fmt.Sprintf("%d is outside 1..3 (base64 of more than 3 MiB would not fit the 6 MB Lambda payload)", c.Firehose.ProcessorBufferSizeMiB)},
+		{c.Firehose.ProcessorBufferSizeMiB >= 0.2 && c.Firehose.ProcessorBufferSizeMiB <= 3, "firehose.processorBufferSizeMiB", fmt.Sprintf("%v is outside 0.2..3 (Firehose's range; base64 of more than 3 MiB would not fit the 6 MB Lambda payload)", c.Firehose.ProcessorBufferSizeMiB)},
 		{c.Firehose.ProcessorBufferIntervalSeconds >= 60 && c.Firehose.ProcessorBufferIntervalSeconds <= 900, "firehose.processorBufferIntervalSeconds", fmt.Sprintf("%d is outside 60..900", c.Firehose.ProcessorBufferIntervalSeconds)},
 		{c.Firehose.ProcessorRetries >= 0 && c.Firehose.ProcessorRetries <= 300, "firehose.processorRetries", fmt.Sprintf("%d is outside 0..300", c.Firehose.ProcessorRetries)},
 		{c.Firehose.S3BufferSizeMiB >= 1 && c.Firehose.S3BufferSizeMiB <= 128, "firehose.s3BufferSizeMiB", fmt.Sprintf("%d is outside 1..128", c.Firehose.S3BufferSizeMiB)},
@@ -485,7 +513,7 @@ func (c *EnvConfig) Validate() error {
 		}
 		for j, st := range s.Statistics {
 			if !statisticRE.MatchString(st) {
-				return bad(fmt.Sprintf("%s.statistics[%d]", key, j), "%q is not a metric-stream statistic (p99, tm90, TM(10%%:90%%), …)", st)
+				return bad(fmt.Sprintf("%s.statistics[%d]", key, j), "%q is not a percentile (p0..p100, e.g. p99 or p99.9): streams in the OpenTelemetry formats accept only percentiles", st)
 			}
 		}
 		for j, m := range s.Metrics {
@@ -493,6 +521,9 @@ func (c *EnvConfig) Validate() error {
 				return bad(fmt.Sprintf("%s.metrics[%d]", key, j), "namespace and metricName are required")
 			}
 		}
+	}
+	if err := c.Network.validate(bad); err != nil {
+		return err
 	}
 	for k := range c.Tags {
 		if k == "" || strings.HasPrefix(k, "aws:") {
@@ -532,4 +563,36 @@ func grafanaVersionAtLeast(v string, min [2]int) bool {
 
 func retentionReason(days int) string {
 	return fmt.Sprintf("%d is not a CloudWatch Logs retention; want one of %v", days, logRetentionDays)
+}
+
+// validate checks the network setting (nil: none).
+func (n *NetworkConfig) validate(bad func(key, format string, args ...any) error) error {
+	if n == nil {
+		return nil
+	}
+	if n.VpcID == "" {
+		if len(n.SubnetIDs) > 0 {
+			return bad("network.subnetIds", "given without network.vpcId")
+		}
+		p, err := netip.ParsePrefix(n.VpcCidr)
+		if err != nil || !p.Addr().Is4() || p.Bits() < 16 || p.Bits() > 22 || p.Masked() != p {
+			return bad("network.vpcCidr", "%q: want an IPv4 network from /16 to /22 (two /24 subnets are cut from it), e.g. 10.80.0.0/20", n.VpcCidr)
+		}
+		return nil
+	}
+	if !vpcIDRE.MatchString(n.VpcID) {
+		return bad("network.vpcId", "%q is not a VPC id (vpc-…)", n.VpcID)
+	}
+	if n.VpcCidr != "" {
+		return bad("network.vpcCidr", "only used when the stack creates the VPC (no vpcId)")
+	}
+	if len(n.SubnetIDs) == 0 {
+		return bad("network.subnetIds", "required with network.vpcId: the private subnets the function and the AMP endpoint use (two or more, in different Availability Zones)")
+	}
+	for i, s := range n.SubnetIDs {
+		if !subnetIDRE.MatchString(s) {
+			return bad(fmt.Sprintf("network.subnetIds[%d]", i), "%q is not a subnet id (subnet-…)", s)
+		}
+	}
+	return nil
 }

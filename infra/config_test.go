@@ -55,7 +55,20 @@ func TestLoadEnvConfigErrors(t *testing.T) {
 		{"out-of-order window past AMP's limit", "dev", with(minimal(), "prometheus.outOfOrderWindowSeconds", 3600), "prometheus.outOfOrderWindowSeconds", "0..600"},
 		{"log retention CloudWatch lacks", "dev", with(minimal(), "lambda.logRetentionDays", 10), "lambda.logRetentionDays", "not a CloudWatch Logs retention"},
 		{"bad authentication", "dev", with(minimal(), "grafana.authentication", "LDAP"), "grafana.authentication", "AWS_SSO or SAML"},
-		{"bad statistic", "dev", with(minimal(), "stream.additionalStatistics", []any{map[string]any{"statistics": []any{"p999x"}, "metrics": []any{map[string]any{"namespace": "AWS/RDS", "metricName": "ReadLatency"}}}}), "stream.additionalStatistics[0].statistics[0]", "not a metric-stream statistic"},
+		{"bad statistic", "dev", with(minimal(), "stream.additionalStatistics", []any{map[string]any{"statistics": []any{"p999x"}, "metrics": []any{map[string]any{"namespace": "AWS/RDS", "metricName": "ReadLatency"}}}}), "stream.additionalStatistics[0].statistics[0]", "not a percentile"},
+		// OpenTelemetry output formats stream percentiles only (CloudWatch user
+		// guide, "Statistics that can be streamed").
+		{"trimmed mean", "dev", with(minimal(), "stream.additionalStatistics", []any{map[string]any{"statistics": []any{"tm90"}, "metrics": []any{map[string]any{"namespace": "AWS/RDS", "metricName": "ReadLatency"}}}}), "stream.additionalStatistics[0].statistics[0]", "only percentiles"},
+		{"percentile rank", "dev", with(minimal(), "stream.additionalStatistics", []any{map[string]any{"statistics": []any{"p99", "PR(10:90)"}, "metrics": []any{map[string]any{"namespace": "AWS/RDS", "metricName": "ReadLatency"}}}}), "stream.additionalStatistics[0].statistics[1]", "only percentiles"},
+		{"percentile past 100", "dev", with(minimal(), "stream.additionalStatistics", []any{map[string]any{"statistics": []any{"p100.5"}, "metrics": []any{map[string]any{"namespace": "AWS/RDS", "metricName": "ReadLatency"}}}}), "stream.additionalStatistics[0].statistics[0]", "not a percentile"},
+		// Firehose's Lambda processor takes 0.2–3 MB buffers.
+		{"processor buffer below Firehose's minimum", "dev", with(minimal(), "firehose.processorBufferSizeMiB", 0.1), "firehose.processorBufferSizeMiB", "0.2..3"},
+		{"network subnets without a VPC", "dev", with(minimal(), "network", map[string]any{"subnetIds": []any{"subnet-0123456789abcdef0"}}), "network.subnetIds", "without network.vpcId"},
+		{"network VPC without subnets", "dev", with(minimal(), "network", map[string]any{"vpcId": "vpc-0123456789abcdef0"}), "network.subnetIds", "required"},
+		{"network key misspelled", "dev", with(minimal(), "network", map[string]any{"vpcID": "vpc-0123456789abcdef0"}), "network.vpcID", "unknown key"},
+		{"network bad subnet", "dev", with(minimal(), "network", map[string]any{"vpcId": "vpc-0123456789abcdef0", "subnetIds": []any{"sn-1"}}), "network.subnetIds[0]", "not a subnet id"},
+		{"network CIDR too small", "dev", with(minimal(), "network", map[string]any{"vpcCidr": "10.0.0.0/24"}), "network.vpcCidr", "/16 to /22"},
+		{"network CIDR with an existing VPC", "dev", with(minimal(), "network", map[string]any{"vpcId": "vpc-0123456789abcdef0", "subnetIds": []any{"subnet-0123456789abcdef0"}, "vpcCidr": "10.0.0.0/16"}), "network.vpcCidr", "only used"},
 		{"no namespaces", "dev", with(minimal(), "stream.includeFilters", []any{}), "stream.includeFilters", "at least one"},
 		{"bad email", "dev", with(minimal(), "alerts.email", "not-an-address"), "alerts.email", "not-an-address"},
 		{"bad log level", "dev", with(minimal(), "lambda.logLevel", "loud"), "lambda.logLevel", "debug, info, warn, error"},
@@ -253,5 +266,24 @@ func TestUnknownKeyInList(t *testing.T) {
 	var ce *ConfigError
 	if !errors.As(err, &ce) || ce.Key != "stream.includeFilters[0].metrics" {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestLoadEnvConfigAccepts: the values CloudWatch and Firehose accept that
+// an earlier validation refused or got wrong.
+func TestLoadEnvConfigAccepts(t *testing.T) {
+	stats := []any{map[string]any{"statistics": []any{"p0", "p99.9", "p100", "p50.12345"}, "metrics": []any{map[string]any{"namespace": "AWS/RDS", "metricName": "ReadLatency"}}}}
+	env := with(minimal(), "stream.additionalStatistics", stats)
+	env["firehose"] = map[string]any{"processorBufferSizeMiB": 0.5}
+	env["network"] = map[string]any{}
+	cfg, err := LoadEnvConfig(map[string]any{"dev": env}, "dev", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Firehose.ProcessorBufferSizeMiB != 0.5 {
+		t.Errorf("processorBufferSizeMiB %v, want 0.5", cfg.Firehose.ProcessorBufferSizeMiB)
+	}
+	if cfg.Network == nil || cfg.Network.VpcCidr == "" || cfg.Network.VpcID != "" {
+		t.Errorf("network {} = %+v, want a stack-created VPC with a default CIDR", cfg.Network)
 	}
 }

@@ -17,6 +17,11 @@ import (
 // repoRoot is the directory holding cdk.json; set by TestMain.
 var repoRoot string
 
+// outRoot holds the cloud assemblies of the shared syntheses: it must
+// outlive the test that happened to synthesize first, since later tests
+// read the assembly again (cdk-nag's reports, Annotations).
+var outRoot string
+
 func TestMain(m *testing.M) {
 	code, err := setup()
 	if err != nil {
@@ -28,6 +33,9 @@ func TestMain(m *testing.M) {
 	// One jsii runtime serves every test; closing it per test would restart
 	// node each time.
 	jsii.Close()
+	if outRoot != "" {
+		os.RemoveAll(outRoot)
+	}
 	os.Exit(code)
 }
 
@@ -39,6 +47,9 @@ func setup() (int, error) {
 		return 1, err
 	}
 	if repoRoot, err = FindRoot(wd); err != nil {
+		return 1, err
+	}
+	if outRoot, err = os.MkdirTemp("", "cwstream-infra-test-"); err != nil {
 		return 1, err
 	}
 	for bootstrap, pkg := range map[string]string{BootstrapPath: "./lambda/ingest", GrafanaBootstrapPath: "./lambda/grafana"} {
@@ -99,7 +110,11 @@ func synth(t *testing.T, name string) *synthesized {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())})
+	out, err := os.MkdirTemp(outRoot, name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(out)})
 	stacks, err := BuildApp(app, env, DefaultPaths(repoRoot))
 	if err != nil {
 		t.Fatal(err)

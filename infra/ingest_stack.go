@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -13,27 +14,13 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	cw "github.com/cwstream/cwstream/infra/constructs"
+	"github.com/cwstream/cwstream/internal/lambdaenv"
+	"github.com/cwstream/cwstream/internal/rules"
+	"github.com/cwstream/cwstream/internal/telemetry"
 )
 
-// Lambda environment variables read by lambda/ingest.
-const (
-	EnvRemoteWriteURL       = "CWSTREAM_REMOTE_WRITE_URL"
-	EnvConfigPath           = "CWSTREAM_CONFIG"
-	EnvSigV4                = "CWSTREAM_SIGV4"
-	EnvRegion               = "CWSTREAM_REGION"
-	EnvMaxSamplesPerRequest = "CWSTREAM_MAX_SAMPLES_PER_REQUEST"
-	EnvMaxBytesPerRequest   = "CWSTREAM_MAX_BYTES_PER_REQUEST"
-	EnvConcurrency          = "CWSTREAM_CONCURRENCY"
-	EnvLogLevel             = "CWSTREAM_LOG_LEVEL"
-	// lambdaTaskRoot is where Lambda unpacks the asset ($LAMBDA_TASK_ROOT).
-	lambdaTaskRoot = "/var/task"
-)
-
-// The function's own EMF metrics (internal/telemetry).
-const (
-	SelfMetricsNamespace = "CWStream"
-	MetricRecordsFailed  = "RecordsFailed"
-)
+// lambdaTaskRoot is where Lambda unpacks the asset ($LAMBDA_TASK_ROOT).
+const lambdaTaskRoot = "/var/task"
 
 // durationAlarmFraction of the timeout is "near timeout": past it an invocation
 // is one slow retry away from being abandoned.
@@ -53,10 +40,12 @@ type IngestStackProps struct {
 // Lambda → AMP, an S3 bucket for what fails, and alarms.
 type IngestStack struct {
 	awscdk.Stack
-	Key            awskms.Key
-	Bucket         awss3.Bucket
-	AlarmTopic     *cw.AlertTopic
-	Function       *cw.IngestFunction
+	Key        awskms.Key
+	Bucket     awss3.Bucket
+	AlarmTopic *cw.AlertTopic
+	Function   *cw.IngestFunction
+	// Network is nil unless the environment sets one (in its region).
+	Network        *cw.PrivateNetwork
 	DeliveryStream *cw.DeliveryStream
 	MetricStream   *cw.MetricStream
 	Alarms         []awscloudwatch.Alarm
@@ -74,11 +63,7 @@ func NewIngestStack(scope constructs.Construct, id string, props *IngestStackPro
 	removal := removalPolicy(env)
 	s := &IngestStack{Stack: stack}
 
-	s.Key = awskms.NewKey(stack, jsii.String("Key"), &awskms.KeyProps{
-		Description:       jsii.String(fmt.Sprintf("cwstream %s ingest: Firehose stream, its bucket and the alarm topic", env.Name)),
-		EnableKeyRotation: jsii.Bool(true),
-		RemovalPolicy:     removal,
-	})
+	s.Key = cw.NewStackKey(stack, "Key", fmt.Sprintf("cwstream %s ingest: Firehose stream, its bucket, log groups and the alarm topic", env.Name), removal)
 	accessLogs := awss3.NewBucket(stack, jsii.String("AccessLogs"), &awss3.BucketProps{
 		// S3 server access logging delivers only to SSE-S3 buckets.
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
@@ -107,6 +92,7 @@ func NewIngestStack(scope constructs.Construct, id string, props *IngestStackPro
 			{Id: jsii.String("abort-incomplete-uploads"), AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1))},
 		},
 	})
+	suppressBucketGuards(accessLogs, s.Bucket)
 	s.AlarmTopic = cw.NewAlertTopic(stack, "Alarms", &cw.AlertTopicProps{
 		Key:        s.Key,
 		Publishers: []string{"cloudwatch.amazonaws.com"},
@@ -114,21 +100,39 @@ func NewIngestStack(scope constructs.Construct, id string, props *IngestStackPro
 	})
 
 	environment := map[string]*string{
-		EnvRemoteWriteURL: props.Workspace.Prometheus.RemoteWriteURL,
-		EnvConfigPath:     jsii.String(lambdaTaskRoot + "/" + cw.ConfigFileName),
+		lambdaenv.EnvRemoteWriteURL: props.Workspace.Prometheus.RemoteWriteURL,
+		lambdaenv.EnvConfig:         jsii.String(lambdaTaskRoot + "/" + lambdaenv.DefaultConfigName),
 		// AMP accepts only SigV4-signed writes; the workspace region is
 		// explicit because it differs from the function's in other regions.
-		EnvSigV4:    jsii.String("true"),
-		EnvRegion:   props.Workspace.Region(),
-		EnvLogLevel: jsii.String(env.Lambda.LogLevel),
+		lambdaenv.EnvSigV4:    jsii.String("true"),
+		lambdaenv.EnvRegion:   props.Workspace.Region(),
+		lambdaenv.EnvLogLevel: jsii.String(env.Lambda.LogLevel),
 	}
 	for name, v := range map[string]int{
-		EnvMaxSamplesPerRequest: env.Lambda.MaxSamplesPerRequest,
-		EnvMaxBytesPerRequest:   env.Lambda.MaxBytesPerRequest,
-		EnvConcurrency:          env.Lambda.Concurrency,
+		lambdaenv.EnvMaxSamplesPerRequest: env.Lambda.MaxSamplesPerRequest,
+		lambdaenv.EnvMaxBytesPerRequest:   env.Lambda.MaxBytesPerRequest,
+		lambdaenv.EnvConcurrency:          env.Lambda.Concurrency,
 	} {
 		if v > 0 { // 0 leaves the function's own default in force
 			environment[name] = jsii.String(strconv.Itoa(v))
+		}
+	}
+	// The network setting applies in the workspace's region: an interface
+	// endpoint serves its own region's AMP only.
+	var network *cw.FunctionNetwork
+	noNetwork := "The environment has no network setting: the function reaches AMP's public, SigV4-authenticated HTTPS endpoint; set network in cdk.json to run it in private subnets behind an AMP interface endpoint."
+	if n := env.Network; n != nil {
+		if *stack.Region() == env.Region {
+			s.Network = cw.NewPrivateNetwork(stack, "Network", &cw.PrivateNetworkProps{
+				VpcID: n.VpcID, SubnetIDs: n.SubnetIDs, VpcCidr: n.VpcCidr,
+				WorkspaceArn:         props.Workspace.Prometheus.Workspace.AttrArn(),
+				FlowLogRetentionDays: env.Lambda.LogRetentionDays,
+				Key:                  s.Key,
+				RemovalPolicy:        removal,
+			})
+			network = s.Network.Function()
+		} else {
+			noNetwork = fmt.Sprintf("The AMP workspace is in %s and an interface endpoint serves only its own region's AMP, so this %s function writes over AMP's public, SigV4-authenticated HTTPS endpoint; the network setting applies to the ingest stack in %s.", env.Region, *stack.Region(), env.Region)
 		}
 	}
 	s.Function = cw.NewIngestFunction(stack, "Ingest", &cw.IngestFunctionProps{
@@ -136,7 +140,10 @@ func NewIngestStack(scope constructs.Construct, id string, props *IngestStackPro
 		MemoryMiB:           env.Lambda.MemoryMiB,
 		TimeoutSeconds:      env.Lambda.TimeoutSeconds,
 		ReservedConcurrency: env.Lambda.ReservedConcurrency,
-		LogRetention:        retentionDays(env.Lambda.LogRetentionDays),
+		LogRetentionDays:    env.Lambda.LogRetentionDays,
+		LogKey:              s.Key,
+		Network:             network,
+		NoNetworkReason:     noNetwork,
 		WorkspaceArn:        props.Workspace.Prometheus.Workspace.AttrArn(),
 		Environment:         environment,
 		RemovalPolicy:       removal,
@@ -151,7 +158,7 @@ func NewIngestStack(scope constructs.Construct, id string, props *IngestStackPro
 		S3BufferSizeMiB:                env.Firehose.S3BufferSizeMiB,
 		S3BufferIntervalSeconds:        env.Firehose.S3BufferIntervalSeconds,
 		BackupAllRecords:               env.Firehose.BackupAllRecords,
-		LogRetention:                   retentionDays(env.Firehose.LogRetentionDays),
+		LogRetentionDays:               env.Firehose.LogRetentionDays,
 		RemovalPolicy:                  removal,
 	})
 	s.MetricStream = cw.NewMetricStream(stack, "MetricStream", &cw.MetricStreamProps{
@@ -195,7 +202,7 @@ func (s *IngestStack) addAlarms(env *EnvConfig) {
 		{"LambdaDurationNearTimeout", fmt.Sprintf("An invocation took more than %.0f%% of the %d s timeout.", durationAlarmFraction*100, env.Lambda.TimeoutSeconds),
 			fn.MetricDuration(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}), durationAlarmFraction * float64(env.Lambda.TimeoutSeconds) * 1000, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD},
 		{"RecordsFailed", "The ingest function returned records as ProcessingFailed (they are in S3 under processing-failed/ for replay).",
-			metric(SelfMetricsNamespace, MetricRecordsFailed, "Sum", &map[string]*string{"FunctionName": fn.FunctionName()}), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD},
+			metric(telemetry.DefaultNamespace, telemetry.MetricRecordsFailed, "Sum", &map[string]*string{"FunctionName": fn.FunctionName()}), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD},
 		{"FirehoseProcessingFailed", "Firehose could not invoke the processor successfully (after its retries the records go to processing-failed/).",
 			metric("AWS/Firehose", "ExecuteProcessing.Success", "Minimum", streamDims), 1, awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD},
 		{"FirehoseDeliveryFailed", "Firehose failed to deliver to S3: processing-failed records may be lost after 24 h of retries.",
@@ -210,7 +217,7 @@ func (s *IngestStack) addAlarms(env *EnvConfig) {
 	action := awscloudwatchactions.NewSnsAction(s.AlarmTopic.Topic)
 	for _, sp := range specs {
 		alarm := awscloudwatch.NewAlarm(s.Stack, jsii.String(sp.id), &awscloudwatch.AlarmProps{
-			AlarmDescription:   jsii.String(sp.description),
+			AlarmDescription:   jsii.String(sp.description + " Runbook: " + AlarmRunbookURL(sp.id)),
 			Metric:             sp.metric,
 			Threshold:          jsii.Number(sp.threshold),
 			ComparisonOperator: sp.op,
@@ -223,6 +230,13 @@ func (s *IngestStack) addAlarms(env *EnvConfig) {
 		alarm.AddOkAction(action)
 		s.Alarms = append(s.Alarms, alarm)
 	}
+}
+
+// AlarmRunbookURL is the operations guide's section for an ingest alarm
+// (the same guide the AMP alerts link to): its anchor is the alarm's id in
+// lower case.
+func AlarmRunbookURL(alarmID string) string {
+	return rules.DefaultOptions().RunbookBase + "#" + strings.ToLower(alarmID)
 }
 
 func days(n int) awscdk.Duration { return awscdk.Duration_Days(jsii.Number(n)) }
@@ -245,4 +259,17 @@ func streamStatistics(in []StatisticsSelection) []cw.StatisticsSelection {
 		out = append(out, sel)
 	}
 	return out
+}
+
+// suppressBucketGuards records on the two buckets why the Control Tower S3
+// controls that do not fit them are not applied.
+func suppressBucketGuards(accessLogs, data awss3.Bucket) {
+	logs, failed := cw.CfnOf(accessLogs), cw.CfnOf(data)
+	cw.SuppressGuard(logs, cw.GuardS3DefaultKMS, "S3 server access logging delivers only to a destination bucket encrypted with SSE-S3 (S3 user guide, server access logging, destination bucket requirements); the logs hold request metadata, no metric data.")
+	cw.SuppressGuard(logs, cw.GuardS3Logging, "This is the access-log destination itself; logging it to itself would loop and logging it elsewhere would need a third bucket with the same question.")
+	for _, b := range []awscdk.CfnResource{logs, failed} {
+		cw.SuppressGuard(b, cw.GuardS3Versioning, "Objects are written once under unique, time-based keys (Firehose, S3 server access logging), never overwritten, and deleted only by the bucket's lifecycle expiry; no role of the stack may delete them. Versioning would only keep copies past the retention the lifecycle rule sets.")
+		cw.SuppressGuard(b, cw.GuardS3EventNotify, "Nothing consumes object events: failures are signalled by the RecordsFailed, Firehose and Lambda alarms, and replay reads the prefix on demand (docs/operations.md).")
+		cw.SuppressGuard(b, cw.GuardS3ObjectLock, "Failed records must be deletable by the lifecycle rule once replayed or expired, and access logs likewise; WORM retention is not a requirement for operational metric data.")
+	}
 }

@@ -13,6 +13,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	cw "github.com/cwstream/cwstream/infra/constructs"
+
+	"github.com/cwstream/cwstream/internal/lambdaenv"
+	"github.com/cwstream/cwstream/internal/telemetry"
 )
 
 type obj = map[string]any
@@ -213,6 +216,9 @@ func checkGrafanaPolicy(t *testing.T, doc obj, amp, topic, key string) {
 	for _, a := range cw.GrafanaLogGroupActions {
 		want[a] = arn("logs", "log-group:*")
 	}
+	for _, a := range cw.GrafanaOAMSinkActions {
+		want[a] = arn("oam", "sink/*")
+	}
 	got := map[string]string{}
 	for _, st := range doc["Statement"].([]any) {
 		st := st.(obj)
@@ -297,11 +303,11 @@ func checkIngest(t *testing.T, s *synthesized, stackName string) {
 			"MemorySize": env.Lambda.MemoryMiB, "Timeout": env.Lambda.TimeoutSeconds,
 			"ReservedConcurrentExecutions": reserved,
 			"Environment": obj{"Variables": obj{
-				EnvRemoteWriteURL: url,
-				EnvConfigPath:     "/var/task/cwstream.yaml",
-				EnvSigV4:          "true",
-				EnvRegion:         env.Region,
-				EnvLogLevel:       env.Lambda.LogLevel,
+				lambdaenv.EnvRemoteWriteURL: url,
+				lambdaenv.EnvConfig:         "/var/task/cwstream.yaml",
+				lambdaenv.EnvSigV4:          "true",
+				lambdaenv.EnvRegion:         env.Region,
+				lambdaenv.EnvLogLevel:       env.Lambda.LogLevel,
 			}},
 		})
 	})
@@ -317,7 +323,7 @@ func checkIngest(t *testing.T, s *synthesized, stackName string) {
 		t.Errorf("remote-write URL is built from %s, want %s", asJSON(endpoint), want)
 	}
 	vars := props(fn)["Environment"].(obj)["Variables"].(obj)
-	for k, v := range map[string]int{EnvConcurrency: env.Lambda.Concurrency, EnvMaxSamplesPerRequest: env.Lambda.MaxSamplesPerRequest, EnvMaxBytesPerRequest: env.Lambda.MaxBytesPerRequest} {
+	for k, v := range map[string]int{lambdaenv.EnvConcurrency: env.Lambda.Concurrency, lambdaenv.EnvMaxSamplesPerRequest: env.Lambda.MaxSamplesPerRequest, lambdaenv.EnvMaxBytesPerRequest: env.Lambda.MaxBytesPerRequest} {
 		got, set := vars[k]
 		if (v > 0) != set || (set && got != fmt.Sprint(v)) {
 			t.Errorf("%s = %v (set %v), config %d", k, got, set, v)
@@ -346,8 +352,12 @@ func checkIngest(t *testing.T, s *synthesized, stackName string) {
 	if got, want := asJSON(resolveAcross(t, captured(res), raw, wsRaw)), asJSON(obj{"Fn::GetAtt": []any{amp, "Arn"}}); got != want {
 		t.Errorf("aps:RemoteWrite on %s, want the workspace ARN %s", got, want)
 	}
-	if len(doc["Statement"].([]any)) != 2 {
-		t.Errorf("function role has %d statements, want logs + remote write: %s", len(doc["Statement"].([]any)), asJSON(doc))
+	wantStatements := 2 // own logs, remote write
+	if env.Network != nil && strings.HasSuffix(stackName, env.Region) {
+		wantStatements++ // the VPC function's network interfaces
+	}
+	if len(doc["Statement"].([]any)) != wantStatements {
+		t.Errorf("function role has %d statements, want %d: %s", len(doc["Statement"].([]any)), wantStatements, asJSON(doc))
 	}
 
 	// Firehose.
@@ -389,7 +399,7 @@ func checkIngest(t *testing.T, s *synthesized, stackName string) {
 			var ok bool
 			switch strings.SplitN(a, ":", 2)[0] {
 			case "lambda":
-				ok = r == asJSON(obj{"Fn::GetAtt": []any{fnID, "Arn"}})
+				ok = r == asJSON([]any{obj{"Fn::GetAtt": []any{fnID, "Arn"}}, obj{"Fn::Join": []any{"", []any{obj{"Fn::GetAtt": []any{fnID, "Arn"}}, ":*"}}}})
 			case "s3":
 				ok = r == asJSON(obj{"Fn::GetAtt": []any{bucketID, "Arn"}}) ||
 					r == asJSON(obj{"Fn::Join": []any{"", []any{obj{"Fn::GetAtt": []any{bucketID, "Arn"}}, "/*"}}})
@@ -472,7 +482,7 @@ func checkIngest(t *testing.T, s *synthesized, stackName string) {
 		}
 	}
 	for what, p := range map[string]obj{
-		"records failed": {"Namespace": SelfMetricsNamespace, "MetricName": MetricRecordsFailed, "Statistic": "Sum",
+		"records failed": {"Namespace": telemetry.DefaultNamespace, "MetricName": telemetry.MetricRecordsFailed, "Statistic": "Sum",
 			"Dimensions": []any{obj{"Name": "FunctionName", "Value": obj{"Ref": fnID}}}},
 		"lambda errors":    {"Namespace": "AWS/Lambda", "MetricName": "Errors", "Dimensions": []any{obj{"Name": "FunctionName", "Value": obj{"Ref": fnID}}}},
 		"lambda throttles": {"Namespace": "AWS/Lambda", "MetricName": "Throttles"},
@@ -506,7 +516,9 @@ func TestNoUnscopedGrants(t *testing.T) {
 							t.Errorf("%s/%s: wildcard action %s", stack, id, a)
 						}
 					}
-					if st["Resource"] == "*" && !(strings.HasPrefix(id, "Grafana") && st["Sid"] == "NoResourceLevelPermissions") {
+					grafanaList := strings.HasPrefix(id, "Grafana") && st["Sid"] == "NoResourceLevelPermissions"
+					vpcFunction := strings.HasPrefix(id, "Ingest") && st["Sid"] == "NetworkInterfaces"
+					if st["Resource"] == "*" && !grafanaList && !vpcFunction {
 						t.Errorf("%s/%s: %v on *", stack, id, actions(st))
 					}
 				}

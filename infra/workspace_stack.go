@@ -51,11 +51,7 @@ func NewWorkspaceStack(scope constructs.Construct, id string, props *WorkspaceSt
 	removal := removalPolicy(env)
 	s := &WorkspaceStack{Stack: stack}
 
-	s.Key = awskms.NewKey(stack, jsii.String("Key"), &awskms.KeyProps{
-		Description:       jsii.String(fmt.Sprintf("cwstream %s: alert topic and (optionally) the AMP workspace", env.Name)),
-		EnableKeyRotation: jsii.Bool(true),
-		RemovalPolicy:     removal,
-	})
+	s.Key = cw.NewStackKey(stack, "Key", fmt.Sprintf("cwstream %s: alert topic, log groups and (optionally) the AMP workspace", env.Name), removal)
 	s.AlertTopic = cw.NewAlertTopic(stack, "Alerts", &cw.AlertTopicProps{
 		Key:   s.Key,
 		Email: env.Alerts.Email,
@@ -70,7 +66,8 @@ func NewWorkspaceStack(scope constructs.Construct, id string, props *WorkspaceSt
 		Alias:                   env.Prometheus.Alias,
 		RetentionDays:           env.Prometheus.RetentionDays,
 		OutOfOrderWindowSeconds: env.Prometheus.OutOfOrderWindowSeconds,
-		LogRetention:            retentionDays(env.Prometheus.LogRetentionDays),
+		LogRetentionDays:        env.Prometheus.LogRetentionDays,
+		LogKey:                  s.Key,
 		RulesYAML:               props.RulesYAML,
 		AlertManagerDefinition:  alertManager,
 		RemovalPolicy:           removal,
@@ -93,13 +90,14 @@ func NewWorkspaceStack(scope constructs.Construct, id string, props *WorkspaceSt
 		Key:                    s.Key,
 	})
 	s.Dashboards = cw.NewGrafanaProvisioner(stack, "Dashboards", &cw.GrafanaProvisionerProps{
-		AssetDir:       props.GrafanaAssetDir,
-		WorkspaceID:    s.Grafana.Workspace.AttrId(),
-		PrometheusURL:  s.Prometheus.Workspace.AttrPrometheusEndpoint(),
-		Region:         stack.Region(),
-		DashboardsHash: props.DashboardsHash,
-		LogRetention:   retentionDays(env.Lambda.LogRetentionDays),
-		RemovalPolicy:  removal,
+		AssetDir:         props.GrafanaAssetDir,
+		WorkspaceID:      s.Grafana.Workspace.AttrId(),
+		PrometheusURL:    s.Prometheus.Workspace.AttrPrometheusEndpoint(),
+		Region:           stack.Region(),
+		DashboardsHash:   props.DashboardsHash,
+		LogRetentionDays: env.Lambda.LogRetentionDays,
+		LogKey:           s.Key,
+		RemovalPolicy:    removal,
 	})
 
 	output(stack, "RemoteWriteUrl", s.Prometheus.RemoteWriteURL, "AMP remote-write endpoint (CWSTREAM_REMOTE_WRITE_URL)")
@@ -118,9 +116,16 @@ func output(stack awscdk.Stack, id string, value *string, description string) {
 	})
 }
 
+// removalPolicy is what happens to stateful resources (keys, buckets, log
+// groups, the AMP workspace) when they leave the stack. Retained ones are
+// RetainExceptOnCreate: kept on update and delete, but removed when the
+// stack operation that created them rolls back, so a failed first deploy
+// leaves no fixed-name log group or bucket behind to make the retry fail
+// with "already exists" (CloudFormation template reference, DeletionPolicy
+// attribute, RetainExceptOnCreate).
 func removalPolicy(env *EnvConfig) awscdk.RemovalPolicy {
 	if env.Retain {
-		return awscdk.RemovalPolicy_RETAIN
+		return awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE
 	}
 	return awscdk.RemovalPolicy_DESTROY
 }

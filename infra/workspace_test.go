@@ -239,6 +239,10 @@ func TestGrafanaProvisioning(t *testing.T) {
 			})
 			if timeout := props(fn)["Timeout"].(float64); timeout < 120 || timeout > 300 {
 				t.Errorf("timeout %v s, want 2-5 minutes", timeout)
+			} else if budget := grafana.DefaultRetryPolicy.Budget.Seconds(); budget > timeout/2 {
+				// Retries of a Grafana hiccup must end well before the
+				// function does, or CloudFormation waits for an answer.
+				t.Errorf("provisioning may wait %v s retrying, over half its %v s timeout", budget, timeout)
 			}
 			logs := props(fn)["LoggingConfig"].(obj)["LogGroup"].(obj)["Ref"].(string)
 			if got := props(raw["Resources"].(obj)[logs].(obj))["RetentionInDays"]; got != float64(env.Lambda.LogRetentionDays) {

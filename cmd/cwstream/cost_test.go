@@ -63,21 +63,8 @@ func TestCostREADME(t *testing.T) {
 		t.Fatalf("README.md has no %q … %q block", strings.TrimSpace(begin), strings.TrimSpace(end))
 	}
 	got := string(readme[:i]) + block.String() + string(readme[j+len(end):])
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if got != string(readme) {
-		gl, wl := strings.Split(got, "\n"), strings.Split(string(readme), "\n")
-		for k := 0; k < min(len(gl), len(wl)); k++ {
-			if gl[k] != wl[k] {
-				t.Fatalf("README.md's cost example is stale at line %d (go test ./cmd/cwstream -run TestCostREADME -update):\n got  %s\n want %s", k+1, wl[k], gl[k])
-			}
-		}
-		t.Fatal("README.md's cost example is stale (go test ./cmd/cwstream -run TestCostREADME -update)")
-	}
+	// The README is the golden file of the cost example (make golden).
+	testutil.Golden(t, path, []byte(got))
 }
 
 // costJSON is the documented JSON form.

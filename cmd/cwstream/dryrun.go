@@ -66,7 +66,6 @@ func runDryrun(ctx context.Context, e *env, args []string) error {
 						}
 					}
 				}
-				conv.Reset()
 				return nil
 			})
 		})

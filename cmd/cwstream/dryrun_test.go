@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,8 +10,6 @@ import (
 
 	"github.com/cwstream/cwstream/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // runCLI runs one command line and returns its exit status and output.
 func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -25,26 +22,7 @@ func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := testutil.Testdata(t, "golden", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd/cwstream -update to create it, then review it)", err)
-	}
-	if got != string(want) {
-		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < min(len(gl), len(wl)); i++ {
-			if gl[i] != wl[i] {
-				t.Fatalf("%s differs at line %d:\n got  %s\n want %s", name, i+1, gl[i], wl[i])
-			}
-		}
-		t.Fatalf("%s: got %d lines, want %d", name, len(gl), len(wl))
-	}
+	testutil.Golden(t, testutil.Testdata(t, "golden", name), []byte(got))
 }
 
 // Every fixture's samples, in each input form, against reviewed golden files.
@@ -65,18 +43,20 @@ func TestDryrunGolden(t *testing.T) {
 		{"processing-failed.prom", []string{"testdata/payloads/processing-failed.jsonl"}},
 		{"alb-configured.prom", []string{"--config", "testdata/config/relabel.yaml", "testdata/payloads/alb.bin"}},
 		{"summary.txt", []string{"--summary", "testdata/payloads/ecs.bin", "testdata/payloads/rds.bin", "testdata/payloads/alb.bin"}},
-		// The recorded payloads beside the repository (never copied into
-		// it): their cardinality report is the golden file.
+		// The recorded payloads in the shared folder (never copied into
+		// the repository): their cardinality report is the golden file.
 		{"real-payloads-summary.txt", []string{"--summary", "--top", "25",
-			"../shared/real-payloads/otel07-firehose-http-delivery.bin", "../shared/real-payloads/otel07-firehose-http-delivery-2.bin"}},
+			"real:otel07-firehose-http-delivery.bin", "real:otel07-firehose-http-delivery-2.bin"}},
 	}
 	root := testutil.RepoRoot(t)
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
 			args := []string{"dryrun"}
 			for _, a := range tt.args {
-				if strings.HasPrefix(a, "testdata/") || strings.HasPrefix(a, "../shared/") {
+				if strings.HasPrefix(a, "testdata/") {
 					a = filepath.Join(root, a)
+				} else if name, ok := strings.CutPrefix(a, "real:"); ok {
+					a = testutil.RealPayloadPath(t, name)
 				}
 				args = append(args, a)
 			}

@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/schollz/progressbar/v3"
 
@@ -41,7 +42,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	region := fs.String("region", "", "SigV4 `region` (default: from the AMP URL)")
 	concurrency := fs.Int("concurrency", 0, "requests in flight (default 4)")
 	attempts := fs.Int("max-attempts", 0, "attempts per request before its records count as failed (default 10)")
-	query := fs.String("query", "", "after writing, evaluate this PromQL `expression` at the newest sample's time and print it (unsigned endpoints only)")
+	query := fs.String("query", "", "after writing, evaluate this PromQL `expression` at the newest sample's time and print it (SigV4-signed like the writes)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -64,10 +65,8 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	if *noSigv4 {
 		rw.SigV4 = false
 	}
-	if *query != "" && rw.SigV4 {
-		return errors.New("--query needs an unsigned endpoint such as a local Prometheus; query AMP from Grafana or awscurl")
-	}
 	rw = rw.WithDefaults()
+	queryClient := &http.Client{Timeout: promquery.DefaultTimeout}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	opts := []remotewrite.Option{remotewrite.WithLogger(log)}
 	if rw.SigV4 {
@@ -76,6 +75,8 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("AWS configuration for SigV4: %w", err)
 		}
 		opts = append(opts, remotewrite.WithCredentials(awsCfg.Credentials))
+		queryClient = &http.Client{Timeout: promquery.DefaultTimeout, Transport: &apsSigner{creds: aws.NewCredentialsCache(awsCfg.Credentials), region: rw.Region,
+			signer: v4.NewSigner(), next: http.DefaultTransport}}
 	}
 	client, err := remotewrite.New(rw, opts...)
 	if err != nil {
@@ -137,7 +138,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	if *query != "" && r.total.NewestSample > 0 {
 		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(*to, "/"), "/api/v1/write"), "/api/v1/remote_write")
 		at := time.UnixMilli(r.total.NewestSample)
-		res, err := promquery.Query(ctx, http.DefaultClient, base, *query, at)
+		res, err := promquery.New(base, queryClient).Query(ctx, *query, at)
 		if err != nil {
 			return err
 		}

@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,7 +94,45 @@ func TestReplayUsage(t *testing.T) {
 	if code, _, errs := runCLI(t, "", "replay", "--sigv4", "--no-sigv4", "x"); code != 2 || !strings.Contains(errs, "contradict") {
 		t.Errorf("exit %d: %s", code, errs)
 	}
-	if code, _, errs := runCLI(t, "", "replay", "--sigv4", "--query", "up", "--to", "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write", "x"); code != 1 || !strings.Contains(errs, "unsigned endpoint") {
-		t.Errorf("exit %d: %s", code, errs)
+}
+
+// TestReplaySignedQuery: against AMP (SigV4) the --query that verifies a
+// replay is signed for the aps service like the writes, at the workspace's
+// query path.
+func TestReplaySignedQuery(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	var queried atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") || !strings.Contains(auth, "/eu-west-1/aps/aws4_request") {
+			t.Errorf("%s %s: Authorization %q is not SigV4 for aps in eu-west-1", r.Method, r.URL.Path, auth)
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		switch r.URL.Path {
+		case "/workspaces/ws-1/api/v1/remote_write":
+			w.WriteHeader(http.StatusNoContent)
+		case "/workspaces/ws-1/api/v1/query":
+			queried.Store(true)
+			if r.URL.Query().Get("query") != "count(up)" {
+				t.Errorf("query %q", r.URL.Query().Get("query"))
+			}
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1710238560,"7"]}]}}`)
+		default:
+			t.Errorf("unexpected %s %s", r.Method, r.URL.Path)
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	code, out, errs := runCLI(t, "", "replay", "--sigv4", "--region", "eu-west-1", "--query", "count(up)",
+		"--to", srv.URL+"/workspaces/ws-1/api/v1/remote_write", testutil.Testdata(t, "payloads", "single.bin"))
+	if code != 0 || !queried.Load() || !strings.Contains(out, "{} => 7") {
+		t.Fatalf("exit %d, queried %v\nstdout: %s\nstderr: %s", code, queried.Load(), out, errs)
 	}
 }

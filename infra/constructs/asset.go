@@ -7,14 +7,16 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/cwstream/cwstream/internal/lambdaenv"
 )
 
 // Names inside the staged asset directory: Lambda runs `bootstrap` for
 // provided.al2023, and the function reads its configuration from
-// $LAMBDA_TASK_ROOT/cwstream.yaml.
+// $LAMBDA_TASK_ROOT/cwstream.yaml, the name it looks for by default.
 const (
 	BootstrapName  = "bootstrap"
-	ConfigFileName = "cwstream.yaml"
+	ConfigFileName = lambdaenv.DefaultConfigName
 )
 
 // MissingBootstrapError says the function binary has not been built.

@@ -30,15 +30,17 @@ type DeliveryStreamProps struct {
 	Function awslambda.IFunction
 	Bucket   awss3.IBucket
 	// Key encrypts the stream at rest and the objects it writes.
-	Key                            awskms.IKey
-	ProcessorBufferSizeMiB         int
+	Key awskms.IKey
+	// ProcessorBufferSizeMiB may be fractional (0.2–3 MiB).
+	ProcessorBufferSizeMiB         float64
 	ProcessorBufferIntervalSeconds int
 	ProcessorRetries               int
 	S3BufferSizeMiB                int
 	S3BufferIntervalSeconds        int
 	BackupAllRecords               bool
-	LogRetention                   awslogs.RetentionDays
-	RemovalPolicy                  awscdk.RemovalPolicy
+	// LogRetentionDays applies to the stream's log group (encrypted with Key).
+	LogRetentionDays int
+	RemovalPolicy    awscdk.RemovalPolicy
 }
 
 // DeliveryStream is a Direct PUT Firehose stream whose Lambda processor turns
@@ -55,11 +57,15 @@ type DeliveryStream struct {
 func NewDeliveryStream(scope constructs.Construct, id string, props *DeliveryStreamProps) *DeliveryStream {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	stack := awscdk.Stack_Of(c)
-	logGroup := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
-		Retention:     props.LogRetention,
+	logGroup := NewLogGroup(c, "Logs", &LogGroupProps{
+		RetentionDays: props.LogRetentionDays,
+		Key:           props.Key,
 		RemovalPolicy: props.RemovalPolicy,
 	})
 	destLog := logGroup.AddStream(jsii.String("DestinationDelivery"), nil)
+	// A stream goes with its group (CDK retains streams by default, which
+	// would outlive a rolled-back create).
+	destLog.ApplyRemovalPolicy(props.RemovalPolicy)
 	logStreamArn := func(s awslogs.LogStream) *string {
 		return jsii.String(fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:log-stream:%s",
 			*stack.Partition(), *stack.Region(), *stack.Account(), *logGroup.LogGroupName(), *s.LogStreamName()))
@@ -69,6 +75,7 @@ func NewDeliveryStream(scope constructs.Construct, id string, props *DeliveryStr
 	var backupLog awslogs.LogStream
 	if props.BackupAllRecords {
 		backupLog = logGroup.AddStream(jsii.String("BackupDelivery"), nil)
+		backupLog.ApplyRemovalPolicy(props.RemovalPolicy)
 		logStreams = append(logStreams, logStreamArn(backupLog))
 	}
 
@@ -96,15 +103,24 @@ func NewDeliveryStream(scope constructs.Construct, id string, props *DeliveryStr
 				Sid:       jsii.String("ObjectsKey"),
 				Actions:   jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
 				Resources: &[]*string{props.Key.KeyArn()},
+				// The bucket uses an S3 Bucket Key, so S3 asks KMS with the
+				// bucket's ARN as encryption context, not the object's (S3
+				// user guide, "Reducing the cost of SSE-KMS with Amazon S3
+				// Bucket Keys", changes to note before enabling).
 				Conditions: &map[string]any{
-					"StringEquals": map[string]any{"kms:ViaService": fmt.Sprintf("s3.%s.amazonaws.com", *stack.Region())},
-					"StringLike":   map[string]any{"kms:EncryptionContext:aws:s3:arn": objects},
+					"StringEquals": map[string]any{
+						"kms:ViaService":                   fmt.Sprintf("s3.%s.amazonaws.com", *stack.Region()),
+						"kms:EncryptionContext:aws:s3:arn": props.Bucket.BucketArn(),
+					},
 				},
 			}),
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("Processor"),
-				Actions:   jsii.Strings("lambda:InvokeFunction", "lambda:GetFunctionConfiguration"),
-				Resources: &[]*string{props.Function.FunctionArn()},
+				Sid:     jsii.String("Processor"),
+				Actions: jsii.Strings("lambda:InvokeFunction", "lambda:GetFunctionConfiguration"),
+				// Unqualified and qualified (version or alias) ARNs, as the
+				// Firehose developer guide's data transformation policy and
+				// CDK's own grantInvoke give them.
+				Resources: &[]*string{props.Function.FunctionArn(), jsii.String(*props.Function.FunctionArn() + ":*")},
 			}),
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:       jsii.String("Logs"),
@@ -115,13 +131,14 @@ func NewDeliveryStream(scope constructs.Construct, id string, props *DeliveryStr
 	})
 
 	suppressWildcards(policy, []nagReason{
+		{regex(`/^Resource::<[A-Za-z0-9]+\.Arn>:\*$/`), "Firehose may invoke its processor by the qualified ARN (version or alias) as well as the unqualified one; the function is this stack's own and the actions are only InvokeFunction and GetFunctionConfiguration."},
 		{regex(`/^Resource::<[A-Za-z0-9]+\.Arn>\/\*$/`), "Firehose writes objects under time-based keys it generates (processing-failed/, raw/, records/ with yyyy/MM/dd/HH), so object actions need bucket/*; the bucket is this stack's own, used by nothing else, and the actions are only Put/Get/AbortMultipartUpload."},
 	})
 
 	s3Encryption := &awskinesisfirehose.CfnDeliveryStream_EncryptionConfigurationProperty{
 		KmsEncryptionConfig: &awskinesisfirehose.CfnDeliveryStream_KMSEncryptionConfigProperty{AwskmsKeyArn: props.Key.KeyArn()},
 	}
-	num := func(n int) *string { return jsii.String(fmt.Sprint(n)) }
+	num := func(n any) *string { return jsii.String(fmt.Sprint(n)) }
 	dest := &awskinesisfirehose.CfnDeliveryStream_ExtendedS3DestinationConfigurationProperty{
 		BucketArn:         props.Bucket.BucketArn(),
 		RoleArn:           role.RoleArn(),

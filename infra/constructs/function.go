@@ -3,6 +3,7 @@ package constructs
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -17,7 +18,13 @@ type IngestFunctionProps struct {
 	TimeoutSeconds int
 	// ReservedConcurrency caps concurrent invocations; 0 leaves it unreserved.
 	ReservedConcurrency int
-	LogRetention        awslogs.RetentionDays
+	// LogRetentionDays and LogKey configure the function's log group.
+	LogRetentionDays int
+	LogKey           awskms.IKey
+	// Network, when set, runs the function in its subnets; else
+	// NoNetworkReason says why it needs none (for cfn-guard).
+	Network         *FunctionNetwork
+	NoNetworkReason string
 	// WorkspaceArn is the only AMP workspace the function may write to.
 	WorkspaceArn *string
 	// Environment is the function's CWSTREAM_* variables.
@@ -46,7 +53,10 @@ func NewIngestFunction(scope constructs.Construct, id string, props *IngestFunct
 		TimeoutSeconds:      props.TimeoutSeconds,
 		ReservedConcurrency: props.ReservedConcurrency,
 		Environment:         props.Environment,
-		LogRetention:        props.LogRetention,
+		LogRetentionDays:    props.LogRetentionDays,
+		LogKey:              props.LogKey,
+		Network:             props.Network,
+		NoNetworkReason:     props.NoNetworkReason,
 		RemovalPolicy:       props.RemovalPolicy,
 		Grant: awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("RemoteWrite"),
@@ -64,8 +74,13 @@ type goFunctionProps struct {
 	MemoryMiB, TimeoutSeconds    int
 	ReservedConcurrency          int // 0: unreserved
 	Environment                  map[string]*string
-	LogRetention                 awslogs.RetentionDays
-	RemovalPolicy                awscdk.RemovalPolicy
+	LogRetentionDays             int
+	LogKey                       awskms.IKey
+	// Network places the function in a VPC; nil leaves it outside, for
+	// NoNetworkReason.
+	Network         *FunctionNetwork
+	NoNetworkReason string
+	RemovalPolicy   awscdk.RemovalPolicy
 	// Grant is what the function may do besides writing its own logs.
 	Grant awsiam.PolicyStatement
 }
@@ -75,25 +90,33 @@ type goFunctionProps struct {
 // would carry the AWSLambdaBasicExecutionRole managed policy (logs on every
 // group): it may write its logs and do props.Grant, nothing else.
 func newGoFunction(c constructs.Construct, props *goFunctionProps) (awslambda.Function, awsiam.Role, awslogs.LogGroup) {
-	logGroup := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
-		Retention:     props.LogRetention,
+	logGroup := NewLogGroup(c, "Logs", &LogGroupProps{
+		RetentionDays: props.LogRetentionDays,
+		Key:           props.LogKey,
 		RemovalPolicy: props.RemovalPolicy,
 	})
 	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
 		Description: jsii.String(props.RoleDescription),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 	})
+	statements := []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("OwnLogs"),
+			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+			Resources: &[]*string{logGroup.LogGroupArn()},
+		}),
+		props.Grant,
+	}
+	if props.Network != nil {
+		statements = append(statements, networkInterfaceStatement())
+	}
 	policy := awsiam.NewPolicy(c, jsii.String("Policy"), &awsiam.PolicyProps{
-		Roles: &[]awsiam.IRole{role},
-		Statements: &[]awsiam.PolicyStatement{
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("OwnLogs"),
-				Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
-				Resources: &[]*string{logGroup.LogGroupArn()},
-			}),
-			props.Grant,
-		},
+		Roles:      &[]awsiam.IRole{role},
+		Statements: &statements,
 	})
+	if props.Network != nil {
+		suppressWildcards(policy, []nagReason{{"Resource::*", networkInterfaceReason}})
+	}
 	fnProps := &awslambda.FunctionProps{
 		Description:  jsii.String(props.Description),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
@@ -112,6 +135,11 @@ func newGoFunction(c constructs.Construct, props *goFunctionProps) (awslambda.Fu
 		fnProps.ReservedConcurrentExecutions = jsii.Number(props.ReservedConcurrency)
 	}
 	fn := awslambda.NewFunction(c, jsii.String("Function"), fnProps)
+	if props.Network != nil {
+		props.Network.attach(fn)
+	} else {
+		SuppressGuard(CfnOf(fn), GuardLambdaInsideVPC, props.NoNetworkReason)
+	}
 	// Without this the function can be created (and, behind a custom
 	// resource, invoked) before its policy and fail its first calls.
 	fn.Node().AddDependency(policy)

@@ -26,18 +26,27 @@ var GrafanaPrometheusActions = []string{
 	"aps:DescribeWorkspace", "aps:QueryMetrics", "aps:GetLabels", "aps:GetSeries", "aps:GetMetricMetadata",
 }
 
-// The CloudWatch read set of Grafana's CloudWatch data source, split by the
-// resource each action can be scoped to (Service Authorization Reference).
+// The permissions of Grafana's CloudWatch data source: exactly those of the
+// AmazonGrafanaCloudWatchAccess managed policy the AMG user guide names for
+// it ("Use AWS data source configuration to add CloudWatch as a data
+// source"), including the EC2 and tagging look-ups behind its region and
+// dimension pickers and the OAM look-ups of cross-account observability,
+// split by the resource each can be scoped to (Service Authorization
+// Reference).
 var (
 	// GrafanaUnscopedActions support no resource-level permissions.
 	GrafanaUnscopedActions = []string{
 		"aps:ListWorkspaces",
 		"cloudwatch:DescribeAlarmsForMetric", "cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics", "cloudwatch:ListMetrics",
 		"logs:DescribeLogGroups", "logs:GetQueryResults", "logs:StopQuery",
+		"ec2:DescribeInstances", "ec2:DescribeRegions", "ec2:DescribeTags",
+		"tag:GetResources",
+		"oam:ListSinks",
 	}
 	GrafanaAlarmActions       = []string{"cloudwatch:DescribeAlarmHistory", "cloudwatch:DescribeAlarms"}
 	GrafanaInsightRuleActions = []string{"cloudwatch:GetInsightRuleReport"}
 	GrafanaLogGroupActions    = []string{"logs:GetLogEvents", "logs:GetLogGroupFields", "logs:StartQuery"}
+	GrafanaOAMSinkActions     = []string{"oam:ListAttachedLinks"}
 )
 
 // GrafanaWorkspaceProps configures a GrafanaWorkspace.
@@ -98,7 +107,6 @@ func NewGrafanaWorkspace(scope constructs.Construct, id string, props *GrafanaWo
 		wsProps.SamlConfiguration = saml
 	}
 	g.Workspace = awsgrafana.NewCfnWorkspace(c, jsii.String("Workspace"), wsProps)
-	ignoreStaleLintSchema(g.Workspace)
 	g.URL = awscdk.Fn_Join(jsii.String(""), jsii.Strings("https://", *g.Workspace.AttrEndpoint()))
 	return g
 }
@@ -122,6 +130,7 @@ func newGrafanaRole(c constructs.Construct, props *GrafanaWorkspaceProps) awsiam
 		{Sid: jsii.String("CloudWatchAlarms"), Actions: jsii.Strings(GrafanaAlarmActions...), Resources: &[]*string{arn("cloudwatch", "alarm:*")}},
 		{Sid: jsii.String("CloudWatchInsightRules"), Actions: jsii.Strings(GrafanaInsightRuleActions...), Resources: &[]*string{arn("cloudwatch", "insight-rule/*")}},
 		{Sid: jsii.String("CloudWatchLogs"), Actions: jsii.Strings(GrafanaLogGroupActions...), Resources: &[]*string{arn("logs", "log-group:*")}},
+		{Sid: jsii.String("ObservabilityAccessManager"), Actions: jsii.Strings(GrafanaOAMSinkActions...), Resources: &[]*string{arn("oam", "sink/*")}},
 		{Sid: jsii.String("Notifications"), Actions: jsii.Strings("sns:Publish"), Resources: &[]*string{props.NotificationTopic.TopicArn()}},
 		{Sid: jsii.String("NotificationsKey"), Actions: jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"), Resources: &[]*string{props.Key.KeyArn()}},
 	}
@@ -130,7 +139,8 @@ func newGrafanaRole(c constructs.Construct, props *GrafanaWorkspaceProps) awsiam
 		policy.AddStatements(awsiam.NewPolicyStatement(s))
 	}
 	suppressWildcards(policy, []nagReason{
-		{"Resource::*", "aps:ListWorkspaces, cloudwatch:DescribeAlarmsForMetric/GetMetricData/GetMetricStatistics/ListMetrics and logs:DescribeLogGroups/GetQueryResults/StopQuery support no resource-level permissions (Service Authorization Reference), so their statement must name *; every other action is scoped."},
+		{"Resource::*", "aps:ListWorkspaces, cloudwatch:DescribeAlarmsForMetric/GetMetricData/GetMetricStatistics/ListMetrics, logs:DescribeLogGroups/GetQueryResults/StopQuery, ec2:DescribeInstances/DescribeRegions/DescribeTags, tag:GetResources and oam:ListSinks support no resource-level permissions (Service Authorization Reference), so their statement must name *; every other action is scoped."},
+		{regex(`/^Resource::arn:<AWS::Partition>:oam:\*:<AWS::AccountId>:sink\/\*$/`), "Grafana lists the links attached to this account's CloudWatch cross-account observability sinks, chosen at query time; read-only ListAttachedLinks is pinned to this account's sinks."},
 		{regex(`/^Resource::arn:<AWS::Partition>:cloudwatch:\*:<AWS::AccountId>:alarm:\*$/`), "Grafana's CloudWatch data source lists and annotates any alarm the user picks in this account, in any region; the ARN is pinned to this account and to read-only alarm actions."},
 		{regex(`/^Resource::arn:<AWS::Partition>:cloudwatch:\*:<AWS::AccountId>:insight-rule\/\*$/`), "Contributor Insights reports are chosen in the dashboard at query time; read-only GetInsightRuleReport is pinned to this account's insight rules."},
 		{regex(`/^Resource::arn:<AWS::Partition>:logs:\*:<AWS::AccountId>:log-group:\*$/`), "CloudWatch Logs Insights queries in Grafana target log groups chosen at query time; the read-only actions are pinned to this account's log groups."},

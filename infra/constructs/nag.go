@@ -1,7 +1,6 @@
 package constructs
 
 import (
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
@@ -27,13 +26,3 @@ type nagReason struct {
 }
 
 func regex(re string) map[string]any { return map[string]any{"regex": re} }
-
-// ignoreStaleLintSchema marks a resource whose properties come from the
-// CloudFormation registry schema that aws-cdk-lib 2.276 was generated from,
-// but which the cfn-lint release here predates (E3002 "additional
-// properties"): AWS::APS::Workspace WorkspaceConfiguration
-// OutOfOrderTimeWindowInSeconds and AWS::Grafana::Workspace Tags. The tests
-// assert those resources' properties one by one instead.
-func ignoreStaleLintSchema(r awscdk.CfnResource) {
-	r.AddMetadata(jsii.String("cfn-lint"), map[string]any{"config": map[string]any{"ignore_checks": []string{"E3002"}}})
-}

@@ -20,8 +20,9 @@ type PrometheusWorkspaceProps struct {
 	OutOfOrderWindowSeconds int
 	// Key, when set, encrypts the workspace with a customer-managed key.
 	Key awskms.IKey
-	// LogRetention applies to the workspace's log group.
-	LogRetention awslogs.RetentionDays
+	// LogRetentionDays and LogKey configure the workspace's log group.
+	LogRetentionDays int
+	LogKey           awskms.IKey
 	// RulesYAML is the Prometheus rule file loaded into the rule groups
 	// namespace (internal/rules).
 	RulesYAML string
@@ -49,9 +50,10 @@ func NewPrometheusWorkspace(scope constructs.Construct, id string, props *Promet
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	// The /aws/vendedlogs/ prefix keeps AMP's log delivery within the shared
 	// CloudWatch Logs resource policy instead of adding a statement per group.
-	logGroup := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String("/aws/vendedlogs/prometheus/" + props.Alias),
-		Retention:     props.LogRetention,
+	logGroup := NewLogGroup(c, "Logs", &LogGroupProps{
+		Name:          "/aws/vendedlogs/prometheus/" + props.Alias,
+		RetentionDays: props.LogRetentionDays,
+		Key:           props.LogKey,
 		RemovalPolicy: props.RemovalPolicy,
 	})
 	wsProps := &awsaps.CfnWorkspaceProps{
@@ -70,7 +72,6 @@ func NewPrometheusWorkspace(scope constructs.Construct, id string, props *Promet
 	}
 	ws := awsaps.NewCfnWorkspace(c, jsii.String("Workspace"), wsProps)
 	ws.ApplyRemovalPolicy(props.RemovalPolicy, nil)
-	ignoreStaleLintSchema(ws)
 	rules := awsaps.NewCfnRuleGroupsNamespace(c, jsii.String("Rules"), &awsaps.CfnRuleGroupsNamespaceProps{
 		Name:      jsii.String(RuleGroupsNamespaceName),
 		Workspace: ws.AttrArn(),

@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -34,8 +35,10 @@ const (
 	// dashboards are provisioned again.
 	PropDashboardsHash = "DashboardsHash"
 	// ProvisionerTimeoutSeconds: a sync is about a dozen AMG and Grafana
-	// calls, each under the provisioner's 30 s HTTP timeout; the handler
-	// answers CloudFormation 10 s before this deadline.
+	// calls, each under the provisioner's 30 s HTTP timeout, plus at most
+	// grafana.DefaultRetryPolicy.Budget (120 s) of waits between retries
+	// of transient failures; the handler answers CloudFormation 10 s
+	// before this deadline.
 	ProvisionerTimeoutSeconds = 300
 	ProvisionerMemoryMiB      = 256
 	// provisionerServiceTimeoutSeconds bounds how long CloudFormation waits
@@ -63,9 +66,10 @@ type GrafanaProvisionerProps struct {
 	PrometheusURL *string
 	Region        *string
 	// DashboardsHash changes whenever the dashboards do.
-	DashboardsHash string
-	LogRetention   awslogs.RetentionDays
-	RemovalPolicy  awscdk.RemovalPolicy
+	DashboardsHash   string
+	LogRetentionDays int
+	LogKey           awskms.IKey
+	RemovalPolicy    awscdk.RemovalPolicy
 }
 
 // GrafanaProvisioner is a CloudFormation custom resource whose Lambda
@@ -94,12 +98,17 @@ func NewGrafanaProvisioner(scope constructs.Construct, id string, props *Grafana
 	workspaceArn := jsii.String(fmt.Sprintf("arn:%s:grafana:%s:%s:/workspaces/%s",
 		*stack.Partition(), *stack.Region(), *stack.Account(), *props.WorkspaceID))
 	fn, role, logGroup := newGoFunction(c, &goFunctionProps{
-		Description:     "cwstream: provision the AMP data source, folder and dashboards into Amazon Managed Grafana",
-		RoleDescription: "cwstream Grafana provisioning: write its own logs and manage one AMG workspace's service account",
-		AssetDir:        props.AssetDir,
-		MemoryMiB:       ProvisionerMemoryMiB,
-		TimeoutSeconds:  ProvisionerTimeoutSeconds,
-		LogRetention:    props.LogRetention,
+		Description:      "cwstream: provision the AMP data source, folder and dashboards into Amazon Managed Grafana",
+		RoleDescription:  "cwstream Grafana provisioning: write its own logs and manage one AMG workspace's service account",
+		AssetDir:         props.AssetDir,
+		MemoryMiB:        ProvisionerMemoryMiB,
+		TimeoutSeconds:   ProvisionerTimeoutSeconds,
+		LogRetentionDays: props.LogRetentionDays,
+		LogKey:           props.LogKey,
+		// It answers one CloudFormation request per deploy and calls the AMG
+		// control plane and the workspace's Grafana endpoint, both public
+		// AWS endpoints; it handles no metric data.
+		NoNetworkReason: "Runs only during deployments and talks to the public AMG control plane and Grafana workspace endpoints with SigV4 or a 15-minute token; it carries no metric data, and a VPC would add NAT or three more endpoints for nothing.",
 		RemovalPolicy:   props.RemovalPolicy,
 		Grant: awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("GrafanaWorkspace"),

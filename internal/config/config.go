@@ -49,7 +49,7 @@ type Config struct {
 // Default returns the configuration used when there is no file: every
 // statistic, every percentile, no labels added, no relabelling.
 func Default() *Config {
-	return &Config{Statistics: slices.Clone(naming.Statistics[:]), Tags: tags.Default()}
+	return &Config{Statistics: naming.StatisticNames(), Tags: tags.Default()}
 }
 
 // Load reads and validates the file at path.
@@ -77,7 +77,7 @@ func Parse(b []byte) (*Config, error) {
 			return nil, cleanYAMLError(err)
 		}
 		if c.Statistics == nil {
-			c.Statistics = slices.Clone(naming.Statistics[:])
+			c.Statistics = naming.StatisticNames()
 		}
 	}
 	if err := c.Validate(); err != nil {
@@ -97,10 +97,6 @@ func cleanYAMLError(err error) error {
 
 var percentileRE = regexp.MustCompile(`^p[0-9]+(_[0-9]+)?$`)
 
-// reservedLabels are set by cwstream itself and may not be overwritten by
-// external labels.
-var reservedLabels = []string{"__name__", "account_id", "region"}
-
 // Validate checks c and reports the first problem with the key at fault.
 func (c *Config) Validate() error {
 	var errs []error
@@ -110,18 +106,19 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("external_labels: %q is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)", name))
 		case strings.HasPrefix(name, "__"):
 			errs = append(errs, fmt.Errorf("external_labels: %q: names starting with __ are reserved", name))
-		case slices.Contains(reservedLabels, name) || strings.HasPrefix(name, "dimension_"):
-			errs = append(errs, fmt.Errorf("external_labels: %q would overwrite a label cwstream sets (account_id, region, dimension_*)", name))
+		case name == naming.LabelAccountID || name == naming.LabelRegion || strings.HasPrefix(name, naming.DimensionPrefix):
+			errs = append(errs, fmt.Errorf("external_labels: %q would overwrite a label cwstream sets (%s, %s, %s*)", name, naming.LabelAccountID, naming.LabelRegion, naming.DimensionPrefix))
 		case c.ExternalLabels[name] == "":
 			errs = append(errs, fmt.Errorf("external_labels: %q has an empty value (an empty label is no label)", name))
 		}
 	}
+	known := strings.Join(naming.StatisticNames(), ", ")
 	if len(c.Statistics) == 0 {
-		errs = append(errs, fmt.Errorf("statistics: empty; list at least one of %s", strings.Join(naming.Statistics[:], ", ")))
+		errs = append(errs, fmt.Errorf("statistics: empty; list at least one of %s", known))
 	}
 	for i, s := range c.Statistics {
-		if !slices.Contains(naming.Statistics[:], s) {
-			errs = append(errs, fmt.Errorf("statistics[%d]: unknown statistic %q; choose from %s (percentiles go under percentiles:)", i, s, strings.Join(naming.Statistics[:], ", ")))
+		if _, ok := naming.ParseStatistic(s); !ok {
+			errs = append(errs, fmt.Errorf("statistics[%d]: unknown statistic %q; choose from %s (percentiles go under percentiles:)", i, s, known))
 		} else if slices.Index(c.Statistics, s) != i {
 			errs = append(errs, fmt.Errorf("statistics[%d]: %q is listed twice", i, s))
 		}
@@ -159,8 +156,8 @@ func (c *Config) Validate() error {
 }
 
 // Emits reports whether the basic statistic stat is emitted.
-func (c *Config) Emits(stat string) bool {
-	return slices.Contains(c.Statistics, stat)
+func (c *Config) Emits(stat naming.Statistic) bool {
+	return slices.Contains(c.Statistics, stat.String())
 }
 
 // KeepsPercentile reports whether the percentile statistic (e.g. "p99") is

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/relabel"
+
+	"github.com/cwstream/cwstream/internal/naming"
 )
 
 func TestParse(t *testing.T) {
@@ -18,7 +20,7 @@ func TestParse(t *testing.T) {
 		check   func(t *testing.T, c *Config)
 	}{
 		{name: "empty is defaults", yaml: "", check: func(t *testing.T, c *Config) {
-			if len(c.Statistics) != 5 || c.Percentiles != nil || len(c.RelabelConfigs) != 0 {
+			if len(c.Statistics) != len(naming.Statistics) || c.Percentiles != nil || len(c.RelabelConfigs) != 0 {
 				t.Errorf("defaults: %+v", c)
 			}
 		}},
@@ -33,7 +35,7 @@ relabel_configs:
   - source_labels: [dimension_DBInstanceIdentifier]
     target_label: db
 `, check: func(t *testing.T, c *Config) {
-			if c.ExternalLabels["env"] != "prod" || !c.Emits("sum") || c.Emits("minimum") {
+			if c.ExternalLabels["env"] != "prod" || !c.Emits(naming.Sum) || c.Emits(naming.Minimum) {
 				t.Errorf("got %+v", c)
 			}
 			if !c.KeepsPercentile("p99_9") || c.KeepsPercentile("p90") {
@@ -44,7 +46,7 @@ relabel_configs:
 			}
 		}},
 		{name: "no percentiles", yaml: "percentiles: []", check: func(t *testing.T, c *Config) {
-			if c.KeepsPercentile("p99") || len(c.Statistics) != 5 {
+			if c.KeepsPercentile("p99") || len(c.Statistics) != len(naming.Statistics) {
 				t.Errorf("got %+v", c)
 			}
 		}},

@@ -36,17 +36,14 @@ func New(cfg *config.Config) *Converter {
 // Record appends the samples of every data point in data to dst. On
 // malformed input it returns an *otlp07.Error together with the samples of
 // the frames before the bad one, and the caller decides what to do with
-// them. The samples alias data: data must stay unchanged while they are used.
+// them. The samples do not alias data (see series.Builder): data may be
+// reused as soon as Record returns.
 func (c *Converter) Record(dst []sample.Sample, data []byte) (out []sample.Sample, datapoints int, err error) {
 	c.dst, c.datapoints = dst, 0
 	err = c.dec.Decode(data, c.appendFn)
 	out, c.dst = c.dst, nil
 	return out, c.datapoints, err
 }
-
-// Reset lets the Converter reuse its memory: call it once none of the
-// samples it returned are used any more.
-func (c *Converter) Reset() { c.builder.Reset() }
 
 // Stats returns the series builder's counts.
 func (c *Converter) Stats() series.Stats { return c.builder.Stats() }

@@ -184,7 +184,6 @@ func (m *Meter) Add(data []byte) error {
 			m.t.SeriesBytes += len(m.key)
 		}
 	}
-	m.conv.Reset()
 	if derr == nil {
 		derr = err
 	}
@@ -201,7 +200,7 @@ func (m *Meter) learn(metric Metric, u *cw.Update) {
 	if !m.seen[metricQ{metric, 0}] {
 		c := cloneMetric(metric)
 		m.seen[metricQ{c, 0}] = true
-		for _, stat := range naming.Statistics {
+		for _, stat := range naming.StatisticNames() {
 			m.names[naming.Name(c.Namespace, c.Name, stat)] = Stat{Metric: c, Name: stat}
 		}
 	}

@@ -231,7 +231,7 @@ func (s Suggestion) Config(base *config.Config) (*config.Config, error) {
 	}
 	// Statistics in naming's order, as the defaults list them.
 	var ordered []string
-	for _, st := range naming.Statistics {
+	for _, st := range naming.StatisticNames() {
 		if slices.Contains(stats, st) {
 			ordered = append(ordered, st)
 		}

@@ -51,8 +51,3 @@ type Update struct {
 func (u *Update) TimestampMillis() int64 {
 	return int64(u.EndUnixNano / 1e6)
 }
-
-// Reset clears u for reuse, keeping the capacity of its slices.
-func (u *Update) Reset() {
-	*u = Update{Dimensions: u.Dimensions[:0], Percentiles: u.Percentiles[:0]}
-}

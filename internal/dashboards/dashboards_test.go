@@ -3,8 +3,6 @@ package dashboards
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -12,9 +10,9 @@ import (
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden dashboard JSON under testdata/")
+	"github.com/cwstream/cwstream/internal/testutil"
+)
 
 // TestJSONRoundTrip decodes each dashboard's JSON with the SDK's types and
 // requires the same model back, so Grafana reads exactly what we built.
@@ -49,30 +47,14 @@ func TestJSONRoundTrip(t *testing.T) {
 }
 
 // TestGolden keeps the generated JSON under review: a change to a dashboard
-// shows as a diff of testdata/<uid>.json (regenerate with -update).
+// shows as a diff of testdata/<uid>.json (regenerate with make golden).
 func TestGolden(t *testing.T) {
 	models, err := JSON()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range models {
-		path := filepath.Join("testdata", m.UID+".json")
-		if *update {
-			if err := os.MkdirAll("testdata", 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, m.JSON, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run go test -update to create it)", err)
-		}
-		if !bytes.Equal(want, m.JSON) {
-			t.Errorf("%s differs from the generated dashboard; review and run go test -update", path)
-		}
+		testutil.Golden(t, filepath.Join("testdata", m.UID+".json"), m.JSON)
 	}
 }
 

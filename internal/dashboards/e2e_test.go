@@ -141,22 +141,20 @@ func waitForRecordings(ctx context.Context, t *testing.T, p *promtest.Server, f 
 func checkRuleHealth(ctx context.Context, t *testing.T, p *promtest.Server) {
 	t.Helper()
 	var r struct {
-		Data struct {
-			Groups []struct {
-				Name  string `json:"name"`
-				Rules []struct {
-					Name      string `json:"name"`
-					Health    string `json:"health"`
-					LastError string `json:"lastError"`
-				} `json:"rules"`
-			} `json:"groups"`
-		} `json:"data"`
+		Groups []struct {
+			Name  string `json:"name"`
+			Rules []struct {
+				Name      string `json:"name"`
+				Health    string `json:"health"`
+				LastError string `json:"lastError"`
+			} `json:"rules"`
+		} `json:"groups"`
 	}
-	if err := apiGet(ctx, p, "/api/v1/rules", nil, &r); err != nil {
+	if err := p.API().Get(ctx, "/api/v1/rules", nil, &r); err != nil {
 		t.Fatal(err)
 	}
 	count := 0
-	for _, g := range r.Data.Groups {
+	for _, g := range r.Groups {
 		for _, rule := range g.Rules {
 			count++
 			if rule.Health == "err" || rule.LastError != "" {

@@ -2,11 +2,7 @@ package dashboards
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"slices"
 	"testing"
 	"time"
@@ -68,49 +64,11 @@ func loadSamples(ctx context.Context, t *testing.T, p *promtest.Server, samples 
 	return end
 }
 
-// apiGet calls a Prometheus API path and decodes the answer; a query error
-// (bad PromQL) comes back as an error naming Prometheus' message.
-func apiGet(ctx context.Context, p *promtest.Server, path string, params url.Values, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL()+path+"?"+params.Encode(), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s: %.500s", path, resp.Status, body)
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("%s: %w: %.200s", path, err, body)
-	}
-	return nil
-}
-
 // queryRange runs expr over [end-30m, end] at a one-minute step, as a
 // dashboard panel does, and returns the number of series.
 func queryRange(ctx context.Context, p *promtest.Server, expr string, end time.Time) (int, error) {
-	var r struct {
-		Data struct {
-			Result []json.RawMessage `json:"result"`
-		} `json:"data"`
-	}
-	err := apiGet(ctx, p, "/api/v1/query_range", url.Values{
-		"query": {expr},
-		"start": {unix(end.Add(-30 * time.Minute))},
-		"end":   {unix(end)},
-		"step":  {"60"},
-	}, &r)
-	if err != nil {
-		return 0, err
-	}
-	return len(r.Data.Result), nil
+	res, err := p.API().QueryRange(ctx, expr, end.Add(-30*time.Minute), end, time.Minute)
+	return len(res), err
 }
 
 // labelValues returns the values of label on the series matching selector
@@ -127,8 +85,4 @@ func labelValues(ctx context.Context, p *promtest.Server, label, selector string
 		}
 	}
 	return values, nil
-}
-
-func unix(t time.Time) string {
-	return fmt.Sprintf("%.3f", float64(t.UnixMilli())/1000)
 }

@@ -3,15 +3,13 @@ package envelope
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+	"github.com/cwstream/cwstream/internal/testutil"
+)
 
 var responseAnswers = []Answer{
 	{RecordID: "49546986683135544286507457936321625675700192471156785154", Result: Dropped},
@@ -62,19 +60,7 @@ func TestAppendResponseEmpty(t *testing.T) {
 
 func TestAppendResponseGolden(t *testing.T) {
 	got := AppendResponse(nil, responseAnswers)
-	path := filepath.Join("testdata", "response.golden.json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("response differs from %s:\n got %s\nwant %s", path, got, want)
-	}
+	testutil.Golden(t, filepath.Join("testdata", "response.golden.json"), got)
 }
 
 // Parse reads back what AppendResponse wrote: both sides of the Lambda

@@ -151,13 +151,11 @@ func TestHangEnds(t *testing.T) {
 		t.Parallel()
 		up, _ := upstream(t)
 		p := Start(t, up.URL, Script{Times(1, Fault{Mode: Hang})}, WithMaxHang(100*time.Millisecond))
-		start := time.Now()
-		_, _, err := post(&http.Client{}, p.URL(), "x")
+		// The client would give up long after the proxy: the proxy's note
+		// says which ended the hang, with no clock in the test.
+		_, _, err := post(&http.Client{Timeout: 30 * time.Second}, p.URL(), "x")
 		if err == nil {
 			t.Fatal("hang answered")
-		}
-		if d := time.Since(start); d < 100*time.Millisecond || d > 3*time.Second {
-			t.Errorf("hang lasted %v, want about 100ms", d)
 		}
 		if r := waitDone(t, p, 1)[0]; !strings.Contains(r.Err, "max hang") {
 			t.Errorf("note %q", r.Err)

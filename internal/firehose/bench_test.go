@@ -67,7 +67,6 @@ func benchEvent(tb testing.TB, size int) (event []byte, datapoints int) {
 			tb.Fatalf("record %d: %v", i, err)
 		}
 		datapoints += n
-		c.Reset()
 	}
 	event = makeEvent(tb, ids, data)
 	if len(event) > size {

@@ -93,7 +93,7 @@ func New(cfg *config.Config, w Writer, opts Options) *Handler {
 		opts.Now = time.Now
 	}
 	if opts.MetricsNamespace == "" {
-		opts.MetricsNamespace = "CWStream"
+		opts.MetricsNamespace = telemetry.DefaultNamespace
 	}
 	return &Handler{conv: convert.New(cfg), writer: w, log: telemetry.Discard(opts.Logger), opts: opts}
 }
@@ -241,7 +241,6 @@ func (h *Handler) process(ctx context.Context, ev *envelope.Event, inv *telemetr
 				inv.DropSamples(CausePanic, n)
 			}
 			h.samples, h.owner = h.samples[:0], h.owner[:0]
-			h.conv.Reset()
 		}
 	}()
 
@@ -304,10 +303,7 @@ func (h *Handler) process(ctx context.Context, ev *envelope.Event, inv *telemetr
 			h.answers[i].Result = envelope.Dropped
 		}
 	}
-	// Samples alias the parser's buffer and the converter's label chunks;
-	// neither is used again before the next event.
 	h.samples, h.owner = h.samples[:0], h.owner[:0]
-	h.conv.Reset()
 }
 
 // writeContext stops writing early enough to answer before the deadline.

@@ -81,7 +81,6 @@ func expected(t testing.TB, cfg *config.Config, data [][]byte) [][]string {
 		for _, s := range ss {
 			out[i] = append(out[i], string(sample.AppendText(nil, s)))
 		}
-		c.Reset()
 	}
 	return out
 }

@@ -29,6 +29,9 @@ type fakeAMG struct {
 	nextID    int
 	calls     []string
 	fail      map[string]error // operation → error to return
+	// statuses are what the next DescribeWorkspace calls report, one each,
+	// before ACTIVE.
+	statuses []types.WorkspaceStatus
 }
 
 var _ WorkspaceAPI = (*fakeAMG)(nil)
@@ -65,7 +68,11 @@ func (f *fakeAMG) DescribeWorkspace(_ context.Context, in *amg.DescribeWorkspace
 	if err := f.enter("DescribeWorkspace", in.WorkspaceId); err != nil {
 		return nil, err
 	}
-	return &amg.DescribeWorkspaceOutput{Workspace: &types.WorkspaceDescription{Id: in.WorkspaceId, Endpoint: aws.String(f.endpoint)}}, nil
+	status := types.WorkspaceStatusActive
+	if len(f.statuses) > 0 {
+		status, f.statuses = f.statuses[0], f.statuses[1:]
+	}
+	return &amg.DescribeWorkspaceOutput{Workspace: &types.WorkspaceDescription{Id: in.WorkspaceId, Endpoint: aws.String(f.endpoint), Status: status}}, nil
 }
 
 func (f *fakeAMG) ListWorkspaceServiceAccounts(_ context.Context, in *amg.ListWorkspaceServiceAccountsInput, _ ...func(*amg.Options)) (*amg.ListWorkspaceServiceAccountsOutput, error) {
@@ -179,10 +186,14 @@ type fakeGrafana struct {
 	dashboards  map[string]map[string]any // uid → save request
 	requests    []string                  // "METHOD path"
 	failPath    string                    // answer 500 to requests for this path
+	// answers queue, per "METHOD path", statuses to answer (and consume)
+	// before serving it; status 0 drops the connection unanswered.
+	answers map[string][]int
 }
 
 func newFakeGrafana(t *testing.T) (*fakeGrafana, *httptest.Server) {
-	g := &fakeGrafana{t: t, dataSources: map[string]map[string]any{}, folders: map[string]folder{}, dashboards: map[string]map[string]any{}}
+	g := &fakeGrafana{t: t, dataSources: map[string]map[string]any{}, folders: map[string]folder{}, dashboards: map[string]map[string]any{},
+		answers: map[string][]int{}}
 	srv := httptest.NewServer(http.HandlerFunc(g.serve))
 	t.Cleanup(srv.Close)
 	return g, srv
@@ -200,6 +211,19 @@ func (g *fakeGrafana) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.URL.Path == g.failPath {
 		http.Error(w, `{"message":"internal error"}`, http.StatusInternalServerError)
+		return
+	}
+	if q := g.answers[r.Method+" "+r.URL.Path]; len(q) > 0 {
+		g.answers[r.Method+" "+r.URL.Path] = q[1:]
+		if q[0] == 0 {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				g.t.Fatal(err)
+			}
+			conn.Close()
+			return
+		}
+		http.Error(w, `{"message":"injected"}`, q[0])
 		return
 	}
 	var body map[string]any

@@ -111,10 +111,14 @@ func (s Spec) Validate() error {
 
 // Provisioner applies Specs to AMG workspaces.
 type Provisioner struct {
-	aws  WorkspaceAPI
-	http *http.Client
-	log  *slog.Logger
-	now  func() time.Time
+	aws   WorkspaceAPI
+	http  *http.Client
+	log   *slog.Logger
+	now   func() time.Time
+	retry RetryPolicy
+	// sleep and jitter are the retry waits, replaceable in tests.
+	sleep  func(context.Context, time.Duration) error
+	jitter func(max time.Duration) time.Duration
 }
 
 // NewProvisioner returns a provisioner using the AMG control plane api and
@@ -126,7 +130,8 @@ func NewProvisioner(api WorkspaceAPI, httpClient *http.Client, log *slog.Logger)
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Provisioner{aws: api, http: httpClient, log: log, now: time.Now}
+	return &Provisioner{aws: api, http: httpClient, log: log, now: time.Now,
+		retry: DefaultRetryPolicy, sleep: sleepCtx, jitter: fullJitter}
 }
 
 // Result says what a Sync did.
@@ -144,10 +149,11 @@ func (p *Provisioner) Sync(ctx context.Context, s Spec) (Result, error) {
 		return Result{}, err
 	}
 	var res Result
-	err := p.withAPI(ctx, s.WorkspaceID, func(a *api) error {
+	r := p.newRetrier()
+	err := p.withAPI(ctx, r, s.WorkspaceID, func(a *api) error {
 		res.Endpoint = a.base
 		if s.PrometheusURL != "" {
-			created, err := a.upsertDataSource(ctx, dataSource{
+			ds := dataSource{
 				UID:    s.DataSourceUID,
 				Name:   s.DataSourceName,
 				Type:   "prometheus",
@@ -162,19 +168,26 @@ func (p *Provisioner) Sync(ctx context.Context, s Spec) (Result, error) {
 					// draws gaps.
 					"timeInterval": "60s",
 				},
+			}
+			// Each step is an idempotent upsert by UID, so a retry of the
+			// whole step is safe whatever the failed try did.
+			err := r.do(ctx, "data source", func() (err error) {
+				res.DataSourceCreated, err = a.upsertDataSource(ctx, ds)
+				return err
 			})
 			if err != nil {
 				return fmt.Errorf("data source %s: %w", s.DataSourceUID, err)
 			}
-			res.DataSourceCreated = created
 		}
-		created, err := a.upsertFolder(ctx, s.FolderUID, s.FolderTitle)
+		err := r.do(ctx, "folder", func() (err error) {
+			res.FolderCreated, err = a.upsertFolder(ctx, s.FolderUID, s.FolderTitle)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("folder %s: %w", s.FolderUID, err)
 		}
-		res.FolderCreated = created
 		for _, d := range s.Dashboards {
-			if err := a.upsertDashboard(ctx, d.JSON, s.FolderUID); err != nil {
+			if err := r.do(ctx, "dashboard", func() error { return a.upsertDashboard(ctx, d.JSON, s.FolderUID) }); err != nil {
 				return fmt.Errorf("dashboard %s: %w", d.UID, err)
 			}
 			res.Dashboards = append(res.Dashboards, d.UID)
@@ -196,17 +209,21 @@ func (p *Provisioner) Remove(ctx context.Context, s Spec) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	err := p.withAPI(ctx, s.WorkspaceID, func(a *api) error {
+	r := p.newRetrier()
+	err := p.withAPI(ctx, r, s.WorkspaceID, func(a *api) error {
+		del := func(what, path string) error {
+			return r.do(ctx, what, func() error { return a.deleteIfExists(ctx, path) })
+		}
 		for _, d := range s.Dashboards {
-			if err := a.deleteIfExists(ctx, "/api/dashboards/uid/"+url.PathEscape(d.UID)); err != nil {
+			if err := del("dashboard", "/api/dashboards/uid/"+url.PathEscape(d.UID)); err != nil {
 				return fmt.Errorf("dashboard %s: %w", d.UID, err)
 			}
 		}
-		if err := a.deleteIfExists(ctx, "/api/folders/"+url.PathEscape(s.FolderUID)); err != nil {
+		if err := del("folder", "/api/folders/"+url.PathEscape(s.FolderUID)); err != nil {
 			return fmt.Errorf("folder %s: %w", s.FolderUID, err)
 		}
 		if s.PrometheusURL != "" {
-			if err := a.deleteIfExists(ctx, "/api/datasources/uid/"+url.PathEscape(s.DataSourceUID)); err != nil {
+			if err := del("data source", "/api/datasources/uid/"+url.PathEscape(s.DataSourceUID)); err != nil {
 				return fmt.Errorf("data source %s: %w", s.DataSourceUID, err)
 			}
 		}
@@ -231,15 +248,29 @@ func (p *Provisioner) Remove(ctx context.Context, s Spec) error {
 // withAPI finds the workspace endpoint, mints a short-lived token for the
 // provisioning service account, runs fn with an API client using it, and
 // deletes the token afterwards even when fn or ctx failed.
-func (p *Provisioner) withAPI(ctx context.Context, workspaceID string, fn func(*api) error) error {
-	ws, err := p.aws.DescribeWorkspace(ctx, &amg.DescribeWorkspaceInput{WorkspaceId: aws.String(workspaceID)})
+//
+// The workspace must be ACTIVE with an endpoint; until it is, the
+// description is asked again within r's budget. (The AWS SDK retries the
+// control-plane calls' own throttling and 5xx.)
+func (p *Provisioner) withAPI(ctx context.Context, r *retrier, workspaceID string, fn func(*api) error) error {
+	var base string
+	err := r.do(ctx, "describe workspace", func() error {
+		ws, err := p.aws.DescribeWorkspace(ctx, &amg.DescribeWorkspaceInput{WorkspaceId: aws.String(workspaceID)})
+		if err != nil {
+			return err
+		}
+		if ws.Workspace == nil {
+			return errors.New("answer has no workspace")
+		}
+		base = aws.ToString(ws.Workspace.Endpoint)
+		if st := ws.Workspace.Status; st != types.WorkspaceStatusActive || base == "" {
+			return &workspaceNotReadyError{status: string(st), endpoint: base}
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("describe workspace: %w", err)
 	}
-	if ws.Workspace == nil || aws.ToString(ws.Workspace.Endpoint) == "" {
-		return errors.New("describe workspace: no endpoint (is the workspace still being created?)")
-	}
-	base := aws.ToString(ws.Workspace.Endpoint)
 	if !strings.Contains(base, "://") {
 		base = "https://" + base
 	}

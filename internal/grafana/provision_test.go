@@ -29,6 +29,9 @@ type env struct {
 	graf *fakeGrafana
 	prov *Provisioner
 	spec Spec
+	// waits are the retry waits the provisioner asked for (it does not
+	// really sleep in tests).
+	waits []time.Duration
 }
 
 func newEnv(t *testing.T) *env {
@@ -41,6 +44,11 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{amg: f, graf: graf, prov: NewProvisioner(f, srv.Client(), nil), spec: spec}
+	e.prov.sleep = func(_ context.Context, d time.Duration) error {
+		e.waits = append(e.waits, d)
+		return nil
+	}
+	e.prov.jitter = func(max time.Duration) time.Duration { return max }
 	t.Cleanup(func() {
 		if len(f.tokens) != 0 {
 			t.Errorf("tokens left behind: %v", f.tokens)

@@ -28,6 +28,27 @@ import (
 	"time"
 
 	"github.com/cwstream/cwstream/internal/remotewrite"
+	"github.com/cwstream/cwstream/internal/telemetry"
+)
+
+// The variables the function reads, defined once: the CDK app (infra) sets
+// them by these names.
+const (
+	EnvRemoteWriteURL       = "CWSTREAM_REMOTE_WRITE_URL"
+	EnvConfig               = "CWSTREAM_CONFIG"
+	EnvConfigYAML           = "CWSTREAM_CONFIG_YAML"
+	EnvSigV4                = "CWSTREAM_SIGV4"
+	EnvRegion               = "CWSTREAM_REGION"
+	EnvMaxSamplesPerRequest = "CWSTREAM_MAX_SAMPLES_PER_REQUEST"
+	EnvMaxBytesPerRequest   = "CWSTREAM_MAX_BYTES_PER_REQUEST"
+	EnvConcurrency          = "CWSTREAM_CONCURRENCY"
+	EnvRequestTimeout       = "CWSTREAM_REQUEST_TIMEOUT"
+	EnvMaxAttempts          = "CWSTREAM_MAX_ATTEMPTS"
+	EnvMaxLabelsPerSeries   = "CWSTREAM_MAX_LABELS_PER_SERIES"
+	EnvMaxLabelNameLength   = "CWSTREAM_MAX_LABEL_NAME_LENGTH"
+	EnvMaxLabelValueLength  = "CWSTREAM_MAX_LABEL_VALUE_LENGTH"
+	EnvLogLevel             = "CWSTREAM_LOG_LEVEL"
+	EnvMetricsNamespace     = "CWSTREAM_METRICS_NAMESPACE"
 )
 
 // Settings are the Lambda's settings.
@@ -49,24 +70,24 @@ const DefaultConfigName = "cwstream.yaml"
 func FromEnv(getenv func(string) string, stat func(string) (os.FileInfo, error)) (Settings, error) {
 	var errs []error
 	s := Settings{
-		LogLevel:         getenv("CWSTREAM_LOG_LEVEL"),
-		MetricsNamespace: getenv("CWSTREAM_METRICS_NAMESPACE"),
+		LogLevel:         getenv(EnvLogLevel),
+		MetricsNamespace: getenv(EnvMetricsNamespace),
 		FunctionName:     getenv("AWS_LAMBDA_FUNCTION_NAME"),
 	}
 	if s.MetricsNamespace == "" {
-		s.MetricsNamespace = "CWStream"
+		s.MetricsNamespace = telemetry.DefaultNamespace
 	}
 	switch strings.ToLower(s.LogLevel) {
 	case "", "debug", "info", "warn", "error":
 	default:
-		errs = append(errs, fmt.Errorf("CWSTREAM_LOG_LEVEL=%q: want debug, info, warn or error", s.LogLevel))
+		errs = append(errs, fmt.Errorf("%s=%q: want debug, info, warn or error", EnvLogLevel, s.LogLevel))
 	}
 
-	rw := remotewrite.Config{URL: getenv("CWSTREAM_REMOTE_WRITE_URL"), Region: getenv("CWSTREAM_REGION")}
+	rw := remotewrite.Config{URL: getenv(EnvRemoteWriteURL), Region: getenv(EnvRegion)}
 	if rw.URL == "" {
-		errs = append(errs, errors.New("CWSTREAM_REMOTE_WRITE_URL is not set: it must be the remote-write URL, e.g. the AMP workspace's https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/api/v1/remote_write"))
+		errs = append(errs, errors.New(EnvRemoteWriteURL+" is not set: it must be the remote-write URL, e.g. the AMP workspace's https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/api/v1/remote_write"))
 	}
-	switch v := strings.ToLower(getenv("CWSTREAM_SIGV4")); v {
+	switch v := strings.ToLower(getenv(EnvSigV4)); v {
 	case "", "auto":
 		rw.SigV4 = remotewrite.DefaultSigV4(rw.URL)
 	case "true", "1", "yes":
@@ -74,7 +95,7 @@ func FromEnv(getenv func(string) string, stat func(string) (os.FileInfo, error))
 	case "false", "0", "no":
 		rw.SigV4 = false
 	default:
-		errs = append(errs, fmt.Errorf("CWSTREAM_SIGV4=%q: want true, false or auto", v))
+		errs = append(errs, fmt.Errorf("%s=%q: want true, false or auto", EnvSigV4, v))
 	}
 	intVar := func(name string, dst *int) {
 		if v := getenv(name); v != "" {
@@ -86,19 +107,19 @@ func FromEnv(getenv func(string) string, stat func(string) (os.FileInfo, error))
 			*dst = n
 		}
 	}
-	intVar("CWSTREAM_MAX_SAMPLES_PER_REQUEST", &rw.MaxSamplesPerRequest)
-	intVar("CWSTREAM_MAX_BYTES_PER_REQUEST", &rw.MaxBytesPerRequest)
-	intVar("CWSTREAM_CONCURRENCY", &rw.Concurrency)
-	intVar("CWSTREAM_MAX_ATTEMPTS", &rw.MaxAttempts)
-	intVar("CWSTREAM_MAX_LABELS_PER_SERIES", &rw.MaxLabelsPerSeries)
-	intVar("CWSTREAM_MAX_LABEL_NAME_LENGTH", &rw.MaxLabelNameLength)
-	intVar("CWSTREAM_MAX_LABEL_VALUE_LENGTH", &rw.MaxLabelValueLength)
-	if v := getenv("CWSTREAM_REQUEST_TIMEOUT"); v != "" {
+	intVar(EnvMaxSamplesPerRequest, &rw.MaxSamplesPerRequest)
+	intVar(EnvMaxBytesPerRequest, &rw.MaxBytesPerRequest)
+	intVar(EnvConcurrency, &rw.Concurrency)
+	intVar(EnvMaxAttempts, &rw.MaxAttempts)
+	intVar(EnvMaxLabelsPerSeries, &rw.MaxLabelsPerSeries)
+	intVar(EnvMaxLabelNameLength, &rw.MaxLabelNameLength)
+	intVar(EnvMaxLabelValueLength, &rw.MaxLabelValueLength)
+	if v := getenv(EnvRequestTimeout); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			// Not kept: Validate would report the same variable again,
 			// by its field name.
-			errs = append(errs, fmt.Errorf("CWSTREAM_REQUEST_TIMEOUT=%q: want a positive Go duration such as 10s", v))
+			errs = append(errs, fmt.Errorf("%s=%q: want a positive Go duration such as 10s", EnvRequestTimeout, v))
 		} else {
 			rw.RequestTimeout = d
 		}
@@ -111,9 +132,9 @@ func FromEnv(getenv func(string) string, stat func(string) (os.FileInfo, error))
 	}
 	s.RemoteWrite = rw
 
-	s.ConfigPath, s.ConfigYAML = getenv("CWSTREAM_CONFIG"), getenv("CWSTREAM_CONFIG_YAML")
+	s.ConfigPath, s.ConfigYAML = getenv(EnvConfig), getenv(EnvConfigYAML)
 	if s.ConfigPath != "" && s.ConfigYAML != "" {
-		errs = append(errs, errors.New("CWSTREAM_CONFIG and CWSTREAM_CONFIG_YAML are both set: give the configuration as a file or inline, not both"))
+		errs = append(errs, errors.New(EnvConfig+" and "+EnvConfigYAML+" are both set: give the configuration as a file or inline, not both"))
 	}
 	if s.ConfigPath == "" && s.ConfigYAML == "" {
 		// The CDK app bundles the environment's file beside the bootstrap;

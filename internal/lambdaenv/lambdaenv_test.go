@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cwstream/cwstream/internal/remotewrite"
+	"github.com/cwstream/cwstream/internal/telemetry"
 )
 
 const (
@@ -44,7 +45,7 @@ func TestFromEnv(t *testing.T) {
 				if s.RemoteWrite != want {
 					t.Errorf("remote write %+v, want %+v", s.RemoteWrite, want)
 				}
-				if s.ConfigPath != "" || s.LogLevel != "" || s.MetricsNamespace != "CWStream" || s.FunctionName != "" {
+				if s.ConfigPath != "" || s.LogLevel != "" || s.MetricsNamespace != telemetry.DefaultNamespace || s.FunctionName != "" {
 					t.Errorf("settings %+v", s)
 				}
 			},

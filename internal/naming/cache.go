@@ -6,7 +6,7 @@ import "strings"
 type Names struct {
 	// Base is the name without a statistic.
 	Base string
-	// Stat holds the names of the basic statistics, indexed like Statistics.
+	// Stat holds the names of the basic statistics, indexed by Statistic.
 	Stat [len(Statistics)]string
 
 	pcts []pctName
@@ -41,7 +41,7 @@ func (n *Names) Percentile(q float64) string {
 //
 // A Cache is not safe for concurrent use. It grows with the number of
 // distinct metrics and dimension names, which CloudWatch bounds; past
-// MaxEntries of either, names are computed without being cached, so hostile
+// maxEntries of either, names are computed without being cached, so hostile
 // input cannot grow a long-lived Lambda's heap without end.
 type Cache struct {
 	metrics map[string]map[string]*Names // namespace → metric → names
@@ -49,9 +49,9 @@ type Cache struct {
 	size    int                          // entries in metrics
 }
 
-// MaxEntries bounds the (namespace, metric) pairs and the dimension names a
+// maxEntries bounds the (namespace, metric) pairs and the dimension names a
 // Cache keeps: far more than one account's CloudWatch metrics.
-const MaxEntries = 100_000
+const maxEntries = 100_000
 
 // NewCache returns an empty cache.
 func NewCache() *Cache {
@@ -68,10 +68,10 @@ func (c *Cache) Metric(namespace, metric string) *Names {
 		return n
 	}
 	n := &Names{Base: Base(namespace, metric)}
-	for i, s := range Statistics {
-		n.Stat[i] = n.Base + "_" + s
+	for _, s := range Statistics {
+		n.Stat[s] = n.Base + "_" + s.String()
 	}
-	if c.size >= MaxEntries {
+	if c.size >= maxEntries {
 		return n
 	}
 	if !ok {
@@ -89,7 +89,7 @@ func (c *Cache) Label(dimension string) string {
 		return l
 	}
 	l := LabelName(dimension)
-	if len(c.labels) < MaxEntries {
+	if len(c.labels) < maxEntries {
 		c.labels[strings.Clone(dimension)] = l
 	}
 	return l

@@ -11,22 +11,55 @@ package naming
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 )
 
-// The statistic suffixes of the five basic CloudWatch statistics.
+// Statistic is one of the five basic CloudWatch statistics. It indexes
+// Statistics and Names.Stat, so code names a statistic instead of counting
+// positions.
+type Statistic uint8
+
+// The basic statistics, in the order series are emitted.
 const (
-	Minimum     = "minimum"
-	Maximum     = "maximum"
-	Sum         = "sum"
-	SampleCount = "sample_count"
-	Average     = "average"
+	Minimum Statistic = iota
+	Maximum
+	Sum
+	SampleCount
+	Average
 )
 
 // Statistics lists the basic statistics in the order series are emitted.
-var Statistics = [...]string{Minimum, Maximum, Sum, SampleCount, Average}
+var Statistics = [...]Statistic{Minimum, Maximum, Sum, SampleCount, Average}
+
+// suffixes are the statistics' series name suffixes, indexed by Statistic.
+var suffixes = [len(Statistics)]string{"minimum", "maximum", "sum", "sample_count", "average"}
+
+// String returns the series name suffix: minimum, maximum, sum,
+// sample_count or average.
+func (s Statistic) String() string { return suffixes[s] }
+
+// StatisticNames returns the suffixes of the basic statistics, in order:
+// what a configuration file lists.
+func StatisticNames() []string { return slices.Clone(suffixes[:]) }
+
+// ParseStatistic returns the basic statistic whose suffix is name.
+func ParseStatistic(name string) (Statistic, bool) {
+	i := slices.Index(suffixes[:], name)
+	return Statistic(i), i >= 0
+}
+
+// The label names cwstream sets besides __name__ and the external labels.
+const (
+	// LabelAccountID holds the stream resource's AWS account.
+	LabelAccountID = "account_id"
+	// LabelRegion holds the stream resource's AWS region.
+	LabelRegion = "region"
+	// DimensionPrefix starts the label of every CloudWatch dimension.
+	DimensionPrefix = "dimension_"
+)
 
 // PromString turns a CloudWatch name into a Prometheus name part the way
 // YACE does: each of ` ,\t/\.-:=@<>()` becomes "_", "%" becomes "_percent",
@@ -59,12 +92,12 @@ func PromString(s string) string {
 	return b.String()
 }
 
-// LabelName is the label for a CloudWatch dimension: "dimension_" and the
+// LabelName is the label for a CloudWatch dimension: DimensionPrefix and the
 // dimension name with PromString's character replacement, its case kept.
 func LabelName(dimension string) string {
 	var b strings.Builder
-	b.Grow(len("dimension_") + len(dimension) + 4)
-	b.WriteString("dimension_")
+	b.Grow(len(DimensionPrefix) + len(dimension) + 4)
+	b.WriteString(DimensionPrefix)
 	for _, r := range dimension {
 		switch {
 		case r == '%':

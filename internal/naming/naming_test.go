@@ -34,9 +34,10 @@ func TestPromString(t *testing.T) {
 
 func TestName(t *testing.T) {
 	tests := []struct {
-		name                    string
-		namespace, metric, stat string
-		want                    string
+		name              string
+		namespace, metric string
+		stat              Statistic
+		want              string
 	}{
 		{"rds", "AWS/RDS", "CPUUtilization", Average, "aws_rds_cpuutilization_average"},
 		{"rds iops", "AWS/RDS", "ReadIOPS", Sum, "aws_rds_read_iops_sum"},
@@ -52,10 +53,10 @@ func TestName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Name(tt.namespace, tt.metric, tt.stat); got != tt.want {
+			if got := Name(tt.namespace, tt.metric, tt.stat.String()); got != tt.want {
 				t.Errorf("Name(%q, %q, %q) = %q, want %q", tt.namespace, tt.metric, tt.stat, got, tt.want)
 			}
-			if got := NewCache().Metric(tt.namespace, tt.metric).Base + "_" + tt.stat; got != tt.want {
+			if got := NewCache().Metric(tt.namespace, tt.metric).Stat[tt.stat]; got != tt.want {
 				t.Errorf("cached name = %q, want %q", got, tt.want)
 			}
 		})
@@ -137,9 +138,9 @@ func BenchmarkCacheMetric(b *testing.B) {
 // past the bound.
 func TestCacheBounded(t *testing.T) {
 	c := NewCache()
-	c.size = MaxEntries // as if full
+	c.size = maxEntries // as if full
 	n := c.Metric("AWS/RDS", "CPUUtilization")
-	if n.Stat[4] != "aws_rds_cpuutilization_average" || len(c.metrics) != 0 {
+	if n.Stat[Average] != "aws_rds_cpuutilization_average" || len(c.metrics) != 0 {
 		t.Fatalf("names %v, %d namespaces cached", n.Stat, len(c.metrics))
 	}
 	m := NewCache().Metric("AWS/RDS", "ReadLatency")
@@ -151,5 +152,21 @@ func TestCacheBounded(t *testing.T) {
 	}
 	if len(m.pcts) != maxPercentiles {
 		t.Fatalf("%d percentile names cached, want at most %d", len(m.pcts), maxPercentiles)
+	}
+}
+
+func TestParseStatistic(t *testing.T) {
+	for _, s := range Statistics {
+		if got, ok := ParseStatistic(s.String()); !ok || got != s {
+			t.Errorf("ParseStatistic(%q) = %v, %v", s.String(), got, ok)
+		}
+	}
+	for _, bad := range []string{"p99", "Sum", "count", ""} {
+		if _, ok := ParseStatistic(bad); ok {
+			t.Errorf("ParseStatistic(%q) accepted", bad)
+		}
+	}
+	if got := StatisticNames(); len(got) != len(Statistics) || got[SampleCount] != "sample_count" {
+		t.Errorf("StatisticNames() = %v", got)
 	}
 }

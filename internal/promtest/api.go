@@ -3,56 +3,25 @@ package promtest
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/cwstream/cwstream/internal/promquery"
 	"github.com/cwstream/cwstream/internal/sample"
 )
-
-// Point is one sample: T in milliseconds since the Unix epoch.
-type Point struct {
-	T int64
-	V float64
-}
-
-// Series is one series with its points in time order. Labels include
-// __name__.
-type Series struct {
-	Labels map[string]string
-	Points []Point
-}
-
-// APIError is an answer other than success from Prometheus.
-type APIError struct {
-	Endpoint  string // e.g. /api/v1/query
-	Status    int    // HTTP status
-	ErrorType string // Prometheus's errorType, e.g. bad_data; empty for remote write
-	Message   string // Prometheus's error text (or the start of the body)
-}
-
-func (e *APIError) Error() string {
-	if e.ErrorType != "" {
-		return fmt.Sprintf("prometheus %s: HTTP %d (%s): %s", e.Endpoint, e.Status, e.ErrorType, e.Message)
-	}
-	return fmt.Sprintf("prometheus %s: HTTP %d: %s", e.Endpoint, e.Status, e.Message)
-}
 
 // maxErrorBody caps how much of an error answer is kept.
 const maxErrorBody = 4 << 10
 
 // Write sends req to the remote-write receiver as a remote-write 1.0 client
-// does (protobuf, snappy). An answer other than 2xx is an *APIError.
+// does (protobuf, snappy). An answer other than 2xx is a *promquery.APIError.
 func (s *Server) Write(ctx context.Context, req *prompb.WriteRequest) error {
 	raw, err := req.Marshal()
 	if err != nil {
@@ -79,25 +48,18 @@ func (s *Server) WriteRaw(ctx context.Context, body []byte) error {
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	_, _ = io.Copy(io.Discard, resp.Body)
 	if resp.StatusCode/100 != 2 {
-		return &APIError{Endpoint: "/api/v1/write", Status: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
+		return &promquery.APIError{Endpoint: "/api/v1/write", Status: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
 	}
 	return nil
 }
 
+// API is the server's HTTP API client.
+func (s *Server) API() *promquery.Client { return s.api }
+
 // Series lists the label sets of the series matching the selector match that
 // have samples in [start, end], sorted.
 func (s *Server) Series(ctx context.Context, match string, start, end time.Time) ([]map[string]string, error) {
-	form := url.Values{
-		"match[]": {match},
-		"start":   {apiTime(start.UnixMilli())},
-		"end":     {apiTime(end.UnixMilli())},
-	}
-	var out []map[string]string
-	if err := s.api(ctx, "/api/v1/series", form, &out); err != nil {
-		return nil, err
-	}
-	slices.SortFunc(out, func(a, b map[string]string) int { return strings.Compare(labelKey(a), labelKey(b)) })
-	return out, nil
+	return s.api.Series(ctx, match, start, end)
 }
 
 // Samples returns every raw sample in [start, end] (both inclusive, to the
@@ -108,7 +70,7 @@ func (s *Server) Series(ctx context.Context, match string, start, end time.Time)
 // the stored samples themselves: no lookback, no step, no interpolation.
 // Staleness markers are not returned (PromQL leaves them out of ranges).
 // The whole answer is one query, bounded by --query.max-samples (MaxSamples).
-func (s *Server) Samples(ctx context.Context, match string, start, end time.Time) ([]Series, error) {
+func (s *Server) Samples(ctx context.Context, match string, start, end time.Time) ([]promquery.Series, error) {
 	from, to := start.UnixMilli(), end.UnixMilli()
 	if to < from {
 		return nil, fmt.Errorf("promtest samples: end %v before start %v", end, start)
@@ -116,13 +78,13 @@ func (s *Server) Samples(ctx context.Context, match string, start, end time.Time
 	// A zero range is not valid PromQL; one millisecond more is filtered
 	// out below.
 	rng := max(to-from, 1)
-	out, err := s.query(ctx, fmt.Sprintf("%s[%dms]", match, rng), to)
+	out, err := s.api.Query(ctx, fmt.Sprintf("%s[%dms]", match, rng), time.UnixMilli(to))
 	if err != nil {
 		return nil, fmt.Errorf("promtest samples: %w", err)
 	}
 	kept := out[:0]
 	for _, ser := range out {
-		ser.Points = slices.DeleteFunc(ser.Points, func(p Point) bool { return p.T < from || p.T > to })
+		ser.Points = slices.DeleteFunc(ser.Points, func(p promquery.Point) bool { return p.T < from || p.T > to })
 		if len(ser.Points) > 0 {
 			kept = append(kept, ser)
 		}
@@ -130,16 +92,11 @@ func (s *Server) Samples(ctx context.Context, match string, start, end time.Time
 	return kept, nil
 }
 
-// Query evaluates an instant query at time at. A vector answer gives one
-// point per series; a matrix (a range selector) gives all its points; a
-// scalar gives one series without labels. Instant vector selectors look back
-// up to --query.lookback-delta (5m) before at, as in any instant query.
-func (s *Server) Query(ctx context.Context, expr string, at time.Time) ([]Series, error) {
-	out, err := s.query(ctx, expr, at.UnixMilli())
-	if err != nil {
-		return nil, fmt.Errorf("promtest query: %w", err)
-	}
-	return out, nil
+// Query evaluates an instant query at time at (see promquery.Client.Query).
+// Instant vector selectors look back up to --query.lookback-delta (5m)
+// before at, as in any instant query.
+func (s *Server) Query(ctx context.Context, expr string, at time.Time) ([]promquery.Series, error) {
+	return s.api.Query(ctx, expr, at)
 }
 
 // Dump renders every sample in [start, end] as text lines
@@ -153,7 +110,7 @@ func (s *Server) Dump(ctx context.Context, start, end time.Time) (string, error)
 	}
 	type keyed struct {
 		key    string // the line up to the value
-		series Series
+		series promquery.Series
 	}
 	rows := make([]keyed, 0, len(all))
 	for _, ser := range all {
@@ -185,179 +142,4 @@ func toSample(m map[string]string) sample.Sample {
 	}
 	slices.SortFunc(smp.Labels, func(a, b sample.Label) int { return strings.Compare(a.Name, b.Name) })
 	return smp
-}
-
-// labelKey is a stable sort key for a label set.
-func labelKey(m map[string]string) string {
-	smp := toSample(m)
-	return string(sample.AppendText(nil, smp))
-}
-
-// query runs /api/v1/query at the millisecond at.
-func (s *Server) query(ctx context.Context, expr string, at int64) ([]Series, error) {
-	var data struct {
-		ResultType string          `json:"resultType"`
-		Result     json.RawMessage `json:"result"`
-	}
-	form := url.Values{"query": {expr}, "time": {apiTime(at)}}
-	if err := s.api(ctx, "/api/v1/query", form, &data); err != nil {
-		return nil, err
-	}
-	var out []Series
-	switch data.ResultType {
-	case "matrix":
-		var m []struct {
-			Metric map[string]string `json:"metric"`
-			Values []apiPoint        `json:"values"`
-		}
-		if err := json.Unmarshal(data.Result, &m); err != nil {
-			return nil, fmt.Errorf("decode matrix: %w", err)
-		}
-		for _, r := range m {
-			ser := Series{Labels: r.Metric, Points: make([]Point, len(r.Values))}
-			for i, v := range r.Values {
-				ser.Points[i] = Point(v)
-			}
-			out = append(out, ser)
-		}
-	case "vector":
-		var v []struct {
-			Metric map[string]string `json:"metric"`
-			Value  apiPoint          `json:"value"`
-		}
-		if err := json.Unmarshal(data.Result, &v); err != nil {
-			return nil, fmt.Errorf("decode vector: %w", err)
-		}
-		for _, r := range v {
-			out = append(out, Series{Labels: r.Metric, Points: []Point{Point(r.Value)}})
-		}
-	case "scalar":
-		var p apiPoint
-		if err := json.Unmarshal(data.Result, &p); err != nil {
-			return nil, fmt.Errorf("decode scalar: %w", err)
-		}
-		out = append(out, Series{Labels: map[string]string{}, Points: []Point{Point(p)}})
-	default:
-		return nil, fmt.Errorf("result type %q is not a vector, matrix or scalar", data.ResultType)
-	}
-	for i := range out {
-		slices.SortFunc(out[i].Points, func(a, b Point) int { return cmpInt(a.T, b.T) })
-	}
-	slices.SortFunc(out, func(a, b Series) int { return strings.Compare(labelKey(a.Labels), labelKey(b.Labels)) })
-	return out, nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// api posts form to an HTTP API endpoint and decodes the data field of the
-// envelope {"status","data","errorType","error"} into data.
-func (s *Server) api(ctx context.Context, endpoint string, form url.Values, data any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url+endpoint, strings.NewReader(form.Encode()))
-	if err != nil {
-		return fmt.Errorf("%s: %w", endpoint, err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := s.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: %w", endpoint, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("%s: read answer: %w", endpoint, err)
-	}
-	var env struct {
-		Status    string          `json:"status"`
-		Data      json.RawMessage `json:"data"`
-		ErrorType string          `json:"errorType"`
-		Error     string          `json:"error"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil || env.Status != "success" || resp.StatusCode != http.StatusOK {
-		e := &APIError{Endpoint: endpoint, Status: resp.StatusCode, ErrorType: env.ErrorType, Message: env.Error}
-		if e.Message == "" {
-			e.Message = strings.TrimSpace(string(body[:min(len(body), maxErrorBody)]))
-		}
-		return e
-	}
-	if len(env.Data) == 0 {
-		return fmt.Errorf("%s: %w", endpoint, errNoData)
-	}
-	if err := json.Unmarshal(env.Data, data); err != nil {
-		return fmt.Errorf("%s: decode data: %w", endpoint, err)
-	}
-	return nil
-}
-
-// apiTime formats milliseconds as the API's seconds with a fraction.
-func apiTime(ms int64) string {
-	sign := ""
-	if ms < 0 {
-		sign, ms = "-", -ms
-	}
-	return fmt.Sprintf("%s%d.%03d", sign, ms/1000, ms%1000)
-}
-
-// apiPoint decodes the API's [seconds, "value"] pair.
-type apiPoint Point
-
-func (p *apiPoint) UnmarshalJSON(b []byte) error {
-	var pair [2]json.RawMessage
-	if err := json.Unmarshal(b, &pair); err != nil {
-		return fmt.Errorf("sample pair %s: %w", b, err)
-	}
-	t, err := parseMillis(string(pair[0]))
-	if err != nil {
-		return fmt.Errorf("sample pair %s: %w", b, err)
-	}
-	var vs string
-	if err := json.Unmarshal(pair[1], &vs); err != nil {
-		return fmt.Errorf("sample pair %s: value: %w", b, err)
-	}
-	// ParseFloat reads the API's "NaN", "+Inf" and "-Inf" as well.
-	v, err := strconv.ParseFloat(vs, 64)
-	if err != nil {
-		return fmt.Errorf("sample pair %s: value: %w", b, err)
-	}
-	p.T, p.V = t, v
-	return nil
-}
-
-// parseMillis reads the API's timestamp (seconds, up to three decimals)
-// exactly: through float64 a 13-digit millisecond value can come out one
-// off.
-func parseMillis(s string) (int64, error) {
-	neg := strings.HasPrefix(s, "-")
-	digits := strings.TrimPrefix(s, "-")
-	whole, frac, _ := strings.Cut(digits, ".")
-	if whole == "" || len(frac) > 3 || strings.ContainsAny(digits, "eE+-") {
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return 0, fmt.Errorf("timestamp %q: %w", s, err)
-		}
-		return int64(math.Round(f * 1000)), nil
-	}
-	sec, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("timestamp %q: %w", s, err)
-	}
-	var ms int64
-	if frac != "" {
-		ms, err = strconv.ParseInt((frac + "00")[:3], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("timestamp %q: %w", s, err)
-		}
-	}
-	t := sec*1000 + ms
-	if neg {
-		t = -t
-	}
-	return t, nil
 }

@@ -41,7 +41,6 @@ package promtest
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -57,6 +56,9 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/cwstream/cwstream/internal/promquery"
+	"github.com/cwstream/cwstream/internal/testutil"
 )
 
 // Retention is the --storage.tsdb.retention.time Start passes: the largest
@@ -69,12 +71,16 @@ const Retention = "100y"
 // whole-store dump of a long replay can reach.
 const MaxSamples = 200_000_000
 
+// startTimeout bounds the wait for /-/ready.
+const startTimeout = 30 * time.Second
+
 // Server is a running Prometheus. Its methods may be called from several
 // goroutines.
 type Server struct {
 	url     string
 	dataDir string
-	http    *http.Client
+	http    *http.Client      // remote write
+	api     *promquery.Client // everything else
 	log     *syncBuffer
 }
 
@@ -84,7 +90,6 @@ type Option func(*options)
 type options struct {
 	oooWindow    time.Duration
 	extraFlags   []string
-	startTimeout time.Duration
 	rules        string        // rule file content; "" = no rule file
 	evalInterval time.Duration // rule evaluation interval; 0 = Config's 1m
 }
@@ -111,22 +116,13 @@ func WithRules(rules string, interval time.Duration) Option {
 	return func(o *options) { o.rules, o.evalInterval = rules, interval }
 }
 
-// WithStartTimeout bounds the wait for /-/ready (default 30 s).
-func WithStartTimeout(d time.Duration) Option {
-	return func(o *options) { o.startTimeout = d }
-}
-
 // Binary finds the prometheus executable. When it is missing the test is
 // skipped, except in CI (CI=true), where a skip would hide a broken setup.
 func Binary(tb testing.TB) string {
 	tb.Helper()
 	path, err := exec.LookPath("prometheus")
 	if err != nil {
-		msg := fmt.Sprintf("promtest: prometheus is not installed (apt-get install prometheus): %v", err)
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(msg + " — CI=true, so this fails instead of skipping")
-		}
-		tb.Skip(msg)
+		testutil.Missing(tb, fmt.Sprintf("promtest: prometheus is not installed (apt-get install prometheus): %v", err))
 	}
 	return path
 }
@@ -164,7 +160,7 @@ func config(o options) string {
 // is written to the test log when the test fails.
 func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
-	o := options{startTimeout: 30 * time.Second}
+	o := options{}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -187,6 +183,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		http:    &http.Client{Timeout: 60 * time.Second},
 		log:     &syncBuffer{},
 	}
+	s.api = promquery.New(s.url, s.http)
 	args := []string{
 		"--config.file=" + configPath,
 		"--storage.tsdb.path=" + s.dataDir,
@@ -211,7 +208,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 			tb.Logf("promtest: prometheus log (%s):\n%s", s.url, s.log.String())
 		}
 	})
-	if err := s.waitReady(exited, o.startTimeout); err != nil {
+	if err := s.waitReady(exited, startTimeout); err != nil {
 		select {
 		case <-exited:
 			err = fmt.Errorf("%w (exit: %v)", err, waitErr)
@@ -290,9 +287,6 @@ func (s *Server) URL() string { return s.url }
 // WriteURL is the remote-write endpoint, URL()+"/api/v1/write".
 func (s *Server) WriteURL() string { return s.url + "/api/v1/write" }
 
-// DataDir is the TSDB directory.
-func (s *Server) DataDir() string { return s.dataDir }
-
 // Log returns what Prometheus has logged so far.
 func (s *Server) Log() string { return s.log.String() }
 
@@ -330,5 +324,3 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
-
-var errNoData = errors.New("no data in response")

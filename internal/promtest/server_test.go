@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/cwstream/cwstream/internal/promquery"
 )
 
 // t0 is 2023-03-01T00:00:00Z: test data is from the past, as replayed
@@ -49,10 +51,10 @@ func mustWrite(t *testing.T, s *Server, ts ...prompb.TimeSeries) {
 	}
 }
 
-// wantStatus checks that err is an *APIError with the given status.
+// wantStatus checks that err is an *promquery.APIError with the given status.
 func wantStatus(t *testing.T, err error, status int) {
 	t.Helper()
-	var apiErr *APIError
+	var apiErr *promquery.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != status {
 		t.Fatalf("got error %v, want HTTP %d", err, status)
 	}
@@ -113,7 +115,7 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []Point{{ms(t0), 10}, {ms(t0) + 60_000, 12.5}, {ms(t0) + 120_000, 0}}
+		want := []promquery.Point{{T: ms(t0), V: 10}, {T: ms(t0) + 60_000, V: 12.5}, {T: ms(t0) + 120_000, V: 0}}
 		if len(got) != 1 || !slices.Equal(got[0].Points, want) {
 			t.Fatalf("samples: got %+v, want one series with %v", got, want)
 		}
@@ -157,11 +159,11 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var vals []Point
+		var vals []promquery.Point
 		for _, ser := range got {
 			vals = append(vals, ser.Points...)
 		}
-		want := []Point{{ms(t0) + 90_000, 1}, {ms(t0) + 90_000, 12.5}}
+		want := []promquery.Point{{T: ms(t0) + 90_000, V: 1}, {T: ms(t0) + 90_000, V: 12.5}}
 		if !slices.Equal(vals, want) {
 			t.Errorf("query: got %+v, want %v", got, want)
 		}
@@ -169,7 +171,7 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(sum) != 1 || len(sum[0].Labels) != 0 || sum[0].Points[0] != (Point{ms(t0) + 90_000, 13.5}) {
+		if len(sum) != 1 || len(sum[0].Labels) != 0 || sum[0].Points[0] != (promquery.Point{T: ms(t0) + 90_000, V: 13.5}) {
 			t.Errorf("scalar: got %+v, want 13.5 without labels", sum)
 		}
 	})
@@ -190,7 +192,7 @@ func TestRoundTrip(t *testing.T) {
 
 	t.Run("BadQuery", func(t *testing.T) {
 		_, err := s.Query(ctx, `sum(`, t0)
-		var apiErr *APIError
+		var apiErr *promquery.APIError
 		if !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest || apiErr.ErrorType != "bad_data" || apiErr.Message == "" {
 			t.Fatalf("got %v, want HTTP 400 bad_data with a message", err)
 		}
@@ -410,7 +412,7 @@ func TestRetentionIsBetweenBlocks(t *testing.T) {
 // metrics are not in the store.
 func metric(t *testing.T, s *Server, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(s.URL() + "/metrics")
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(s.URL() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -570,37 +572,5 @@ func TestMissingBinary(t *testing.T) {
 				t.Errorf("message %q does not say what to install", msg)
 			}
 		})
-	}
-}
-
-func TestParseMillis(t *testing.T) {
-	cases := []struct {
-		in   string
-		want int64
-	}{
-		{"1677628860.123", 1677628860123},
-		{"1677628860.1", 1677628860100},
-		{"1677628860", 1677628860000},
-		{"0.001", 1},
-		{"-1.5", -1500},
-		{"1.6776288601e9", 1677628860100},
-	}
-	for _, c := range cases {
-		t.Run(c.in, func(t *testing.T) {
-			got, err := parseMillis(c.in)
-			if err != nil || got != c.want {
-				t.Errorf("parseMillis(%q) = %d, %v; want %d", c.in, got, err, c.want)
-			}
-			if !strings.ContainsAny(c.in, "e") {
-				if back, _ := parseMillis(apiTime(got)); back != got {
-					t.Errorf("apiTime(%d) = %q reads back as %d", got, apiTime(got), back)
-				}
-			}
-		})
-	}
-	for _, bad := range []string{"", "x", "1.2.3", "1.abc"} {
-		if _, err := parseMillis(bad); err == nil {
-			t.Errorf("parseMillis(%q): no error", bad)
-		}
 	}
 }

@@ -2,7 +2,7 @@ package rules
 
 import (
 	"bytes"
-	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,9 +11,9 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v2"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/rules.yml")
+	"github.com/cwstream/cwstream/internal/testutil"
+)
 
 // promtool finds Debian's promtool: missing skips on a developer machine and
 // fails in CI, where the proof must run.
@@ -21,10 +21,7 @@ func promtool(t *testing.T) string {
 	t.Helper()
 	path, err := exec.LookPath("promtool")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("promtool not found (CI=true requires it; apt-get install prometheus): %v", err)
-		}
-		t.Skipf("promtool not found: %v", err)
+		testutil.Missing(t, fmt.Sprintf("promtool not found (apt-get install prometheus): %v", err))
 	}
 	return path
 }
@@ -186,24 +183,17 @@ func TestEnvLabelsPipelineAlerts(t *testing.T) {
 	}
 }
 
-// TestGolden keeps the rule file under review (regenerate with -update).
+// TestGolden keeps the rule file under review (regenerate with make golden).
 func TestGolden(t *testing.T) {
 	text, err := Text()
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join("testdata", "rules.yml")
-	if *update {
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testutil.Golden(t, path, []byte(text))
 	want, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if string(want) != text {
-		t.Errorf("%s differs from the generated rule file; review and run go test -update", path)
 	}
 	var back File
 	if err := yaml.UnmarshalStrict(want, &back); err != nil {

@@ -3,10 +3,14 @@
 // labelled with the dimensions, account_id, region and the external labels,
 // then relabelled with the configured Prometheus relabel rules.
 //
-// It is the hot path between the decoder and the remote-write client, so it
-// avoids per-datapoint allocation: names come from a naming.Cache, label
-// slices are cut from reused chunks, and label values alias the update's
-// strings (and so the decoder's input) instead of being copied.
+// It is the hot path between the decoder and the remote write, so the work
+// for a series is done once, not once per sample: the Builder keeps, per
+// input series (namespace, metric, account, region, dimensions), what each
+// statistic becomes after naming and relabelling (see cache.go). A datapoint
+// of a series seen before costs one map lookup and no allocation; the rules
+// run again only for a series new to the cache. The relabel semantics are
+// Prometheus's own (model/relabel): the cache only remembers their result,
+// which depends on nothing but the input labels.
 package series
 
 import (
@@ -22,19 +26,9 @@ import (
 	"github.com/cwstream/cwstream/internal/sample"
 )
 
-// Label names cwstream sets besides the dimensions.
-const (
-	LabelAccountID = "account_id"
-	LabelRegion    = "region"
-)
-
 // maxCachedQuantiles bounds the percentile decisions kept: streams ask for
 // a handful of percentiles, so more is hostile input, decided uncached.
 const maxCachedQuantiles = 1024
-
-// chunkLabels is the size of one label chunk; a datapoint with more labels
-// than this gets a chunk of its own.
-const chunkLabels = 4096
 
 // Stats counts what a Builder did since it was made.
 type Stats struct {
@@ -46,6 +40,10 @@ type Stats struct {
 }
 
 // Builder builds samples. It is not safe for concurrent use.
+//
+// The samples it returns own their strings and label slices (they alias
+// neither the decoder's input nor each other's memory beyond what one series
+// shares), so they stay valid after the input is reused.
 type Builder struct {
 	cfg     *config.Config
 	names   *naming.Cache
@@ -54,16 +52,16 @@ type Builder struct {
 	keepPct map[float64]bool
 	relabel []*relabel.Config
 
-	chunks [][]sample.Label // label chunks; chunks[cur][used:] is free
-	cur    int
-	used   int
+	cache cache
 
-	lbls []sample.Label // scratch: one datapoint's labels before sorting
-
-	// Relabel scratch.
+	// Scratch.
+	key     []byte
+	fields  []string
+	lbls    []sample.Label
 	lb      *labels.Builder
 	name    string
 	collect func(labels.Label)
+	spare   result // a quantile's result when its series keeps no more
 
 	stats Stats
 }
@@ -76,6 +74,7 @@ func New(cfg *config.Config) *Builder {
 		names:   naming.NewCache(),
 		keepPct: make(map[float64]bool),
 		relabel: cfg.RelabelConfigs,
+		cache:   newCache(defaultCacheSeries),
 		lb:      labels.NewBuilder(labels.EmptyLabels()),
 	}
 	b.collect = b.collectLabel
@@ -83,8 +82,8 @@ func New(cfg *config.Config) *Builder {
 		b.ext = append(b.ext, sample.Label{Name: name, Value: value})
 	}
 	slices.SortFunc(b.ext, func(x, y sample.Label) int { return strings.Compare(x.Name, y.Name) })
-	for i, s := range naming.Statistics {
-		b.emit[i] = cfg.Emits(s)
+	for _, s := range naming.Statistics {
+		b.emit[s] = cfg.Emits(s)
 	}
 	return b
 }
@@ -92,52 +91,116 @@ func New(cfg *config.Config) *Builder {
 // Stats returns the counts so far.
 func (b *Builder) Stats() Stats { return b.stats }
 
-// Reset lets the Builder reuse its label memory. Call it only when no
-// sample appended before is used any more.
-func (b *Builder) Reset() {
-	b.cur, b.used = 0, 0
-}
-
 // Append appends the samples of u to dst and returns the extended slice.
-// The samples' strings alias u's strings: they stay valid as long as the
-// input u was decoded from is left unchanged.
 func (b *Builder) Append(dst []sample.Sample, u *cw.Update) []sample.Sample {
 	b.stats.Datapoints++
-	names := b.names.Metric(u.Namespace, u.MetricName)
-	lbls := b.labels(u)
+	e := b.entry(u)
 	t := u.TimestampMillis()
-	n0 := len(dst)
-
-	add := func(stat int, v float64) {
-		if !b.emit[stat] {
-			b.stats.Skipped++
-			return
-		}
-		dst = append(dst, sample.Sample{Name: names.Stat[stat], Labels: lbls, T: t, V: v})
-	}
 	if u.HasMin {
-		add(0, u.Min)
+		dst = b.add(dst, b.statResult(e, naming.Minimum), t, u.Min)
 	}
 	if u.HasMax {
-		add(1, u.Max)
+		dst = b.add(dst, b.statResult(e, naming.Maximum), t, u.Max)
 	}
-	add(2, u.Sum)
-	add(3, u.Count)
+	dst = b.add(dst, b.statResult(e, naming.Sum), t, u.Sum)
+	dst = b.add(dst, b.statResult(e, naming.SampleCount), t, u.Count)
 	if u.Count > 0 {
-		add(4, u.Sum/u.Count)
+		dst = b.add(dst, b.statResult(e, naming.Average), t, u.Sum/u.Count)
 	}
 	for _, q := range u.Percentiles {
-		if !b.keepsPercentile(q.Q) {
-			b.stats.Skipped++
-			continue
-		}
-		dst = append(dst, sample.Sample{Name: names.Percentile(q.Q), Labels: lbls, T: t, V: q.Value})
+		dst = b.add(dst, b.pctResult(e, q.Q), t, q.Value)
 	}
-	if len(b.relabel) > 0 {
-		dst = b.applyRelabel(dst, n0)
-	}
-	b.stats.Samples += len(dst) - n0
 	return dst
+}
+
+// add appends the sample r says a statistic becomes, or counts why there
+// is none.
+func (b *Builder) add(dst []sample.Sample, r *result, t int64, v float64) []sample.Sample {
+	switch r.outcome {
+	case skipped:
+		b.stats.Skipped++
+	case droppedByRule:
+		b.stats.DroppedRelabel++
+	case droppedNoName:
+		b.stats.DroppedNoName++
+	default:
+		b.stats.Samples++
+		dst = append(dst, sample.Sample{Name: r.name, Labels: r.labels, Hash: r.hash, T: t, V: v})
+	}
+	return dst
+}
+
+// entry returns the cache entry of u's series, making it on a miss.
+func (b *Builder) entry(u *cw.Update) *entry {
+	b.key = appendKey(b.key[:0], u)
+	if e := b.cache.get(b.key); e != nil {
+		return e
+	}
+	key := string(b.key)
+	b.fields = splitKey(b.fields[:0], key)
+	e := &entry{key: key, names: b.names.Metric(u.Namespace, u.MetricName)}
+	e.labels = b.seriesLabels(b.fields)
+	b.cache.put(e)
+	return e
+}
+
+// seriesLabels returns the sorted labels of a series from its key's fields, in a
+// slice of their own. The values are substrings of the key, which the cache
+// owns, so they do not alias the decoder's input.
+func (b *Builder) seriesLabels(f []string) []sample.Label {
+	l := b.lbls[:0]
+	if f[keyAccount] != "" {
+		l = append(l, sample.Label{Name: naming.LabelAccountID, Value: f[keyAccount]})
+	}
+	if f[keyRegion] != "" {
+		l = append(l, sample.Label{Name: naming.LabelRegion, Value: f[keyRegion]})
+	}
+	for i := keyDimensions; i+1 < len(f); i += 2 {
+		// An empty value is no label in Prometheus; sending one only
+		// risks a rejection.
+		if f[i+1] != "" {
+			l = append(l, sample.Label{Name: b.names.Label(f[i]), Value: f[i+1]})
+		}
+	}
+	l = append(l, b.ext...)
+	sortLabels(l)
+	b.lbls = l
+	return slices.Clone(l)
+}
+
+// statResult returns what basic statistic s of e's series becomes,
+// working it out the first time.
+func (b *Builder) statResult(e *entry, s naming.Statistic) *result {
+	r := &e.stat[s]
+	if !r.done {
+		if b.emit[s] {
+			*r = b.resolve(e, e.names.Stat[s])
+		} else {
+			*r = result{outcome: skipped}
+		}
+		r.done = true
+	}
+	return r
+}
+
+// pctResult returns what quantile q of e's series becomes.
+func (b *Builder) pctResult(e *entry, q float64) *result {
+	for i := range e.pcts {
+		if e.pcts[i].q == q {
+			return &e.pcts[i].result
+		}
+	}
+	r := result{outcome: skipped}
+	if b.keepsPercentile(q) {
+		r = b.resolve(e, e.names.Percentile(q))
+	}
+	r.done = true
+	if len(e.pcts) < maxCachedPercentiles {
+		e.pcts = append(e.pcts, pctResult{q: q, result: r})
+		return &e.pcts[len(e.pcts)-1].result
+	}
+	b.spare = r // hostile input: decided again next time
+	return &b.spare
 }
 
 func (b *Builder) keepsPercentile(q float64) bool {
@@ -151,80 +214,33 @@ func (b *Builder) keepsPercentile(q float64) bool {
 	return keep
 }
 
-// labels returns u's labels, sorted by name, in a slice cut from a chunk.
-func (b *Builder) labels(u *cw.Update) []sample.Label {
-	l := b.lbls[:0]
-	if u.AccountID != "" {
-		l = append(l, sample.Label{Name: LabelAccountID, Value: u.AccountID})
+// resolve works out what the sample named name of e's series becomes:
+// relabelled with the rules when there are any.
+func (b *Builder) resolve(e *entry, name string) result {
+	if len(b.relabel) == 0 {
+		return result{name: name, labels: e.labels, hash: sample.SeriesHash(name, e.labels)}
 	}
-	if u.Region != "" {
-		l = append(l, sample.Label{Name: LabelRegion, Value: u.Region})
+	b.lb.Reset(labels.EmptyLabels())
+	b.lb.Set(labels.MetricName, name)
+	for _, l := range e.labels {
+		b.lb.Set(l.Name, l.Value)
 	}
-	for _, d := range u.Dimensions {
-		// An empty value is no label in Prometheus; sending one only
-		// risks a rejection.
-		if d.Value != "" {
-			l = append(l, sample.Label{Name: b.names.Label(d.Name), Value: d.Value})
-		}
+	if !relabel.ProcessBuilder(b.lb, b.relabel...) {
+		return result{outcome: droppedByRule}
 	}
-	l = append(l, b.ext...)
-	sortLabels(l)
-	b.lbls = l
-	out := b.alloc(len(l))
-	copy(out, l)
-	return out
-}
-
-// alloc cuts n labels from the chunks. Chunks are never grown in place, so
-// slices handed out earlier stay valid until Reset.
-func (b *Builder) alloc(n int) []sample.Label {
-	for {
-		if b.cur < len(b.chunks) {
-			c := b.chunks[b.cur]
-			if b.used+n <= len(c) {
-				out := c[b.used : b.used+n : b.used+n]
-				b.used += n
-				return out
-			}
-			b.cur++
-			b.used = 0
-			continue
-		}
-		b.chunks = append(b.chunks, make([]sample.Label, max(chunkLabels, n)))
+	b.lbls, b.name = b.lbls[:0], ""
+	b.lb.Range(b.collect)
+	if b.name == "" {
+		return result{outcome: droppedNoName}
 	}
-}
-
-// applyRelabel relabels the samples dst[from:] in place and removes the
-// dropped ones. Each sample's labels may now differ from its siblings', so
-// each gets its own slice.
-//
-// The labels go into a labels.Builder with Set and come out with Range, so
-// no labels.Labels is built: with Prometheus's default string-backed labels
-// that saves two allocations per sample.
-func (b *Builder) applyRelabel(dst []sample.Sample, from int) []sample.Sample {
-	out := dst[:from]
-	for _, s := range dst[from:] {
-		b.lb.Reset(labels.EmptyLabels())
-		b.lb.Set(labels.MetricName, s.Name)
-		for _, l := range s.Labels {
-			b.lb.Set(l.Name, l.Value)
-		}
-		if !relabel.ProcessBuilder(b.lb, b.relabel...) {
-			b.stats.DroppedRelabel++
-			continue
-		}
-		b.lbls, b.name = b.lbls[:0], ""
-		b.lb.Range(b.collect)
-		if b.name == "" {
-			b.stats.DroppedNoName++
-			continue
-		}
-		sortLabels(b.lbls)
-		lbls := b.alloc(len(b.lbls))
-		copy(lbls, b.lbls)
-		out = append(out, sample.Sample{Name: b.name, Labels: lbls, T: s.T, V: s.V})
+	sortLabels(b.lbls)
+	// The statistics of one series mostly relabel alike: share their label
+	// slice rather than keep a copy per statistic.
+	lbls := e.sameLabels(b.lbls)
+	if lbls == nil {
+		lbls = slices.Clone(b.lbls)
 	}
-	return out
+	return result{name: b.name, labels: lbls, hash: sample.SeriesHash(b.name, lbls)}
 }
 
 // collectLabel gathers the relabelled labels; it is stored as b.collect

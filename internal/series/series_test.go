@@ -2,12 +2,15 @@ package series
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/cw"
+	"github.com/cwstream/cwstream/internal/naming"
 	"github.com/cwstream/cwstream/internal/sample"
 )
 
@@ -120,37 +123,205 @@ func TestStats(t *testing.T) {
 	}
 }
 
-// Label slices handed out stay intact while more datapoints are added,
-// across chunk boundaries, until Reset.
-func TestLabelChunksStayValid(t *testing.T) {
-	b := New(config.Default())
-	var all []sample.Sample
-	var want []string
-	for i := range 3 * chunkLabels {
+// The samples own their strings: reusing the input the update's strings
+// alias (as the decoder hands them out) changes nothing already built.
+func TestSamplesDoNotAliasTheInput(t *testing.T) {
+	b := New(mustConfig(t, "relabel_configs: [{source_labels: [dimension_DBInstanceIdentifier], target_label: db}]"))
+	buf := []byte("AWS/RDSReadLatency123456789012eu-west-1DBInstanceIdentifierdb-1")
+	alias := func(from, to int) string { return unsafe.String(&buf[from], to-from) }
+	u := rdsUpdate()
+	u.Namespace, u.MetricName, u.AccountID, u.Region = alias(0, 7), alias(7, 18), alias(18, 30), alias(30, 39)
+	u.Dimensions = []cw.Dimension{{Name: alias(39, 59), Value: alias(59, 63)}}
+	got := b.Append(nil, u)
+	want := lines(got)
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	if after := lines(got); !slices.Equal(after, want) {
+		t.Fatalf("samples changed with their input:\n%s\nwas\n%s", strings.Join(after, "\n"), strings.Join(want, "\n"))
+	}
+	// And the cache was not keyed on the overwritten bytes.
+	if again := lines(b.Append(nil, rdsUpdate())); !slices.Equal(again, want) {
+		t.Fatalf("the same series again:\n%s\nwant\n%s", strings.Join(again, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Samples of one series share one label slice and carry its hash, which
+// is what sample.SeriesHash computes; different series differ.
+func TestSeriesHash(t *testing.T) {
+	b := New(mustConfig(t, "percentiles: []\nrelabel_configs: [{source_labels: [__name__], regex: '.*_sum', target_label: kind, replacement: total}]"))
+	u2 := rdsUpdate()
+	u2.Dimensions = []cw.Dimension{{Name: "DBInstanceIdentifier", Value: "db-2"}}
+	ss := b.Append(b.Append(nil, rdsUpdate()), u2)
+	ss = b.Append(ss, rdsUpdate()) // from the cache
+	seen := map[uint64]string{}
+	for _, s := range ss {
+		if s.Hash == 0 || s.Hash != sample.SeriesHash(s.Name, s.Labels) {
+			t.Fatalf("%s: hash %x, want %x", sample.AppendText(nil, s), s.Hash, sample.SeriesHash(s.Name, s.Labels))
+		}
+		text := string(sample.AppendText(nil, sample.Sample{Name: s.Name, Labels: s.Labels}))
+		if prev, ok := seen[s.Hash]; ok && prev != text {
+			t.Fatalf("one hash for %s and %s", prev, text)
+		}
+		seen[s.Hash] = text
+	}
+	if len(seen) != 2*len(naming.Statistics) {
+		t.Fatalf("%d series, want the five statistics of two", len(seen))
+	}
+	// minimum, maximum, sample_count and average keep the series' labels;
+	// sum gains one: two label slices for the five statistics.
+	first := ss[:5]
+	if &first[0].Labels[0] != &first[1].Labels[0] || &first[0].Labels[0] != &first[4].Labels[0] || &first[2].Labels[0] == &first[0].Labels[0] {
+		t.Error("the statistics of one series do not share their label slices")
+	}
+	if &ss[10].Labels[0] != &first[0].Labels[0] {
+		t.Error("a cached series got a new label slice")
+	}
+}
+
+// The cache keeps at most its bound, keeps the series seen since its last
+// turn, and forgets series no longer seen.
+func TestCacheBounded(t *testing.T) {
+	b := New(mustConfig(t, "statistics: [sum, minimum]\npercentiles: []\nrelabel_configs: [{regex: 'dimension_(.*)', action: labelmap}, {source_labels: [__name__], regex: '.*_minimum', action: drop}]"))
+	b.cache = newCache(8)
+	upd := func(i int) *cw.Update {
 		u := rdsUpdate()
 		u.Dimensions = []cw.Dimension{{Name: "DBInstanceIdentifier", Value: fmt.Sprintf("db-%d", i)}}
-		n := len(all)
-		all = b.Append(all, u)
-		want = append(want, lines(all[n:])...)
+		return u
 	}
-	if got := lines(all); !slices.Equal(got, want) {
-		t.Fatal("earlier samples changed as later ones were added")
+	var want, got []string
+	for i := range 100 {
+		want = append(want, lines(b.Append(nil, upd(i)))...)
+		b.Append(nil, upd(0)) // one series seen all along
+		if n := b.cache.len(); n > 2*4+1 {
+			t.Fatalf("after %d series the cache holds %d entries", i+1, n)
+		}
 	}
-	b.Reset()
-	again := b.Append(nil, rdsUpdate())
-	// Reset reuses the first chunk: one datapoint's 3 labels in it.
-	if len(again) != 8 || b.cur != 0 || b.used != 3 || len(b.chunks) < 2 {
-		t.Fatalf("after Reset: %d samples, chunk %d, %d used, %d chunks", len(again), b.cur, b.used, len(b.chunks))
+	if b.cache.get(appendKey(nil, upd(0))) == nil {
+		t.Error("the series seen all along was forgotten")
+	}
+	if b.cache.get(appendKey(nil, upd(1))) != nil {
+		t.Error("a series not seen for 99 datapoints is still kept")
+	}
+	for i := range 100 {
+		got = append(got, lines(b.Append(nil, upd(i)))...)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatal("samples differ once series were forgotten and made again")
+	}
+}
+
+// Keys are one-to-one: strings that run into each other make other keys.
+func TestKey(t *testing.T) {
+	a, b := rdsUpdate(), rdsUpdate()
+	b.Namespace, b.MetricName = "AWS/RDSRead", "Latency"
+	if string(appendKey(nil, a)) == string(appendKey(nil, b)) {
+		t.Fatal("two series, one key")
+	}
+	u := rdsUpdate()
+	u.Dimensions = append(u.Dimensions, cw.Dimension{Name: "", Value: strings.Repeat("v", 300)})
+	f := splitKey(nil, string(appendKey(nil, u)))
+	want := []string{u.Namespace, u.MetricName, u.AccountID, u.Region, "DBInstanceIdentifier", "db-1", "", strings.Repeat("v", 300)}
+	if !slices.Equal(f, want) {
+		t.Fatalf("splitKey = %q", f)
 	}
 }
 
 func BenchmarkAppend(b *testing.B) {
-	u := rdsUpdate()
-	bl := New(config.Default())
+	for _, cfg := range []string{"", "relabel_configs: [{regex: 'dimension_(.*)', action: labelmap}, {source_labels: [__name__], regex: '.*_minimum', action: drop}]"} {
+		name := "norules"
+		if cfg != "" {
+			name = "relabel"
+		}
+		b.Run(name, func(b *testing.B) {
+			c, err := config.Parse([]byte(cfg))
+			if err != nil {
+				b.Fatal(err)
+			}
+			u := rdsUpdate()
+			bl := New(c)
+			var dst []sample.Sample
+			b.ReportAllocs()
+			for b.Loop() {
+				dst = bl.Append(dst[:0], u)
+			}
+		})
+	}
+}
+
+// BenchmarkCacheMemory measures what the cache keeps per series (B/series):
+// an ECS-like datapoint with three dimensions, every statistic and three
+// percentiles, through five relabel rules of each kind. defaultCacheSeries
+// is sized from it.
+func BenchmarkCacheMemory(b *testing.B) {
+	cfg, err := config.Parse([]byte(`
+external_labels: {env: prod}
+relabel_configs:
+- {source_labels: [__name__], regex: 'aws_ecs_containerinsights_.*_minimum', action: drop}
+- {source_labels: [__name__], regex: 'aws_(rds|ecs|applicationelb)_.*', action: keep}
+- {source_labels: [dimension_ServiceName], regex: '(.+)', target_label: service}
+- {regex: dimension_TaskDefinitionFamily, action: labeldrop}
+- {regex: 'dimension_(ClusterName)', replacement: '$1', action: labelmap}
+`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 20_000
+	ups := make([]cw.Update, n)
+	for i := range ups {
+		ups[i] = cw.Update{
+			AccountID: "123456789012", Region: "eu-west-1",
+			Namespace: "ECS/ContainerInsights", MetricName: "CpuUtilized",
+			Dimensions: []cw.Dimension{
+				{Name: "ClusterName", Value: "prod-cluster"},
+				{Name: "ServiceName", Value: fmt.Sprintf("service-%06d", i)},
+				{Name: "TaskDefinitionFamily", Value: fmt.Sprintf("family-%06d", i)},
+			},
+			EndUnixNano: 1_700_000_060_000_000_000, Count: 4, Sum: 10, Min: 1, Max: 4, HasMin: true, HasMax: true,
+			Percentiles: []cw.Quantile{{Q: 0.5, Value: 2}, {Q: 0.9, Value: 3}, {Q: 0.99, Value: 3.9}},
+		}
+	}
 	var dst []sample.Sample
-	b.ReportAllocs()
+	var perSeries float64
 	for b.Loop() {
-		dst = bl.Append(dst[:0], u)
-		bl.Reset()
+		bl := New(cfg)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range ups {
+			dst = bl.Append(dst[:0], &ups[i])
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perSeries = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(bl)
+	}
+	b.ReportMetric(perSeries, "B/series")
+}
+
+// More quantiles than a series remembers are still named and relabelled
+// right, every time.
+func TestManyQuantiles(t *testing.T) {
+	b := New(mustConfig(t, "statistics: [sum]\nrelabel_configs: [{source_labels: [__name__], regex: '.*_p1_[0-9]*', action: drop}]"))
+	u := rdsUpdate()
+	u.Percentiles = nil
+	for i := range 3 * maxCachedPercentiles {
+		u.Percentiles = append(u.Percentiles, cw.Quantile{Q: 0.001 * float64(i+1), Value: float64(i)})
+	}
+	for pass := range 2 {
+		var names []string
+		for _, s := range b.Append(nil, u) {
+			names = append(names, s.Name)
+		}
+		var want []string
+		want = append(want, "aws_rds_read_latency_sum")
+		for _, q := range u.Percentiles {
+			if p := naming.Percentile(q.Q); !strings.HasPrefix(p, "p1_") {
+				want = append(want, "aws_rds_read_latency_"+p)
+			}
+		}
+		if !slices.Equal(names, want) {
+			t.Fatalf("pass %d:\n%v\nwant\n%v", pass, names, want)
+		}
 	}
 }

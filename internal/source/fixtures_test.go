@@ -12,15 +12,11 @@ import (
 	"github.com/cwstream/cwstream/internal/testutil"
 )
 
-// fixture reads a file of the repository's testdata/payloads, skipping the
-// test when it is not there (the fixtures are generated in parallel with
-// this package).
+// fixture reads a file of the repository's testdata/payloads (committed:
+// a missing one is a broken checkout).
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "testdata", "payloads", name))
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("fixture testdata/payloads/%s is not there yet", name)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,15 @@ import (
 	"time"
 )
 
+// DefaultNamespace is the CloudWatch namespace of the EMF metrics unless
+// the function is told another (lambdaenv.EnvMetricsNamespace); the CDK
+// app's alarms read it.
+const DefaultNamespace = "CWStream"
+
+// MetricRecordsFailed is the EMF metric of records answered
+// ProcessingFailed, which the CDK app alarms on.
+const MetricRecordsFailed = "RecordsFailed"
+
 // NewLogger returns a JSON logger at the named level (debug, info, warn,
 // error; "" is info).
 func NewLogger(w io.Writer, level string) (*slog.Logger, error) {
@@ -164,7 +173,7 @@ func (inv *Invocation) EMF(w io.Writer, namespace, function string, now time.Tim
 	}
 	totals := map[string]any{
 		"FunctionName": function,
-		"RecordsIn":    inv.RecordsIn, "RecordsFailed": inv.TotalFailed(),
+		"RecordsIn":    inv.RecordsIn, MetricRecordsFailed: inv.TotalFailed(),
 		"Datapoints": inv.Datapoints, "Samples": inv.Samples, "SamplesWritten": inv.SamplesWritten,
 		"SamplesDropped": inv.TotalDropped(), "SamplesRelabelDropped": inv.RelabelDropped, "Series": inv.Series,
 		"Requests": inv.Requests, "Retries": inv.Retries, "BytesSent": inv.BytesSent,
@@ -199,9 +208,9 @@ func (inv *Invocation) EMF(w io.Writer, namespace, function string, now time.Tim
 	slices.Sort(causes)
 	for _, c := range causes {
 		err := doc([]string{"FunctionName", "Cause"},
-			[]metric{{"RecordsFailed", "Count"}, {"SamplesDropped", "Count"}},
+			[]metric{{MetricRecordsFailed, "Count"}, {"SamplesDropped", "Count"}},
 			map[string]any{"FunctionName": function, "Cause": c,
-				"RecordsFailed": inv.RecordsFailed[c], "SamplesDropped": inv.SamplesDropped[c]})
+				MetricRecordsFailed: inv.RecordsFailed[c], "SamplesDropped": inv.SamplesDropped[c]})
 		if err != nil {
 			return err
 		}

@@ -282,23 +282,48 @@ func TestCountsAndString(t *testing.T) {
 	}
 }
 
+// TestAdd fills every field of two Invocations by reflection and checks
+// that Add combined each one: a field Add forgets, or a new field it does
+// not know, fails here.
 func TestAdd(t *testing.T) {
-	a := Invocation{RecordsIn: 2, RecordsOK: 1, Datapoints: 10, Samples: 50, RelabelDropped: 1, SamplesWritten: 40, Series: 30,
-		Requests: 2, Retries: 1, BytesSent: 100, WriteLatency: time.Second, NewestSample: 5}
-	a.FailRecord("rejected")
-	a.DropSamples("rejected", 10)
-	b := Invocation{RecordsIn: 3, RecordsOK: 3, Datapoints: 7, Samples: 20, SamplesWritten: 20, Series: 20,
-		Requests: 1, BytesSent: 50, WriteLatency: time.Second, NewestSample: 9}
-	b.FailRecord("deadline")
-	b.FailRecord("rejected")
-	b.DropSamples("deadline", 3)
+	// Fields that keep the newer of the two instead of adding up.
+	newest := map[string]bool{"NewestSample": true}
+	var a, b Invocation
+	av, bv := reflect.ValueOf(&a).Elem(), reflect.ValueOf(&b).Elem()
+	typ := av.Type()
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		switch f.Type.Kind() {
+		case reflect.Int, reflect.Int64:
+			av.Field(i).SetInt(int64(10 + i))
+			bv.Field(i).SetInt(int64(1000 + i))
+		case reflect.Map:
+			av.Field(i).Set(reflect.ValueOf(map[string]int{"rejected": 1 + i, "deadline": 2}))
+			bv.Field(i).Set(reflect.ValueOf(map[string]int{"rejected": 100 + i, "malformed": 3}))
+		default:
+			t.Fatalf("field %s of kind %s: teach TestAdd (and Add) how it combines", f.Name, f.Type.Kind())
+		}
+	}
 	var sum Invocation
 	sum.Add(&a)
 	sum.Add(&b)
-	want := Invocation{RecordsIn: 5, RecordsOK: 4, Datapoints: 17, Samples: 70, RelabelDropped: 1, SamplesWritten: 60, Series: 50,
-		Requests: 3, Retries: 1, BytesSent: 150, WriteLatency: 2 * time.Second, NewestSample: 9,
-		RecordsFailed: map[string]int{"rejected": 2, "deadline": 1}, SamplesDropped: map[string]int{"rejected": 10, "deadline": 3}}
-	if !reflect.DeepEqual(sum, want) {
-		t.Fatalf("sum\n%+v\nwant\n%+v", sum, want)
+	sv := reflect.ValueOf(&sum).Elem()
+	for i := range typ.NumField() {
+		name := typ.Field(i).Name
+		switch got := sv.Field(i); got.Kind() {
+		case reflect.Map:
+			want := map[string]int{"rejected": 1 + i + 100 + i, "deadline": 2, "malformed": 3}
+			if !reflect.DeepEqual(got.Interface(), want) {
+				t.Errorf("%s = %v, want %v", name, got.Interface(), want)
+			}
+		default:
+			want := int64(10+i) + int64(1000+i)
+			if newest[name] {
+				want = int64(1000 + i)
+			}
+			if got.Int() != want {
+				t.Errorf("%s = %d, want %d", name, got.Int(), want)
+			}
+		}
 	}
 }

@@ -1,10 +1,13 @@
 // Package testutil holds what tests across packages share: finding the
-// repository and the recorded payloads beside it, starting moto_server.
+// repository and the recorded payloads beside it, golden files, the one
+// rule for a missing prerequisite (skip on a developer machine, fail in CI),
+// and moto_server.
 package testutil
 
 import (
 	"bytes"
 	"encoding/base64"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -36,29 +40,90 @@ func RepoRoot(tb testing.TB) string {
 	}
 }
 
-// RealPayloadNames are the recorded metric-stream objects in
-// ../shared/real-payloads (beside the repository, never copied into it).
+// Missing reports a prerequisite a test cannot run without (a tool, the
+// recorded payloads): it skips the test with msg on a developer machine,
+// and fails it under CI=true, where a skip would hide a broken setup.
+func Missing(tb testing.TB, msg string) {
+	tb.Helper()
+	if os.Getenv("CI") == "true" {
+		tb.Fatal(msg + " (CI=true: failing instead of skipping)")
+	}
+	tb.Skip(msg)
+}
+
+// RealPayloadNames are the recorded metric-stream objects in the team's
+// shared folder (see SharedDir), never copied into the repository.
 var RealPayloadNames = []string{
 	"otel07-firehose-http-delivery.bin",
 	"otel07-firehose-http-delivery-2.bin",
 }
 
-// RealPayload reads one recorded payload. It fails the test when the folder
-// is missing: CI lays shared/ beside the checkout, so a missing folder is a
-// broken setup, not a reason to skip.
-func RealPayload(tb testing.TB, name string) []byte {
+// SharedEnv names the variable that points at the shared folder when it is
+// not beside the checkout.
+const SharedEnv = "CWSTREAM_SHARED"
+
+// SharedDir returns the team's shared folder, which holds the recorded
+// payloads (real-payloads/): $CWSTREAM_SHARED, else ../shared beside the
+// repository, else ../shared beside the main checkout of a git worktree.
+// When there is none it calls Missing.
+func SharedDir(tb testing.TB) string {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(RepoRoot(tb), "..", "shared", "real-payloads", name))
-	if err != nil {
-		tb.Fatalf("recorded payload (expected in ../shared/real-payloads beside the repository): %v", err)
+	root := RepoRoot(tb)
+	candidates := []string{os.Getenv(SharedEnv), filepath.Join(root, "..", "shared")}
+	if main := mainCheckout(root); main != "" {
+		candidates = append(candidates, filepath.Join(main, "..", "shared"))
 	}
-	return b
+	for _, dir := range candidates {
+		if dir == "" {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(dir, "real-payloads")); err == nil && fi.IsDir() {
+			return dir
+		}
+	}
+	Missing(tb, "the recorded payloads are not here: they live in the team's shared folder, "+
+		"shared/real-payloads beside the repository (set "+SharedEnv+" to that shared folder to use another place)")
+	return ""
 }
 
-// Testdata returns the path of a file under the repository's testdata/.
-func Testdata(tb testing.TB, elem ...string) string {
+// mainCheckout returns the main checkout's directory when root is a git
+// worktree (its .git is a file naming the worktree's git directory), else "".
+func mainCheckout(root string) string {
+	b, err := os.ReadFile(filepath.Join(root, ".git"))
+	if err != nil {
+		return "" // a directory (the main checkout itself) or no git at all
+	}
+	gitdir, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir: ")
+	if !ok {
+		return ""
+	}
+	if !filepath.IsAbs(gitdir) {
+		gitdir = filepath.Join(root, gitdir)
+	}
+	common := filepath.Join(gitdir, "..", "..") // <main>/.git/worktrees/<name>
+	if c, err := os.ReadFile(filepath.Join(gitdir, "commondir")); err == nil {
+		common = strings.TrimSpace(string(c))
+		if !filepath.IsAbs(common) {
+			common = filepath.Join(gitdir, common)
+		}
+	}
+	return filepath.Dir(filepath.Clean(common))
+}
+
+// RealPayloadPath returns the path of one recorded payload (see SharedDir).
+func RealPayloadPath(tb testing.TB, name string) string {
 	tb.Helper()
-	return filepath.Join(append([]string{RepoRoot(tb), "testdata"}, elem...)...)
+	return filepath.Join(SharedDir(tb), "real-payloads", name)
+}
+
+// RealPayload reads one recorded payload (see SharedDir).
+func RealPayload(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(RealPayloadPath(tb, name))
+	if err != nil {
+		tb.Fatalf("recorded payload: %v", err)
+	}
+	return b
 }
 
 // RealPayloads reads every recorded payload, in RealPayloadNames order.
@@ -69,6 +134,45 @@ func RealPayloads(tb testing.TB) [][]byte {
 		out[i] = RealPayload(tb, n)
 	}
 	return out
+}
+
+// Testdata returns the path of a file under the repository's testdata/.
+func Testdata(tb testing.TB, elem ...string) string {
+	tb.Helper()
+	return filepath.Join(append([]string{RepoRoot(tb), "testdata"}, elem...)...)
+}
+
+// update is the -update flag of every test binary that checks golden
+// files; `make golden` sets it for all of them.
+var update = flag.Bool("update", false, "rewrite the golden files this package checks (review the diff)")
+
+// Golden compares got with the golden file at path, or with -update
+// rewrites the file. A difference names the first line that differs.
+func Golden(tb testing.TB, path string, got []byte) {
+	tb.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("%v (run make golden to create it, then review it)", err)
+	}
+	if bytes.Equal(got, want) {
+		return
+	}
+	gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := range min(len(gl), len(wl)) {
+		if gl[i] != wl[i] {
+			tb.Fatalf("%s differs at line %d (review, then make golden):\n got  %s\n want %s", path, i+1, gl[i], wl[i])
+		}
+	}
+	tb.Fatalf("%s: got %d lines, want %d (review, then make golden)", path, len(gl), len(wl))
 }
 
 // FirehoseEvent builds a Firehose data-transformation event holding one
@@ -98,10 +202,7 @@ func StartMoto(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("moto_server is not on PATH, and CI is set: install moto (pip install 'moto[server]')")
-		}
-		t.Skip("moto_server is not on PATH: skipping this test (install moto to run it)")
+		Missing(t, "moto_server is not on PATH: this test needs it (pip install 'moto[server]')")
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

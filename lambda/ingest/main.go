@@ -44,7 +44,7 @@ func setup(ctx context.Context) (*firehose.Handler, *slog.Logger, error) {
 	switch {
 	case s.ConfigYAML != "":
 		if cfg, err = config.Parse([]byte(s.ConfigYAML)); err != nil {
-			return nil, nil, fmt.Errorf("CWSTREAM_CONFIG_YAML: %w", err)
+			return nil, nil, fmt.Errorf("%s: %w", lambdaenv.EnvConfigYAML, err)
 		}
 	case s.ConfigPath != "":
 		if cfg, err = config.Load(s.ConfigPath); err != nil {

@@ -346,9 +346,17 @@ func TestBadFixtures(t *testing.T) {
 	})
 }
 
-// realPayloads finds shared/real-payloads beside the repository, if it is there.
+// realPayloads finds shared/real-payloads ($CWSTREAM_SHARED, or a shared/
+// folder above the module). Without it the test is skipped, except under
+// CI=true, where it fails. (This module cannot import the main module's
+// internal/testutil, which holds the same rule.)
 func realPayloads(t *testing.T) []string {
 	t.Helper()
+	if dir := os.Getenv("CWSTREAM_SHARED"); dir != "" {
+		if m, _ := filepath.Glob(filepath.Join(dir, "real-payloads", "*.bin")); len(m) > 0 {
+			return m
+		}
+	}
 	dir, _ := filepath.Abs(".")
 	for {
 		if m, _ := filepath.Glob(filepath.Join(dir, "shared", "real-payloads", "*.bin")); len(m) > 0 {
@@ -356,7 +364,11 @@ func realPayloads(t *testing.T) []string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("shared/real-payloads not found above the module")
+			msg := "the recorded payloads are not here: they live in the team's shared folder, shared/real-payloads beside the repository (set CWSTREAM_SHARED to that shared folder)"
+			if os.Getenv("CI") == "true" {
+				t.Fatal(msg + " (CI=true: failing instead of skipping)")
+			}
+			t.Skip(msg)
 		}
 		dir = parent
 	}

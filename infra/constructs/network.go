@@ -1,0 +1,185 @@
+package constructs
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// PrivateNetworkProps configures a PrivateNetwork.
+type PrivateNetworkProps struct {
+	// VpcID and SubnetIDs name an existing VPC and the private subnets the
+	// function runs in. An empty VpcID makes a small VPC: two isolated
+	// subnets of VpcCidr, no NAT, no internet gateway.
+	VpcID     string
+	SubnetIDs []string
+	VpcCidr   string
+	// WorkspaceArn is the one AMP workspace the endpoint lets through.
+	WorkspaceArn *string
+	// FlowLogRetentionDays and Key configure the created VPC's flow log.
+	FlowLogRetentionDays int
+	Key                  awskms.IKey
+	RemovalPolicy        awscdk.RemovalPolicy
+}
+
+// PrivateNetwork is where the ingest function runs without internet access:
+// private subnets, an interface endpoint for AMP's data plane
+// (com.amazonaws.REGION.aps-workspaces, private DNS, so the function's
+// remote-write URL resolves to it unchanged) and two security groups: the
+// function's, which may only open HTTPS to the endpoint's, which accepts
+// only HTTPS from the function.
+type PrivateNetwork struct {
+	constructs.Construct
+	VpcID     *string
+	SubnetIDs *[]*string
+	// Vpc is set when the construct created the VPC.
+	Vpc             awsec2.Vpc
+	FunctionGroup   awsec2.CfnSecurityGroup
+	EndpointGroup   awsec2.CfnSecurityGroup
+	Endpoint        awsec2.CfnVPCEndpoint
+	workspaceArn    *string
+	functionNetwork *FunctionNetwork
+}
+
+// FunctionNetwork is what a function needs to run in a PrivateNetwork.
+type FunctionNetwork struct {
+	net *PrivateNetwork
+}
+
+// Function returns the settings for NewIngestFunction's Network.
+func (n *PrivateNetwork) Function() *FunctionNetwork { return n.functionNetwork }
+
+// ApsWorkspacesService is AMP's data-plane endpoint service name (AMP user
+// guide, "Using Amazon Managed Service for Prometheus with interface VPC
+// endpoints").
+func ApsWorkspacesService(region string) string {
+	return fmt.Sprintf("com.amazonaws.%s.aps-workspaces", region)
+}
+
+// noEgress is the rule CloudFormation cannot turn into "allow all": a group
+// given it has no usable egress (ICMP type 252 code 86 to one address).
+var noEgress = &awsec2.CfnSecurityGroup_EgressProperty{
+	IpProtocol: jsii.String("icmp"), CidrIp: jsii.String("255.255.255.255/32"),
+	FromPort: jsii.Number(252), ToPort: jsii.Number(86),
+	Description: jsii.String("no egress"),
+}
+
+// NewPrivateNetwork creates the network (and the VPC, if none is given).
+func NewPrivateNetwork(scope constructs.Construct, id string, props *PrivateNetworkProps) *PrivateNetwork {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	stack := awscdk.Stack_Of(c)
+	n := &PrivateNetwork{Construct: c, workspaceArn: props.WorkspaceArn}
+	n.functionNetwork = &FunctionNetwork{net: n}
+	if props.VpcID != "" {
+		n.VpcID = jsii.String(props.VpcID)
+		n.SubnetIDs = jsii.Strings(props.SubnetIDs...)
+	} else {
+		flowLogs := NewLogGroup(c, "FlowLogs", &LogGroupProps{
+			RetentionDays: props.FlowLogRetentionDays, Key: props.Key, RemovalPolicy: props.RemovalPolicy,
+		})
+		n.Vpc = awsec2.NewVpc(c, jsii.String("Vpc"), &awsec2.VpcProps{
+			IpAddresses: awsec2.IpAddresses_Cidr(jsii.String(props.VpcCidr)),
+			MaxAzs:      jsii.Number(2),
+			NatGateways: jsii.Number(0),
+			SubnetConfiguration: &[]*awsec2.SubnetConfiguration{{
+				Name: jsii.String("ingest"), SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED, CidrMask: jsii.Number(24),
+			}},
+			RestrictDefaultSecurityGroup: jsii.Bool(false),
+			FlowLogs: &map[string]*awsec2.FlowLogOptions{"Rejected": {
+				Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(flowLogs, nil),
+				TrafficType: awsec2.FlowLogTrafficType_REJECT,
+			}},
+		})
+		n.VpcID = n.Vpc.VpcId()
+		ids := []*string{}
+		for _, s := range *n.Vpc.IsolatedSubnets() {
+			ids = append(ids, s.SubnetId())
+		}
+		n.SubnetIDs = &ids
+	}
+
+	n.FunctionGroup = awsec2.NewCfnSecurityGroup(c, jsii.String("FunctionGroup"), &awsec2.CfnSecurityGroupProps{
+		VpcId:               n.VpcID,
+		GroupDescription:    jsii.String("cwstream ingest function: HTTPS to the AMP endpoint only"),
+		SecurityGroupEgress: &[]any{noEgress},
+	})
+	n.EndpointGroup = awsec2.NewCfnSecurityGroup(c, jsii.String("EndpointGroup"), &awsec2.CfnSecurityGroupProps{
+		VpcId:            n.VpcID,
+		GroupDescription: jsii.String("cwstream AMP endpoint: HTTPS from the ingest function only"),
+		SecurityGroupIngress: &[]any{&awsec2.CfnSecurityGroup_IngressProperty{
+			IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(443), ToPort: jsii.Number(443),
+			SourceSecurityGroupId: n.FunctionGroup.AttrGroupId(),
+			Description:           jsii.String("HTTPS from the ingest function"),
+		}},
+		SecurityGroupEgress: &[]any{noEgress},
+	})
+	// A rule of its own: inline, the two groups would refer to each other.
+	awsec2.NewCfnSecurityGroupEgress(c, jsii.String("FunctionToEndpoint"), &awsec2.CfnSecurityGroupEgressProps{
+		GroupId:    n.FunctionGroup.AttrGroupId(),
+		IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(443), ToPort: jsii.Number(443),
+		DestinationSecurityGroupId: n.EndpointGroup.AttrGroupId(),
+		Description:                jsii.String("HTTPS to the AMP endpoint"),
+	})
+	n.Endpoint = awsec2.NewCfnVPCEndpoint(c, jsii.String("Prometheus"), &awsec2.CfnVPCEndpointProps{
+		VpcId:             n.VpcID,
+		ServiceName:       jsii.String(ApsWorkspacesService(*stack.Region())),
+		VpcEndpointType:   jsii.String("Interface"),
+		SubnetIds:         anys(*n.SubnetIDs),
+		SecurityGroupIds:  &[]any{n.EndpointGroup.AttrGroupId()},
+		PrivateDnsEnabled: jsii.Bool(true),
+	})
+	return n
+}
+
+// attach runs fn in the network's subnets with the function group, and
+// limits the endpoint to remote writes by fn's role to the workspace.
+func (f *FunctionNetwork) attach(fn awslambda.Function) {
+	n := f.net
+	cfn := CfnOf(fn)
+	cfn.AddPropertyOverride(jsii.String("VpcConfig"), map[string]any{
+		"SubnetIds":        n.SubnetIDs,
+		"SecurityGroupIds": []*string{n.FunctionGroup.AttrGroupId()},
+	})
+	n.Endpoint.SetPolicyDocument(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{map[string]any{
+			"Effect":    "Allow",
+			"Principal": map[string]any{"AWS": fn.Role().RoleArn()},
+			"Action":    "aps:RemoteWrite",
+			"Resource":  n.workspaceArn,
+		}},
+	})
+	// Lambda creates the function's network interfaces when the function is
+	// created: the endpoint and the groups come first.
+	cfn.Node().AddDependency(n.Endpoint)
+}
+
+// networkInterfaceStatement is what Lambda needs on the execution role to
+// manage a VPC function's network interfaces (Lambda developer guide,
+// "Giving Lambda functions access to resources in an Amazon VPC", execution
+// role permissions; the AWSLambdaVPCAccessExecutionRole managed policy
+// grants the same on "*").
+func networkInterfaceStatement() awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("NetworkInterfaces"),
+		Actions: jsii.Strings("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+			"ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
+		Resources: jsii.Strings("*"),
+	})
+}
+
+const networkInterfaceReason = "Lambda manages a VPC function's network interfaces with the execution role: the Describe actions support no resource-level permissions and the interface ids are unknown before Lambda creates them, so the Lambda developer guide (and AWSLambdaVPCAccessExecutionRole) grant these six EC2 actions on *; the role may do nothing else outside its own logs and one workspace."
+
+func anys(s []*string) *[]any {
+	out := make([]any, len(s))
+	for i, x := range s {
+		out[i] = x
+	}
+	return &out
+}

@@ -1,0 +1,425 @@
+package main
+
+// Deploy-time semantics of the synthesized templates: each test here pins
+// one AWS behaviour that no local run can see (issue 8), with the page of
+// the AWS documentation that states it.
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	cw "github.com/cwstream/cwstream/infra/constructs"
+	"github.com/cwstream/cwstream/internal/rules"
+)
+
+// TestS3BucketKeyEncryptionContext: with an S3 Bucket Key, S3 calls KMS with
+// the bucket's ARN as encryption context instead of the object's (S3 user
+// guide, "Reducing the cost of SSE-KMS with Amazon S3 Bucket Keys", changes
+// to note before enabling an S3 Bucket Key). A condition on <bucket>/* never
+// matches, KMS denies, and processing-failed/ and raw/ are never written.
+func TestS3BucketKeyEncryptionContext(t *testing.T) {
+	const ctxKey = "kms:EncryptionContext:aws:s3:arn"
+	for _, name := range shipped {
+		s := synth(t, name)
+		for _, in := range s.stacks.Ingest {
+			raw := s.raw[*in.StackName()]
+			bucketKey := map[string]bool{} // bucket logical id → BucketKeyEnabled
+			for id, b := range resources(raw, "AWS::S3::Bucket") {
+				enc, _ := props(b)["BucketEncryption"].(obj)
+				for _, rule := range asSlice(enc["ServerSideEncryptionConfiguration"]) {
+					if rule.(obj)["BucketKeyEnabled"] == true {
+						bucketKey[id] = true
+					}
+				}
+			}
+			if len(bucketKey) == 0 {
+				t.Fatalf("%s: no bucket with an S3 Bucket Key; this test has nothing to check", *in.StackName())
+			}
+			conditioned := 0
+			for pid, p := range resources(raw, "AWS::IAM::Policy") {
+				for _, st := range props(p)["PolicyDocument"].(obj)["Statement"].([]any) {
+					cond, _ := st.(obj)["Condition"].(obj)
+					for op, kv := range cond {
+						v, ok := kv.(obj)[ctxKey]
+						if !ok {
+							continue
+						}
+						conditioned++
+						ga, _ := v.(obj)["Fn::GetAtt"].([]any)
+						if op != "StringEquals" || len(ga) != 2 || ga[1] != "Arn" || !bucketKey[ga[0].(string)] {
+							t.Errorf("%s/%s: %s %s %s; with a Bucket Key S3 sends exactly the bucket ARN", *in.StackName(), pid, op, ctxKey, asJSON(v))
+						}
+					}
+				}
+			}
+			if conditioned == 0 {
+				t.Errorf("%s: no statement conditions the KMS key on %s (least privilege: only S3 for this bucket)", *in.StackName(), ctxKey)
+			}
+		}
+	}
+}
+
+// TestRetainExceptOnCreate: a retained resource whose first create rolls back
+// must go with the rollback, or the fixed-name log group, the buckets and
+// keys stay behind and the retry fails with "already exists"
+// (CloudFormation template reference, DeletionPolicy attribute:
+// RetainExceptOnCreate).
+func TestRetainExceptOnCreate(t *testing.T) {
+	for _, name := range shipped {
+		s := synth(t, name)
+		retained := 0
+		for stack, raw := range s.raw {
+			for id, r := range raw["Resources"].(obj) {
+				switch r.(obj)["DeletionPolicy"] {
+				case "Retain":
+					t.Errorf("%s/%s: DeletionPolicy Retain survives a failed create", stack, id)
+				case "RetainExceptOnCreate":
+					retained++
+				}
+			}
+		}
+		if s.env.Retain && retained == 0 {
+			t.Errorf("%s: retain is set but nothing is RetainExceptOnCreate", name)
+		}
+		if s.env.Retain {
+			ws := s.raw[*s.stacks.Workspace.StackName()]
+			for _, typ := range []string{"AWS::APS::Workspace", "AWS::KMS::Key", "AWS::Logs::LogGroup"} {
+				for id, r := range resources(ws, typ) {
+					if r["DeletionPolicy"] != "RetainExceptOnCreate" {
+						t.Errorf("%s: %s %s DeletionPolicy %v", name, typ, id, r["DeletionPolicy"])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestNoReservedConcurrencyInExamples: Lambda keeps at least 100 of the
+// account's concurrency unreserved (Lambda developer guide, "Configuring
+// reserved concurrency"), and new accounts often have a quota of 10, so any
+// reservation in a shipped example fails its first deploy there.
+func TestNoReservedConcurrencyInExamples(t *testing.T) {
+	for _, name := range shipped {
+		s := synth(t, name)
+		if s.env.Lambda.ReservedConcurrency != 0 {
+			t.Errorf("%s: lambda.reservedConcurrency %d in cdk.json", name, s.env.Lambda.ReservedConcurrency)
+		}
+		for stack, raw := range s.raw {
+			for id, fn := range resources(raw, "AWS::Lambda::Function") {
+				if v, ok := props(fn)["ReservedConcurrentExecutions"]; ok {
+					t.Errorf("%s/%s reserves %v", stack, id, v)
+				}
+			}
+		}
+	}
+}
+
+// TestFirehoseMayInvokeQualifiedARN: Firehose's role gets
+// lambda:InvokeFunction and lambda:GetFunctionConfiguration on the function
+// by its unqualified ARN and by <arn>:* (Firehose developer guide,
+// "Controlling access with Amazon Data Firehose", Lambda data transformation;
+// CDK's grantInvoke grants the same pair of ARNs).
+func TestFirehoseMayInvokeQualifiedARN(t *testing.T) {
+	for _, name := range shipped {
+		s := synth(t, name)
+		for _, in := range s.stacks.Ingest {
+			raw := s.raw[*in.StackName()]
+			fnID, _ := only(t, raw, "AWS::Lambda::Function", "Ingest")
+			_, fh := only(t, raw, "AWS::KinesisFirehose::DeliveryStream", "")
+			role := props(fh)["ExtendedS3DestinationConfiguration"].(obj)["RoleARN"].(obj)["Fn::GetAtt"].([]any)[0].(string)
+			sts := statementsWith(policyOf(t, raw, role), "lambda:InvokeFunction")
+			if len(sts) != 1 {
+				t.Fatalf("%s: lambda:InvokeFunction in %d statements", *in.StackName(), len(sts))
+			}
+			arn := obj{"Fn::GetAtt": []any{fnID, "Arn"}}
+			want := asJSON([]any{arn, obj{"Fn::Join": []any{"", []any{arn, ":*"}}}})
+			if got := asJSON(sts[0]["Resource"]); got != want {
+				t.Errorf("%s: invoke on %s, want %s", *in.StackName(), got, want)
+			}
+			if acts := actions(sts[0]); !slices.Equal(acts, []string{"lambda:InvokeFunction", "lambda:GetFunctionConfiguration"}) {
+				t.Errorf("%s: processor statement grants %v", *in.StackName(), acts)
+			}
+		}
+	}
+}
+
+// TestNoBlanketLintSuppression: a cfn-lint directive on a resource silences
+// a rule for all of its properties; the two stale-schema findings are
+// allowed by property path in infra/templatecheck instead.
+func TestNoBlanketLintSuppression(t *testing.T) {
+	for _, name := range shipped {
+		s := synth(t, name)
+		for stack, raw := range s.raw {
+			for id, r := range raw["Resources"].(obj) {
+				if md, _ := r.(obj)["Metadata"].(obj); md["cfn-lint"] != nil {
+					t.Errorf("%s/%s: cfn-lint directive %s", stack, id, asJSON(md["cfn-lint"]))
+				}
+			}
+		}
+	}
+}
+
+// TestGrafanaCloudWatchDataSourcePermissions: the Grafana role has every
+// action of the AmazonGrafanaCloudWatchAccess managed policy, which the AMG
+// user guide attaches for the CloudWatch data source ("Use AWS data source
+// configuration to add CloudWatch as a data source"; AWS managed policy
+// reference, AmazonGrafanaCloudWatchAccess v1): the region, instance and tag
+// look-ups included.
+func TestGrafanaCloudWatchDataSourcePermissions(t *testing.T) {
+	guide := []string{
+		"cloudwatch:DescribeAlarmsForMetric", "cloudwatch:DescribeAlarmHistory", "cloudwatch:DescribeAlarms",
+		"cloudwatch:ListMetrics", "cloudwatch:GetMetricStatistics", "cloudwatch:GetMetricData", "cloudwatch:GetInsightRuleReport",
+		"logs:DescribeLogGroups", "logs:GetLogGroupFields", "logs:StartQuery", "logs:StopQuery", "logs:GetQueryResults", "logs:GetLogEvents",
+		"ec2:DescribeTags", "ec2:DescribeInstances", "ec2:DescribeRegions",
+		"tag:GetResources",
+		"oam:ListSinks", "oam:ListAttachedLinks",
+	}
+	for _, name := range shipped {
+		s := synth(t, name)
+		raw := s.raw[*s.stacks.Workspace.StackName()]
+		_, pol := only(t, raw, "AWS::IAM::Policy", "Grafana")
+		granted := map[string]string{}
+		for _, st := range props(pol)["PolicyDocument"].(obj)["Statement"].([]any) {
+			for _, a := range actions(st.(obj)) {
+				granted[a] = asJSON(st.(obj)["Resource"])
+			}
+		}
+		var missing []string
+		for _, a := range guide {
+			if _, ok := granted[a]; !ok {
+				missing = append(missing, a)
+			}
+		}
+		sort.Strings(missing)
+		if len(missing) > 0 {
+			t.Errorf("%s: Grafana role lacks %v", name, missing)
+		}
+		// Scoped where the Service Authorization Reference allows it.
+		if r := granted["oam:ListAttachedLinks"]; !strings.Contains(r, ":oam:*:") || !strings.Contains(r, "sink/*") {
+			t.Errorf("%s: oam:ListAttachedLinks on %s, want this account's sinks", name, r)
+		}
+	}
+}
+
+// TestGuardSuppressionsHaveReasons: every cfn-guard rule a resource
+// suppresses names its reason next to it.
+func TestGuardSuppressionsHaveReasons(t *testing.T) {
+	for _, name := range shipped {
+		s := synth(t, name)
+		for stack, raw := range s.raw {
+			for id, r := range raw["Resources"].(obj) {
+				md, _ := r.(obj)["Metadata"].(obj)
+				g, ok := md[cw.GuardMetadataKey].(obj)
+				if !ok {
+					continue
+				}
+				reasons, _ := g["Reasons"].(obj)
+				for _, rule := range asSlice(g["SuppressedRules"]) {
+					if why, _ := reasons[rule.(string)].(string); len(why) < 20 {
+						t.Errorf("%s/%s suppresses %s with reason %q", stack, id, rule, why)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPrivateNetwork: with the network setting (prod) the ingest function
+// of the workspace's region runs in private subnets; the only way out is an
+// aps-workspaces interface endpoint with private DNS (AMP user guide, "Using
+// Amazon Managed Service for Prometheus with interface VPC endpoints"), whose
+// policy lets only the function's role remote-write to this environment's
+// workspace, behind a security group that takes HTTPS from the function only.
+func TestPrivateNetwork(t *testing.T) {
+	for _, name := range shipped {
+		s := synth(t, name)
+		wsRaw := s.raw[*s.stacks.Workspace.StackName()]
+		amp, _ := only(t, wsRaw, "AWS::APS::Workspace", "")
+		for _, in := range s.stacks.Ingest {
+			raw := s.raw[*in.StackName()]
+			_, fn := only(t, raw, "AWS::Lambda::Function", "Ingest")
+			vpcCfg, inVPC := props(fn)["VpcConfig"].(obj)
+			private := s.env.Network != nil && *in.Region() == s.env.Region
+			if inVPC != private {
+				t.Errorf("%s: function VpcConfig %s, want private=%v", *in.StackName(), asJSON(vpcCfg), private)
+			}
+			if !private {
+				if n := len(resources(raw, "AWS::EC2::VPCEndpoint")); n != 0 {
+					t.Errorf("%s: %d VPC endpoints without a network", *in.StackName(), n)
+				}
+				continue
+			}
+			checkPrivateNetwork(t, s, *in.StackName(), vpcCfg, obj{"Fn::GetAtt": []any{amp, "Arn"}})
+		}
+	}
+}
+
+func checkPrivateNetwork(t *testing.T, s *synthesized, stackName string, vpcCfg obj, workspaceArn any) {
+	t.Helper()
+	raw := s.raw[stackName]
+	wsRaw := s.raw[*s.stacks.Workspace.StackName()]
+	_, fn := only(t, raw, "AWS::Lambda::Function", "Ingest")
+	fnSG := vpcCfg["SecurityGroupIds"].([]any)
+	if len(fnSG) != 1 {
+		t.Fatalf("function security groups %s", asJSON(fnSG))
+	}
+	fnSGID := fnSG[0].(obj)["Fn::GetAtt"].([]any)[0].(string)
+
+	epID, ep := only(t, raw, "AWS::EC2::VPCEndpoint", "")
+	p := props(ep)
+	if p["ServiceName"] != cw.ApsWorkspacesService(s.env.Region) || p["VpcEndpointType"] != "Interface" || p["PrivateDnsEnabled"] != true {
+		t.Errorf("endpoint %s", asJSON(p))
+	}
+	if asJSON(p["SubnetIds"]) != asJSON(vpcCfg["SubnetIds"]) {
+		t.Errorf("endpoint subnets %s, function subnets %s", asJSON(p["SubnetIds"]), asJSON(vpcCfg["SubnetIds"]))
+	}
+	if deps := asSlice(fn["DependsOn"]); !slices.Contains(deps, any(epID)) {
+		t.Errorf("function DependsOn %v, want the endpoint %s", deps, epID)
+	}
+	sts := p["PolicyDocument"].(obj)["Statement"].([]any)
+	role := props(fn)["Role"].(obj)["Fn::GetAtt"].([]any)[0].(string)
+	if len(sts) != 1 {
+		t.Fatalf("endpoint policy %s", asJSON(sts))
+	}
+	st := sts[0].(obj)
+	if st["Effect"] != "Allow" || st["Action"] != "aps:RemoteWrite" ||
+		asJSON(st["Principal"]) != asJSON(obj{"AWS": obj{"Fn::GetAtt": []any{role, "Arn"}}}) {
+		t.Errorf("endpoint policy statement %s", asJSON(st))
+	}
+	if got := asJSON(resolveAcross(t, st["Resource"], raw, wsRaw)); got != asJSON(workspaceArn) {
+		t.Errorf("endpoint policy resource %s, want the workspace %s", got, asJSON(workspaceArn))
+	}
+
+	// The endpoint's group: HTTPS in from the function's group, nothing else.
+	epSG := p["SecurityGroupIds"].([]any)[0].(obj)["Fn::GetAtt"].([]any)[0].(string)
+	sg := props(raw["Resources"].(obj)[epSG].(obj))
+	wantIn := asJSON([]any{obj{"Description": "HTTPS from the ingest function", "FromPort": 443, "IpProtocol": "tcp",
+		"SourceSecurityGroupId": obj{"Fn::GetAtt": []any{fnSGID, "GroupId"}}, "ToPort": 443}})
+	if got := asJSON(sg["SecurityGroupIngress"]); got != wantIn {
+		t.Errorf("endpoint ingress %s\nwant %s", got, wantIn)
+	}
+	// The function's group: no inline egress but the no-op rule, and one
+	// egress rule, HTTPS to the endpoint's group.
+	for id, g := range map[string]obj{fnSGID: props(raw["Resources"].(obj)[fnSGID].(obj)), epSG: sg} {
+		for _, e := range asSlice(g["SecurityGroupEgress"]) {
+			if e.(obj)["CidrIp"] != "255.255.255.255/32" {
+				t.Errorf("%s: inline egress %s", id, asJSON(e))
+			}
+		}
+	}
+	egress := resources(raw, "AWS::EC2::SecurityGroupEgress")
+	if len(egress) != 1 {
+		t.Fatalf("%d egress rules, want 1", len(egress))
+	}
+	for _, e := range egress {
+		ep := props(e)
+		if asJSON(ep["GroupId"]) != asJSON(obj{"Fn::GetAtt": []any{fnSGID, "GroupId"}}) ||
+			asJSON(ep["DestinationSecurityGroupId"]) != asJSON(obj{"Fn::GetAtt": []any{epSG, "GroupId"}}) ||
+			ep["FromPort"] != float64(443) || ep["ToPort"] != float64(443) || ep["IpProtocol"] != "tcp" {
+			t.Errorf("egress rule %s", asJSON(ep))
+		}
+	}
+	for _, typ := range []string{"AWS::EC2::InternetGateway", "AWS::EC2::NatGateway"} {
+		if n := len(resources(raw, typ)); n > 0 {
+			t.Errorf("private network has %d %s", n, typ)
+		}
+	}
+}
+
+// TestExistingVPC: with vpcId and subnetIds the stack creates no VPC and
+// runs the function and the endpoint in the given subnets.
+func TestExistingVPC(t *testing.T) {
+	ctx := cdkContext(t)
+	envs := ctx[ContextKeyEnvironments].(map[string]any)
+	dev := envs["dev"].(map[string]any)
+	subnets := []any{"subnet-0123456789abcdef0", "subnet-0fedcba9876543210"}
+	custom := map[string]any{}
+	for k, v := range dev {
+		custom[k] = v
+	}
+	custom["network"] = map[string]any{"vpcId": "vpc-0a1b2c3d4e5f60718", "subnetIds": subnets}
+	envs["vpctest"] = custom
+	env, err := LoadEnvConfig(envs, "vpctest", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())})
+	stacks, err := BuildApp(app, env, DefaultPaths(repoRoot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := map[string]map[string]any{}
+	all := append([]*IngestStack{}, stacks.Ingest...)
+	s := &synthesized{env: env, stacks: stacks, raw: raw}
+	s.raw[*stacks.Workspace.StackName()] = templateJSON(stacks.Workspace.Stack)
+	for _, in := range all {
+		s.raw[*in.StackName()] = templateJSON(in.Stack)
+	}
+	in := all[0]
+	ingest := s.raw[*in.StackName()]
+	if n := len(resources(ingest, "AWS::EC2::VPC")); n != 0 {
+		t.Errorf("%d VPCs created for an existing one", n)
+	}
+	_, fn := only(t, ingest, "AWS::Lambda::Function", "Ingest")
+	vpcCfg, _ := props(fn)["VpcConfig"].(obj)
+	if asJSON(vpcCfg["SubnetIds"]) != asJSON(subnets) {
+		t.Errorf("function subnets %s, want %v", asJSON(vpcCfg["SubnetIds"]), subnets)
+	}
+	for _, g := range resources(ingest, "AWS::EC2::SecurityGroup") {
+		if props(g)["VpcId"] != "vpc-0a1b2c3d4e5f60718" {
+			t.Errorf("security group in %v", props(g)["VpcId"])
+		}
+	}
+	amp, _ := only(t, s.raw[*stacks.Workspace.StackName()], "AWS::APS::Workspace", "")
+	checkPrivateNetwork(t, s, *in.StackName(), vpcCfg, obj{"Fn::GetAtt": []any{amp, "Arn"}})
+}
+
+func templateJSON(st awscdk.Stack) map[string]any {
+	return *assertions.Template_FromStack(st, nil).ToJSON()
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}
+
+// TestAlarmRunbooks: every ingest alarm's description links to its own
+// section of docs/operations.md, and that section exists.
+func TestAlarmRunbooks(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^#+ .*\{#([a-z0-9-]+)\}\s*$`).FindAllStringSubmatch(string(doc), -1) {
+		anchors[m[1]] = true
+	}
+	s := synth(t, "prod") // backupAllRecords: every alarm
+	seen := 0
+	for _, in := range s.stacks.Ingest {
+		for id, a := range resources(s.raw[*in.StackName()], "AWS::CloudWatch::Alarm") {
+			desc, _ := props(a)["AlarmDescription"].(string)
+			base, anchor, ok := strings.Cut(desc[strings.LastIndex(desc, " ")+1:], "#")
+			if !ok || base != rules.DefaultOptions().RunbookBase || !anchors[anchor] {
+				t.Errorf("%s/%s: description %q does not end with a link to a section of docs/operations.md", *in.StackName(), id, desc)
+			}
+			seen++
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no alarms")
+	}
+	// The "no data" runbook names metrics this pipeline has.
+	if strings.Contains(string(doc), "DeliveryToHttpEndpoint") {
+		t.Error("docs/operations.md names DeliveryToHttpEndpoint; the stream delivers to S3 only")
+	}
+}
