@@ -30,6 +30,7 @@ import (
 	"github.com/cwstream/cwstream/internal/otlp07"
 	"github.com/cwstream/cwstream/internal/remotewrite"
 	"github.com/cwstream/cwstream/internal/sample"
+	"github.com/cwstream/cwstream/internal/tags"
 	"github.com/cwstream/cwstream/internal/telemetry"
 )
 
@@ -61,6 +62,9 @@ type Options struct {
 	// OnFailed, if set, is called for every record answered
 	// ProcessingFailed, with its cause (the CLI names them all).
 	OnFailed func(recordID, cause string, err error)
+	// Tags, if set, writes the info series of the resources the records
+	// carry, after the records' samples and apart from them (see tags.go).
+	Tags *tags.Enricher
 }
 
 // Handler handles Firehose transformation events.
@@ -79,6 +83,9 @@ type Handler struct {
 	answers []envelope.Answer
 	causes  []failure // per record
 	resp    []byte
+
+	info     []sample.Sample // the tag enrichment's info series
+	tagStats tags.Stats      // the enricher's counts at the last invocation
 }
 
 // failure is why a record failed; zero when it did not.
@@ -95,7 +102,11 @@ func New(cfg *config.Config, w Writer, opts Options) *Handler {
 	if opts.MetricsNamespace == "" {
 		opts.MetricsNamespace = telemetry.DefaultNamespace
 	}
-	return &Handler{conv: convert.New(cfg), writer: w, log: telemetry.Discard(opts.Logger), opts: opts}
+	h := &Handler{conv: convert.New(cfg), writer: w, log: telemetry.Discard(opts.Logger), opts: opts}
+	if opts.Tags != nil {
+		h.conv.Enrich(opts.Tags)
+	}
+	return h
 }
 
 // Causes of a record's failure: stable strings for logs and metric labels.
@@ -250,6 +261,7 @@ func (h *Handler) process(ctx context.Context, ev *envelope.Event, inv *telemetr
 	defer cancel()
 
 	h.samples, h.owner = h.samples[:0], h.owner[:0]
+	h.beginTags()
 	before := h.conv.Stats()
 	for i := range ev.Records {
 		var err error
@@ -298,6 +310,7 @@ func (h *Handler) process(ctx context.Context, ev *envelope.Event, inv *telemetr
 			}
 		}
 	}
+	h.writeInfo(wctx, inv)
 	for i := range h.answers {
 		if h.causes[i].cause == "" {
 			h.answers[i].Result = envelope.Dropped

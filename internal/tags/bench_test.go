@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cwstream/cwstream/internal/cw"
+	"github.com/cwstream/cwstream/internal/tags/tagstest"
 )
 
 // BenchmarkObserve is the per-datapoint cost of enrichment over the fixture
@@ -17,8 +18,8 @@ func BenchmarkObserve(b *testing.B) {
 		c.Dimensions = append([]cw.Dimension(nil), u.Dimensions...)
 		updates = append(updates, c)
 	})
-	fake := &fakeTagging{resources: fixtureResources(), pageSize: 100}
-	e := New(enabled(b, ""), startFake(b, fake), Options{Wait: time.Minute})
+	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
+	e := New(enabled(b, ""), NewAPI(tagstest.Start(b, fake)), Options{Wait: time.Minute})
 	for i := range updates {
 		e.Observe(&updates[i])
 	}
@@ -41,7 +42,7 @@ func TestObserveAllocatesNothingForKnownResources(t *testing.T) {
 		c.Dimensions = append([]cw.Dimension(nil), u.Dimensions...)
 		updates = append(updates, c)
 	})
-	e := New(enabled(t, ""), startFake(t, &fakeTagging{pageSize: 100}), Options{Wait: -1})
+	e := New(enabled(t, ""), NewAPI(tagstest.Start(t, &tagstest.Fake{PageSize: 100})), Options{Wait: -1})
 	for i := range updates {
 		e.Observe(&updates[i])
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/cwstream/cwstream/internal/cw"
 	"github.com/cwstream/cwstream/internal/otlp07"
 	"github.com/cwstream/cwstream/internal/sample"
+	"github.com/cwstream/cwstream/internal/tags/tagstest"
 	"github.com/cwstream/cwstream/internal/testutil"
 )
 
@@ -32,42 +33,6 @@ func eachFixtureUpdate(tb testing.TB, fn func(*cw.Update)) {
 		if err := dec.Decode(b, func(u *cw.Update) error { fn(u); return nil }); err != nil {
 			tb.Fatalf("%s: %v", name, err)
 		}
-	}
-}
-
-const acct = "123456789012"
-
-// fixtureResources are the tagged resources behind the fixture payloads,
-// with ARNs as AWS writes them, plus resources the stream does not carry
-// and ARNs that are not of a supported kind.
-func fixtureResources() []Resource {
-	team := func(v string, more ...Tag) []Tag { return append([]Tag{{"Team", v}}, more...) }
-	rds := "arn:aws:rds:eu-west-1:" + acct + ":"
-	elb := "arn:aws:elasticloadbalancing:us-east-1:" + acct + ":"
-	ecs := "arn:aws:ecs:us-east-1:" + acct + ":"
-	return []Resource{
-		{rds + "db:orders-db-1", team("payments", Tag{"Environment", "prod"}, Tag{"aws:cloudformation:stack-name", "orders"})},
-		{rds + "db:orders-db-2", team("payments")},
-		{rds + "db:analytics-mysql", team("data", Tag{"cost-center", "42"})},
-		{rds + "db:orders-aurora-instance-1", team("payments")},
-		{rds + "cluster:orders-aurora", team("payments")},
-		{rds + "db:not-streamed", team("ghost")},
-		{rds + "snapshot:orders-db-1-nightly", team("payments")},
-		{elb + "loadbalancer/app/web/50dc6c495c0c9188", team("web")},
-		{elb + "loadbalancer/app/internal-api/9c1b7a3e5d2f4b60", team("platform")},
-		{elb + "loadbalancer/net/edge/1111111111111111", team("web")},
-		{elb + "targetgroup/web-tg/73e2d6bc24d8a067", team("web")},
-		{elb + "targetgroup/api-tg/1a2b3c4d5e6f7a8b", team("platform")},
-		{elb + "targetgroup/web-canary-tg/0f1e2d3c4b5a6978", team("web")},
-		{ecs + "cluster/prod-web", team("web")},
-		{ecs + "cluster/batch-jobs", team("data")},
-		{ecs + "service/prod-web/web-frontend", team("web")},
-		{ecs + "service/prod-web/orders-api", team("payments")},
-		{ecs + "service/prod-web/payments-worker", team("payments")},
-		{ecs + "service/batch-jobs/ingest", team("data")},
-		{ecs + "service/batch-jobs/transform", team("data")},
-		{ecs + "service/batch-jobs/report-export", team("data")},
-		{ecs + "service/legacy-short-arn", team("web")},
 	}
 }
 
@@ -112,8 +77,8 @@ func observeFixtures(t testing.TB, e *Enricher, ts int64) []sample.Sample {
 }
 
 func TestInfoSeriesOfFixtureResources(t *testing.T) {
-	fake := &fakeTagging{resources: fixtureResources(), pageSize: 3}
-	api := startFake(t, fake)
+	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 3}
+	api := NewAPI(tagstest.Start(t, fake))
 	e := New(enabled(t, "exclude_keys: ['aws:.*']"), api, Options{
 		ExternalLabels: map[string]string{"env": "test"},
 		Wait:           time.Minute, // lookups answer at once; waiting makes the first round complete
@@ -162,10 +127,10 @@ func TestInfoSeriesOfFixtureResources(t *testing.T) {
 	if st.Lookups != 2 || st.LookupErrors != 0 || st.InfoSeries != int64(len(want)) {
 		t.Errorf("stats %+v", st)
 	}
-	if n := fake.requests.Load(); n != api.Requests() || n < 2*2 {
+	if n := fake.Requests(); n != api.Requests() || n < 2*2 {
 		t.Errorf("fake saw %d requests, the API counted %d; want several pages per region", n, api.Requests())
 	}
-	for _, f := range fake.filters {
+	for _, f := range fake.Filters() {
 		if !slices.Equal(f, ResourceTypes()) {
 			t.Errorf("ResourceTypeFilters %v, want %v", f, ResourceTypes())
 		}
@@ -186,8 +151,8 @@ func TestInfoSeriesOfFixtureResources(t *testing.T) {
 }
 
 func TestResourceTypesAndKeyFilters(t *testing.T) {
-	fake := &fakeTagging{resources: fixtureResources(), pageSize: 100}
-	e := New(enabled(t, "resource_types: [rds:db]\ninclude_keys: [Team, 'cost.*']\nexclude_keys: [cost-center]"), startFake(t, fake), Options{Wait: time.Minute})
+	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
+	e := New(enabled(t, "resource_types: [rds:db]\ninclude_keys: [Team, 'cost.*']\nexclude_keys: [cost-center]"), NewAPI(tagstest.Start(t, fake)), Options{Wait: time.Minute})
 	got := infoText(observeFixtures(t, e, 1))
 	if len(got) != 4 {
 		t.Fatalf("want the 4 DB instances only, got\n%s", strings.Join(got, "\n"))
@@ -197,7 +162,7 @@ func TestResourceTypesAndKeyFilters(t *testing.T) {
 			t.Errorf("unexpected %s", line)
 		}
 	}
-	for _, f := range fake.filters {
+	for _, f := range fake.Filters() {
 		if !slices.Equal(f, []string{"rds:db"}) {
 			t.Errorf("ResourceTypeFilters %v, want [rds:db]", f)
 		}
@@ -205,17 +170,17 @@ func TestResourceTypesAndKeyFilters(t *testing.T) {
 }
 
 func TestRefreshInterval(t *testing.T) {
-	fake := &fakeTagging{resources: fixtureResources(), pageSize: 100}
+	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
 	clock := &fakeClock{t: time.Date(2026, 3, 12, 10, 0, 0, 0, time.UTC)}
-	e := New(enabled(t, "refresh: 10m"), startFake(t, fake), Options{Now: clock.Now, Wait: time.Minute})
+	e := New(enabled(t, "refresh: 10m"), NewAPI(tagstest.Start(t, fake)), Options{Now: clock.Now, Wait: time.Minute})
 	observeFixtures(t, e, 1)
 	if e.Stats().Lookups != 2 {
 		t.Fatalf("lookups %d after the first round, want one per region", e.Stats().Lookups)
 	}
 	// Tags change; within the interval nothing is looked up again.
-	fake.set(func(f *fakeTagging) {
-		f.resources = slices.Clone(f.resources)
-		f.resources[0].Tags = []Tag{{"Team", "billing"}}
+	fake.Set(func(f *tagstest.Fake) {
+		f.Resources = slices.Clone(f.Resources)
+		f.Resources[0].Tags = [][2]string{{"Team", "billing"}}
 	})
 	clock.Add(9 * time.Minute)
 	e.Begin()
@@ -238,11 +203,11 @@ func TestRefreshInterval(t *testing.T) {
 // A lookup that fails or hangs leaves the info series as they were (absent
 // before the first success), is counted, and is tried again later.
 func TestFailingAndHangingLookups(t *testing.T) {
-	fake := &fakeTagging{resources: fixtureResources(), pageSize: 100}
+	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
 	clock := &fakeClock{t: time.Date(2026, 3, 12, 10, 0, 0, 0, time.UTC)}
-	e := New(enabled(t, "refresh: 5m"), startFake(t, fake), Options{Now: clock.Now, Wait: time.Minute, Timeout: 200 * time.Millisecond})
+	e := New(enabled(t, "refresh: 5m"), NewAPI(tagstest.Start(t, fake)), Options{Now: clock.Now, Wait: time.Minute, Timeout: 200 * time.Millisecond})
 
-	fake.set(func(f *fakeTagging) { f.status = 500 })
+	fake.Set(func(f *tagstest.Fake) { f.Status = 500 })
 	if got := observeFixtures(t, e, 1); len(got) != 0 {
 		t.Fatalf("failing API: %d info series, want none yet", len(got))
 	}
@@ -253,7 +218,7 @@ func TestFailingAndHangingLookups(t *testing.T) {
 	if got := observeFixtures(t, e, 2); len(got) != 0 || e.Stats().Lookups != 2 {
 		t.Fatalf("retried too soon: %+v", e.Stats())
 	}
-	fake.set(func(f *fakeTagging) { f.status = 0 })
+	fake.Set(func(f *tagstest.Fake) { f.Status = 0 })
 	clock.Add(time.Minute)
 	want := len(observeFixtures(t, e, 3))
 	if want == 0 || e.Stats().LookupErrors != 2 {
@@ -263,7 +228,7 @@ func TestFailingAndHangingLookups(t *testing.T) {
 	// Now the API hangs: the refresh times out, the cached tags stay.
 	hang := make(chan struct{})
 	defer close(hang)
-	fake.set(func(f *fakeTagging) { f.hang = hang })
+	fake.Set(func(f *tagstest.Fake) { f.Hang = hang })
 	clock.Add(5 * time.Minute)
 	if got := observeFixtures(t, e, 4); len(got) != want {
 		t.Errorf("hanging API: %d info series, want the %d cached ones", len(got), want)
@@ -276,14 +241,14 @@ func TestFailingAndHangingLookups(t *testing.T) {
 // Append never waits longer than Options.Wait for a lookup: the round is
 // answered from the cache (empty here) while the lookup goes on.
 func TestAppendDoesNotWaitForAHangingLookup(t *testing.T) {
-	fake := &fakeTagging{resources: fixtureResources(), pageSize: 100, hang: make(chan struct{})}
-	e := New(enabled(t, ""), startFake(t, fake), Options{Wait: -1, Timeout: time.Hour})
+	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100, Hang: make(chan struct{})}
+	e := New(enabled(t, ""), NewAPI(tagstest.Start(t, fake)), Options{Wait: -1, Timeout: time.Hour})
 	if got := observeFixtures(t, e, 1); len(got) != 0 {
 		t.Fatalf("%d info series before any lookup ended", len(got))
 	}
 	// The hanging lookups are still in flight; once they answer, the next
 	// round has the tags without a new lookup.
-	close(fake.hang)
+	close(fake.Hang)
 	for e.Stats().Lookups < 2 {
 		time.Sleep(time.Millisecond)
 	}
@@ -293,8 +258,8 @@ func TestAppendDoesNotWaitForAHangingLookup(t *testing.T) {
 }
 
 func TestRefreshReportsTheError(t *testing.T) {
-	fake := &fakeTagging{status: 403}
-	e := New(enabled(t, ""), startFake(t, fake), Options{})
+	fake := &tagstest.Fake{Status: 403}
+	e := New(enabled(t, ""), NewAPI(tagstest.Start(t, fake)), Options{})
 	err := e.Refresh(context.Background(), "eu-west-1")
 	if err == nil || !strings.Contains(err.Error(), "tag:GetResources in eu-west-1, page 1") {
 		t.Errorf("Refresh error %v, want one naming the call, region and page", err)
