@@ -42,6 +42,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	region := fs.String("region", "", "SigV4 `region` (default: from the AMP URL)")
 	concurrency := fs.Int("concurrency", 0, "requests in flight (default 4)")
 	attempts := fs.Int("max-attempts", 0, "attempts per request before its records count as failed (default 10)")
+	withTags := fs.Bool("tags", false, tagsFlagHelp)
 	query := fs.String("query", "", "after writing, evaluate this PromQL `expression` at the newest sample's time and print it (SigV4-signed like the writes)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -88,12 +89,18 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	}
 
 	r := &replayer{e: e, places: map[string]string{}}
-	r.handler = firehose.New(cfg, client, firehose.Options{
+	hopts := firehose.Options{
 		OnInvocation: r.add,
 		OnFailed: func(id, cause string, err error) {
 			r.failures = append(r.failures, fmt.Sprintf("%s: %s: %v", r.places[id], cause, err))
 		},
-	})
+	}
+	if *withTags {
+		if hopts.Tags, err = newEnricher(ctx, cfg, log); err != nil {
+			return err
+		}
+	}
+	r.handler = firehose.New(cfg, client, hopts)
 	if e.isTerminal {
 		r.bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionShowBytes(true),
 			progressbar.OptionShowCount(), progressbar.OptionSetDescription("replaying"), progressbar.OptionThrottle(100*time.Millisecond),
