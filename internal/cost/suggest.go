@@ -14,8 +14,8 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"github.com/cwstream/cwstream/internal/config"
-	"github.com/cwstream/cwstream/internal/tags"
 	"github.com/cwstream/cwstream/internal/naming"
+	"github.com/cwstream/cwstream/internal/tags"
 )
 
 // Suggestion is what dashboards and rules read, resolved to CloudWatch.
