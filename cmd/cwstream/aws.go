@@ -3,12 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -35,33 +31,4 @@ func newOpener(ctx context.Context, e *env, args []string) (*source.Opener, erro
 		break
 	}
 	return o, nil
-}
-
-// emptyPayloadHash is the SHA-256 of an empty body, what SigV4 signs for a
-// GET.
-const emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-// apsSigner signs bodiless requests (AMP's query API) with SigV4 for the
-// "aps" service, as AMP requires of every call.
-type apsSigner struct {
-	creds  aws.CredentialsProvider
-	region string
-	signer *v4.Signer
-	next   http.RoundTripper
-}
-
-func (s *apsSigner) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil && req.Body != http.NoBody {
-		return nil, fmt.Errorf("sigv4: %s %s: only bodiless requests are signed here", req.Method, req.URL.Redacted())
-	}
-	creds, err := s.creds.Retrieve(req.Context())
-	if err != nil {
-		return nil, fmt.Errorf("sigv4: retrieve credentials: %w", err)
-	}
-	r := req.Clone(req.Context())
-	r.Header.Set("X-Amz-Content-Sha256", emptyPayloadHash)
-	if err := s.signer.SignHTTP(r.Context(), creds, r, emptyPayloadHash, "aps", s.region, time.Now()); err != nil {
-		return nil, fmt.Errorf("sigv4: sign: %w", err)
-	}
-	return s.next.RoundTrip(r)
 }

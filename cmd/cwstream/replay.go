@@ -2,250 +2,292 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/cwstream/cwstream/internal/envelope"
+	"github.com/cwstream/cwstream/internal/cause"
+	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/firehose"
 	"github.com/cwstream/cwstream/internal/otlp07"
 	"github.com/cwstream/cwstream/internal/promquery"
 	"github.com/cwstream/cwstream/internal/remotewrite"
 	"github.com/cwstream/cwstream/internal/source"
+	"github.com/cwstream/cwstream/internal/tags"
 	"github.com/cwstream/cwstream/internal/telemetry"
 )
 
-// Replay batches records into Firehose events no larger than Lambda takes,
-// with at most as many records as Firehose puts in one, and cuts raw
-// objects into records no larger than a Firehose record.
+// Replay hands the core batches of records as Firehose would (at most as
+// many records as one event holds, about as many bytes as Lambda takes),
+// and cuts raw objects into records no larger than a Firehose record.
 const (
-	maxEventBytes   = 6_000_000
-	maxEventRecords = 500
+	maxBatchBytes   = 4_500_000 // 6 MB of event JSON is about 4.5 MB of record data
+	maxBatchRecords = 500
 	maxRecordBytes  = 1000 << 10
 )
 
-func runReplay(ctx context.Context, e *env, args []string) error {
+// replayFlags are replay's command line.
+type replayFlags struct {
+	to, cfgPath, region, query string
+	sigv4, noSigv4, tags       bool
+	concurrency, attempts      int
+	timeout                    time.Duration
+	sources                    []string
+}
+
+func parseReplayFlags(e *env, args []string) (*replayFlags, error) {
+	f := &replayFlags{}
 	fs := newFlags(e, "replay", "FILE|-|s3://bucket/prefix ...")
-	to := fs.String("to", "http://127.0.0.1:9090/api/v1/write", "remote-write `URL` (an AMP workspace's .../api/v1/remote_write, or a Prometheus)")
-	cfgPath := fs.String("config", "", "cwstream configuration `file` (default: every statistic, no relabelling)")
-	sigv4 := fs.Bool("sigv4", false, "sign requests with SigV4 (default: on unless the URL is loopback)")
-	noSigv4 := fs.Bool("no-sigv4", false, "do not sign requests")
-	region := fs.String("region", "", "SigV4 `region` (default: from the AMP URL)")
-	concurrency := fs.Int("concurrency", 0, "requests in flight (default 4)")
-	attempts := fs.Int("max-attempts", 0, "attempts per request before its records count as failed (default 10)")
-	withTags := fs.Bool("tags", false, tagsFlagHelp)
-	query := fs.String("query", "", "after writing, evaluate this PromQL `expression` at the newest sample's time and print it (SigV4-signed like the writes)")
+	fs.StringVar(&f.to, "to", "http://127.0.0.1:9090/api/v1/write", "remote-write `URL` (an AMP workspace's .../api/v1/remote_write, or a Prometheus)")
+	fs.StringVar(&f.cfgPath, "config", "", "cwstream configuration `file` (default: every statistic, no relabelling)")
+	fs.BoolVar(&f.sigv4, "sigv4", false, "sign requests with SigV4 (default: on unless the URL is loopback)")
+	fs.BoolVar(&f.noSigv4, "no-sigv4", false, "do not sign requests")
+	fs.StringVar(&f.region, "region", "", "SigV4 `region` (default: from the AMP URL)")
+	fs.IntVar(&f.concurrency, "concurrency", 0, "requests in flight (default 4)")
+	fs.IntVar(&f.attempts, "max-attempts", 0, "attempts per request before its records count as failed (default 10)")
+	fs.DurationVar(&f.timeout, "timeout", 15*time.Minute, "time one batch of records (up to 500, like one Lambda invocation) may take, retries and Retry-After waits included; its records not written by then fail with cause deadline")
+	fs.BoolVar(&f.tags, "tags", false, tagsFlagHelp)
+	fs.StringVar(&f.query, "query", "", "after writing, evaluate this PromQL `expression` at the newest sample's time and print it (SigV4-signed like the writes)")
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
-		return errUsage
+		return nil, errUsage
 	}
-	if *sigv4 && *noSigv4 {
+	if f.sigv4 && f.noSigv4 {
 		fmt.Fprintln(e.stderr, "cwstream replay: --sigv4 and --no-sigv4 contradict each other")
-		return errUsage
+		return nil, errUsage
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
+	if f.timeout <= 0 {
+		fmt.Fprintln(e.stderr, "cwstream replay: --timeout must be positive")
+		return nil, errUsage
 	}
-	rw := remotewrite.Config{URL: *to, Region: *region, Concurrency: *concurrency, MaxAttempts: *attempts, SigV4: remotewrite.DefaultSigV4(*to)}
-	if *sigv4 {
+	f.sources = fs.Args()
+	return f, nil
+}
+
+// clients builds the remote-write client and the HTTP client of --query,
+// both SigV4-signed for "aps" when the writes are, with the AWS credentials
+// loaded once.
+func (f *replayFlags) clients(ctx context.Context, e *env) (*remotewrite.Client, *http.Client, error) {
+	rw := remotewrite.Config{URL: f.to, Region: f.region, Concurrency: f.concurrency, MaxAttempts: f.attempts, SigV4: remotewrite.DefaultSigV4(f.to)}
+	if f.sigv4 {
 		rw.SigV4 = true
 	}
-	if *noSigv4 {
+	if f.noSigv4 {
 		rw.SigV4 = false
 	}
 	rw = rw.WithDefaults()
-	queryClient := &http.Client{Timeout: promquery.DefaultTimeout}
+	query := &http.Client{Timeout: promquery.DefaultTimeout}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	opts := []remotewrite.Option{remotewrite.WithLogger(log)}
 	if rw.SigV4 {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {
-			return fmt.Errorf("AWS configuration for SigV4: %w", err)
+			return nil, nil, fmt.Errorf("AWS configuration for SigV4: %w", err)
 		}
 		opts = append(opts, remotewrite.WithCredentials(awsCfg.Credentials))
-		queryClient = &http.Client{Timeout: promquery.DefaultTimeout, Transport: &apsSigner{creds: aws.NewCredentialsCache(awsCfg.Credentials), region: rw.Region,
-			signer: v4.NewSigner(), next: http.DefaultTransport}}
+		if rw.Region != "" {
+			signed, err := remotewrite.NewSigV4RoundTripper(nil, awsCfg.Credentials, rw.Region, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			query.Transport = signed
+		}
 	}
 	client, err := remotewrite.New(rw, opts...)
-	if err != nil {
-		return err
-	}
-	opener, err := newOpener(ctx, e, fs.Args())
-	if err != nil {
-		return err
-	}
+	return client, query, err
+}
 
-	r := &replayer{e: e, places: map[string]string{}}
-	hopts := firehose.Options{
-		OnInvocation: r.add,
-		OnFailed: func(id, cause string, err error) {
-			r.failures = append(r.failures, fmt.Sprintf("%s: %s: %v", r.places[id], cause, err))
-		},
+func runReplay(ctx context.Context, e *env, args []string) error {
+	f, err := parseReplayFlags(e, args)
+	if err != nil {
+		return err
 	}
-	if *withTags {
-		if hopts.Tags, err = newEnricher(ctx, cfg, log); err != nil {
+	cfg, err := loadConfig(f.cfgPath)
+	if err != nil {
+		return err
+	}
+	client, queryClient, err := f.clients(ctx, e)
+	if err != nil {
+		return err
+	}
+	opener, err := newOpener(ctx, e, f.sources)
+	if err != nil {
+		return err
+	}
+	var enricher *tags.Enricher
+	if f.tags {
+		log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		if enricher, err = newEnricher(ctx, cfg, log); err != nil {
 			return err
 		}
 	}
-	r.handler = firehose.New(cfg, client, hopts)
+	r := newReplayer(e, cfg, client, f.timeout, enricher)
+	start := time.Now()
+	for _, arg := range f.sources {
+		if err := opener.Walk(ctx, arg, func(name string, b []byte) error { return r.source(ctx, name, b) }); err != nil {
+			return err
+		}
+		r.flush(ctx)
+	}
+	if r.bar != nil {
+		_ = r.bar.Finish()
+	}
+	fmt.Fprintf(e.stdout, "replayed %d sources: %s in %v\n", r.sources, r.total.String(), time.Since(start).Round(time.Millisecond))
+	if f.query != "" && r.total.NewestSample > 0 {
+		if err := printQuery(ctx, e, queryClient, f.to, f.query, time.UnixMilli(r.total.NewestSample)); err != nil {
+			return err
+		}
+	}
+	return r.failed()
+}
+
+// printQuery evaluates expr at at against the Prometheus (or AMP workspace)
+// behind writeURL.
+func printQuery(ctx context.Context, e *env, client *http.Client, writeURL, expr string, at time.Time) error {
+	base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(writeURL, "/"), "/api/v1/write"), "/api/v1/remote_write")
+	res, err := promquery.New(base, client).Query(ctx, expr, at)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\n%s  @ %s\n", expr, at.UTC().Format(time.RFC3339))
+	return promquery.Format(e.stdout, res)
+}
+
+// replayer hands records to the record path's core in batches, so a replay
+// takes exactly the path of live data, without the Firehose JSON.
+type replayer struct {
+	e       *env
+	core    *firehose.Core
+	timeout time.Duration
+	bar     *progressbar.ProgressBar
+
+	data    []byte // the batch's record data, back to back
+	ends    []int  // end of each record's data in data
+	recs    []firehose.Record
+	sources int
+
+	total     telemetry.Invocation
+	failures  []string
+	conflicts int // failed records that replaying cannot fix
+}
+
+// newReplayer returns a replayer writing to w; enricher, if not nil, writes
+// the info series of the records' resources, as the Lambda does.
+func newReplayer(e *env, cfg *config.Config, w firehose.Writer, timeout time.Duration, enricher *tags.Enricher) *replayer {
+	r := &replayer{e: e, timeout: timeout}
+	r.core = firehose.NewCore(cfg, w, firehose.Options{OnInvocation: r.add, Tags: enricher})
 	if e.isTerminal {
 		r.bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionShowBytes(true),
 			progressbar.OptionShowCount(), progressbar.OptionSetDescription("replaying"), progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionClearOnFinish())
 	}
-	start := time.Now()
-	for _, arg := range fs.Args() {
-		err := opener.Walk(ctx, arg, func(name string, b []byte) error {
-			r.sources++
-			return source.Each(name, b, func(rec source.Record) error {
-				if rec.Err != nil {
-					r.total.RecordsIn++
-					r.total.FailRecord(firehose.CauseMalformed)
-					r.failures = append(r.failures, fmt.Sprintf("%v", rec.Err))
-					return nil
-				}
-				place := fmt.Sprintf("%s: record %d", rec.Source, rec.Index)
-				if rec.ID != "" {
-					place += " (id " + rec.ID + ")"
-				}
-				if rec.Form != source.Raw {
-					return r.addRecord(ctx, place, rec.Data)
-				}
-				// A raw object holds many records' frames: cut it into
-				// Firehose-sized records of whole frames.
-				return otlp07.Split(rec.Data, maxRecordBytes, func(chunk []byte, off int) error {
-					return r.addRecord(ctx, fmt.Sprintf("%s: frames at byte %d", rec.Source, off), chunk)
-				})
-			})
+	return r
+}
+
+// source adds the records of one input object.
+func (r *replayer) source(ctx context.Context, name string, b []byte) error {
+	r.sources++
+	return source.Each(name, b, func(rec source.Record) error {
+		if rec.Err != nil {
+			r.total.RecordsIn++
+			r.total.FailRecord(cause.Malformed.String())
+			r.failures = append(r.failures, rec.Err.Error())
+			return nil
+		}
+		place := fmt.Sprintf("%s: record %d", rec.Source, rec.Index)
+		if rec.ID != "" {
+			place += " (id " + rec.ID + ")"
+		}
+		if rec.Form != source.Raw {
+			return r.addRecord(ctx, place, rec.Data)
+		}
+		// A raw object holds many records' frames: cut it into
+		// Firehose-sized records of whole frames.
+		return otlp07.Split(rec.Data, maxRecordBytes, func(chunk []byte, off int) error {
+			return r.addRecord(ctx, fmt.Sprintf("%s: frames at byte %d", rec.Source, off), chunk)
 		})
-		if err == nil {
-			err = r.flush(ctx)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if r.bar != nil {
-		r.bar.Finish()
-	}
-	fmt.Fprintf(e.stdout, "replayed %d sources: %s in %v\n", r.sources, r.total.String(), time.Since(start).Round(time.Millisecond))
-	if *query != "" && r.total.NewestSample > 0 {
-		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(*to, "/"), "/api/v1/write"), "/api/v1/remote_write")
-		at := time.UnixMilli(r.total.NewestSample)
-		res, err := promquery.New(base, queryClient).Query(ctx, *query, at)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "\n%s  @ %s\n", *query, at.UTC().Format(time.RFC3339))
-		if err := promquery.Format(e.stdout, res); err != nil {
-			return err
-		}
-	}
-	if len(r.failures) > 0 {
-		for _, f := range r.failures {
-			fmt.Fprintln(e.stderr, "FAILED", f)
-		}
-		return fmt.Errorf("%d of %d records could not be written (listed above); replaying them again is safe", len(r.failures), r.total.RecordsIn)
-	}
-	return nil
+	})
 }
 
-// replayer packs records into Firehose events and hands each to the Lambda
-// handler itself, so a replay takes exactly the path of live data.
-type replayer struct {
-	e       *env
-	handler *firehose.Handler
-	bar     *progressbar.ProgressBar
-
-	event   []byte            // the event being built
-	records int               // records in it
-	nextID  int               // record ids are r0, r1, …: unique across sources
-	places  map[string]string // record id → where it came from
-	sources int
-
-	total    telemetry.Invocation
-	failures []string
-}
-
-var eventHead = []byte(`{"invocationId":"cwstream-replay","deliveryStreamArn":"arn:aws:firehose:local:000000000000:deliverystream/cwstream-replay","region":"local","records":[`)
-
-// addRecord appends one record to the event, sending the event first when
-// the record would make it too large.
+// addRecord copies one record into the batch, processing the batch first
+// when the record would make it too large. It never fails: the records it
+// cannot write are noted.
 func (r *replayer) addRecord(ctx context.Context, place string, data []byte) error {
-	size := base64.StdEncoding.EncodedLen(len(data)) + 100
-	if r.records > 0 && (len(r.event)+size > maxEventBytes || r.records >= maxEventRecords) {
-		if err := r.flush(ctx); err != nil {
-			return err
-		}
+	if len(r.recs) > 0 && (len(r.data)+len(data) > maxBatchBytes || len(r.recs) >= maxBatchRecords) {
+		r.flush(ctx)
 	}
-	if r.records == 0 {
-		r.event = append(r.event[:0], eventHead...)
-	} else {
-		r.event = append(r.event, ',')
-	}
-	id := fmt.Sprintf("r%d", r.nextID)
-	r.nextID++
-	r.places[id] = place
-	r.event = append(r.event, `{"recordId":"`+id+`","approximateArrivalTimestamp":0,"data":"`...)
-	r.event = base64.StdEncoding.AppendEncode(r.event, data)
-	r.event = append(r.event, `"}`...)
-	r.records++
+	r.data = append(r.data, data...)
+	r.ends = append(r.ends, len(r.data))
+	r.recs = append(r.recs, firehose.Record{ID: place})
 	if r.bar != nil {
-		r.bar.Add(len(data))
+		_ = r.bar.Add(len(data))
 	}
 	return nil
 }
 
-// flush sends the event built so far through the handler.
-func (r *replayer) flush(ctx context.Context) error {
-	if r.records == 0 {
-		return nil
+// flush hands the batch to the core, with --timeout as its deadline, and
+// notes every record it could not write.
+func (r *replayer) flush(ctx context.Context) {
+	if len(r.recs) == 0 {
+		return
 	}
-	r.event = append(r.event, "]}"...)
-	resp, err := r.handler.Invoke(ctx, r.event)
-	if err != nil {
-		return fmt.Errorf("handler: %w", err)
+	start := 0
+	for i := range r.recs {
+		r.recs[i].Data = r.data[start:r.ends[i]:r.ends[i]]
+		start = r.ends[i]
 	}
-	var answer struct {
-		Records []struct {
-			RecordID string `json:"recordId"`
-			Result   string `json:"result"`
-		} `json:"records"`
-	}
-	if err := json.Unmarshal(resp, &answer); err != nil {
-		return fmt.Errorf("handler answer: %w", err)
-	}
-	if len(answer.Records) != r.records {
-		return fmt.Errorf("handler answered %d records of %d", len(answer.Records), r.records)
-	}
-	for _, a := range answer.Records {
-		if a.Result != string(envelope.Dropped) && a.Result != string(envelope.ProcessingFailed) {
-			return fmt.Errorf("handler answered %q for %s", a.Result, r.places[a.RecordID])
+	bctx, cancel := context.WithTimeout(ctx, r.timeout)
+	outs := r.core.Process(bctx, r.recs)
+	cancel()
+	for i, o := range outs {
+		if o.Cause == cause.None {
+			continue
 		}
-		delete(r.places, a.RecordID)
+		line := fmt.Sprintf("%s: %s: %v", r.recs[i].ID, o.Cause, o.Err)
+		if !o.Cause.Replayable() {
+			r.conflicts++
+			line += " (the store already holds a value for that series and time, or newer samples: replaying this record again cannot write it)"
+		}
+		r.failures = append(r.failures, line)
 	}
-	r.records = 0
-	return nil
+	r.data, r.ends, r.recs = r.data[:0], r.ends[:0], r.recs[:0]
 }
 
-// add sums one invocation's counts into the replay's.
+// add sums one batch's counts into the replay's.
 func (r *replayer) add(inv *telemetry.Invocation) {
 	t := &r.total
 	t.Add(inv)
 	if r.bar != nil {
 		r.bar.Describe(fmt.Sprintf("replaying: %d records, %d samples written", t.RecordsIn, t.SamplesWritten))
 	}
+}
+
+// failed names every record not written and says whether replaying them
+// again can help.
+func (r *replayer) failed() error {
+	if len(r.failures) == 0 {
+		return nil
+	}
+	for _, f := range r.failures {
+		fmt.Fprintln(r.e.stderr, "FAILED", f)
+	}
+	msg := fmt.Sprintf("%d of %d records could not be written (listed above)", len(r.failures), r.total.RecordsIn)
+	switch {
+	case r.conflicts == len(r.failures):
+		msg += "; the store refused every one as conflicting with what it holds, so replaying them again cannot help"
+	case r.conflicts > 0:
+		msg += fmt.Sprintf("; %d conflict with what the store holds and replaying cannot fix them; replaying the others again is safe", r.conflicts)
+	default:
+		msg += "; replaying them again is safe"
+	}
+	return errors.New(msg)
 }

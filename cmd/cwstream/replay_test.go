@@ -6,10 +6,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/cwstream/cwstream/internal/config"
+	"github.com/cwstream/cwstream/internal/convert"
 
 	"github.com/cwstream/cwstream/internal/promtest"
 	"github.com/cwstream/cwstream/internal/testutil"
@@ -134,5 +140,66 @@ func TestReplaySignedQuery(t *testing.T) {
 		"--to", srv.URL+"/workspaces/ws-1/api/v1/remote_write", testutil.Testdata(t, "payloads", "single.bin"))
 	if code != 0 || !queried.Load() || !strings.Contains(out, "{} => 7") {
 		t.Fatalf("exit %d, queried %v\nstdout: %s\nstderr: %s", code, queried.Load(), out, errs)
+	}
+}
+
+// A record the store refuses because it already holds newer samples of a
+// series (no out-of-order window) is named with cause conflict, and replay
+// says that replaying it again cannot help, instead of leaving it to
+// cycle through S3.
+func TestReplayConflict(t *testing.T) {
+	prom := promtest.Start(t)
+	path := testutil.Testdata(t, "payloads", "single.bin")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, _, err := convert.New(config.Default()).Record(nil, data)
+	if err != nil || len(ss) == 0 {
+		t.Fatalf("fixture: %d samples, %v", len(ss), err)
+	}
+	// The store gets a newer sample of the record's first series.
+	s := ss[0]
+	ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: s.Name}}, Samples: []prompb.Sample{{Timestamp: s.T + 3_600_000, Value: 1}}}
+	for _, l := range s.Labels {
+		ts.Labels = append(ts.Labels, prompb.Label{Name: l.Name, Value: l.Value})
+	}
+	slices.SortFunc(ts.Labels, func(a, b prompb.Label) int { return strings.Compare(a.Name, b.Name) })
+	if err := prom.Write(context.Background(), &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{ts}}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "", "replay", "--to", prom.WriteURL(), "--concurrency", "1", path)
+	if code != 1 || !strings.Contains(out, "1 failed") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	for _, want := range []string{"frames at byte 0: conflict:", "out of order sample", "replaying this record again cannot write it", "replaying them again cannot help"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+}
+
+// --timeout bounds a batch: a store that asks to come back later than that
+// fails the records with cause deadline at once, rather than being waited
+// for (Retry-After is honoured up to 24 h).
+func TestReplayTimeout(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, "slow down", http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	code, out, errs := runCLI(t, "", "replay", "--to", srv.URL+"/api/v1/write", "--concurrency", "1", "--timeout", "5s",
+		testutil.Testdata(t, "payloads", "single.bin"))
+	if code != 1 || !strings.Contains(out, "1 failed") || !strings.Contains(errs, "frames at byte 0: deadline:") || !strings.Contains(errs, "would pass the deadline") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d attempts, want 1: the retry wait was past the deadline", n)
+	}
+	if code, _, errs := runCLI(t, "", "replay", "--timeout", "0s", "x"); code != 2 || !strings.Contains(errs, "--timeout must be positive") {
+		t.Errorf("--timeout 0s: exit %d: %s", code, errs)
 	}
 }

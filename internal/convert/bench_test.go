@@ -3,9 +3,7 @@ package convert
 import (
 	"fmt"
 	"runtime"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/sample"
@@ -37,36 +35,32 @@ func records(tb testing.TB, size int) (recs [][]byte, datapoints int) {
 	return recs, datapoints
 }
 
-// cpuTime is the CPU time the process has used (user and system).
-func cpuTime(tb testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // benchConfigs are the configurations BenchmarkRecord runs: none, the two
 // rules of old, and a realistic set of five (one of each kind users write).
-var benchConfigs = []struct{ name, yaml string }{
-	{"", ""},
-	{"relabel", `
+type benchConfig struct{ name, yaml, file string }
+
+var benchConfigs = []benchConfig{
+	{name: ""},
+	{name: "relabel", yaml: `
 external_labels: {env: prod}
 relabel_configs:
 - {source_labels: [__name__], regex: '.*_minimum', action: drop}
 - {source_labels: [dimension_DBInstanceIdentifier], target_label: db}
 `},
-	{"relabel5", `
-external_labels: {env: prod}
-relabel_configs:
-# Container Insights minimums: no dashboard reads them.
-- {source_labels: [__name__], regex: 'aws_ecs_containerinsights_.*_minimum', action: drop}
-# The namespaces the dashboards read.
-- {source_labels: [__name__], regex: 'aws_(rds|ecs|applicationelb|elb|ebs|ec2|lambda|sqs|firehose)_.*', action: keep}
-- {source_labels: [dimension_DBInstanceIdentifier], regex: '(.+)', target_label: db}
-- {regex: dimension_ServiceID, action: labeldrop}
-- {regex: 'dimension_(InstanceId|VolumeId|FunctionName|ClusterName)', replacement: '$1', action: labelmap}
-`},
+	{name: "relabel5", file: "relabel5.yaml"}, // under testdata/config
+}
+
+// config parses the configuration.
+func (bc benchConfig) config(tb testing.TB) *config.Config {
+	tb.Helper()
+	cfg, err := config.Parse([]byte(bc.yaml))
+	if bc.file != "" {
+		cfg, err = config.Load(testutil.Testdata(tb, "config", bc.file))
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
 }
 
 // BenchmarkRecord measures bytes → labelled samples (decode, name,
@@ -80,10 +74,7 @@ func BenchmarkRecord(b *testing.B) {
 			bytes += len(r)
 		}
 		for _, bc := range benchConfigs {
-			cfg, err := config.Parse([]byte(bc.yaml))
-			if err != nil {
-				b.Fatal(err)
-			}
+			cfg := bc.config(b)
 			name := fmt.Sprintf("%dMB", mb)
 			if bc.name != "" {
 				name += "/" + bc.name
@@ -95,7 +86,7 @@ func BenchmarkRecord(b *testing.B) {
 				b.ReportAllocs()
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
-				cpu0 := cpuTime(b)
+				cpu0 := testutil.CPUTime(b)
 				for b.Loop() {
 					for _, r := range recs {
 						var err error
@@ -105,7 +96,7 @@ func BenchmarkRecord(b *testing.B) {
 						}
 					}
 				}
-				cpu := cpuTime(b) - cpu0
+				cpu := testutil.CPUTime(b) - cpu0
 				runtime.ReadMemStats(&after)
 				b.ReportMetric(float64(dps)*float64(b.N)/b.Elapsed().Seconds(), "datapoints/s")
 				// Per second of the process's CPU time: on a machine shared

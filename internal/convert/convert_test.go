@@ -80,10 +80,7 @@ func TestRelabelAgreesWithPrometheus(t *testing.T) {
 	}
 	for _, bc := range benchConfigs[1:] {
 		t.Run(bc.name, func(t *testing.T) {
-			cfg, err := config.Parse([]byte(bc.yaml))
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := bc.config(t)
 			plain := *cfg
 			plain.RelabelConfigs = nil
 			var want []string

@@ -10,11 +10,11 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// Event is a Firehose data-transformation event.
+// Event is a Firehose data-transformation event: what the handler reads
+// of it. Other fields (deliveryStreamArn, region, a record's
+// approximateArrivalTimestamp and metadata) are skipped unread.
 type Event struct {
-	InvocationID      string
-	DeliveryStreamARN string
-	Region            string
+	InvocationID string
 	// Records in the order of the event. Duplicate record ids are all kept:
 	// Firehose expects an answer for each.
 	Records []Record
@@ -23,8 +23,6 @@ type Event struct {
 // Record is one record of an Event.
 type Record struct {
 	ID string
-	// ApproximateArrivalTimestamp in milliseconds since the Unix epoch.
-	ApproximateArrivalTimestamp int64
 	// Data is the base64-decoded data. It aliases the Parser's buffer and is
 	// valid until the next Parse; its capacity ends with it, so appending to
 	// it never overwrites the next record.
@@ -43,7 +41,6 @@ var (
 	ErrNoID      = errors.New("record has no recordId")
 	ErrWrongType = errors.New("field has the wrong JSON type")
 	ErrBadBase64 = errors.New("data is not valid base64")
-	ErrBadNumber = errors.New("approximateArrivalTimestamp is not an int64")
 )
 
 // RecordError says which record, where and why a record is unusable.
@@ -149,6 +146,10 @@ func (p *Parser) parseEvent() error {
 			_, err := p.dec.ReadValue()
 			return p.envErr(err)
 		}
+		if k == 'n' {
+			// encoding/json reads null as an event without records.
+			return &EnvelopeError{Offset: p.nextOffset(), Err: fmt.Errorf("event is a JSON null: %w", ErrNoRecords)}
+		}
 		return &EnvelopeError{Offset: p.nextOffset(), Err: fmt.Errorf("event is a JSON %v, want an object", k)}
 	}
 	if _, err := p.dec.ReadToken(); err != nil {
@@ -164,10 +165,6 @@ func (p *Parser) parseEvent() error {
 		switch {
 		case fieldIs(name, "invocationId"):
 			err = p.readMetaString(&p.ev.InvocationID, "invocationId")
-		case fieldIs(name, "deliveryStreamArn"):
-			err = p.readMetaString(&p.ev.DeliveryStreamARN, "deliveryStreamArn")
-		case fieldIs(name, "region"):
-			err = p.readMetaString(&p.ev.Region, "region")
 		case fieldIs(name, "records"):
 			switch k := p.dec.PeekKind(); k {
 			case '[':
@@ -269,23 +266,6 @@ func (p *Parser) readRecord(i int, rec *Record, sp *span) error {
 			case 'n': // encoding/json leaves the field as it was
 			default:
 				fail("recordId", off, fmt.Errorf("%w: a JSON %v, want a string", ErrWrongType, k))
-			}
-		case fieldIs(name, "approximateArrivalTimestamp"):
-			off, k := p.nextOffset(), p.dec.PeekKind()
-			v, err := p.dec.ReadValue()
-			if err != nil {
-				return err
-			}
-			switch k {
-			case '0':
-				n, ok := parseInt64(v)
-				if !ok {
-					fail("approximateArrivalTimestamp", off, fmt.Errorf("%w: %s", ErrBadNumber, v))
-				}
-				rec.ApproximateArrivalTimestamp = n
-			case 'n':
-			default:
-				fail("approximateArrivalTimestamp", off, fmt.Errorf("%w: a JSON %v, want a number", ErrWrongType, k))
 			}
 		case fieldIs(name, "data"):
 			off, k := p.nextOffset(), p.dec.PeekKind()
@@ -424,33 +404,4 @@ func appendUnquote(dst, quoted []byte) []byte {
 // case-insensitively.
 func fieldIs(name []byte, field string) bool {
 	return string(name) == field || (len(name) >= len(field) && bytes.EqualFold(name, []byte(field)))
-}
-
-// parseInt64 parses a JSON number the way encoding/json fills an int64:
-// integers only, no fraction or exponent, no overflow.
-func parseInt64(v []byte) (int64, bool) {
-	neg := len(v) > 0 && v[0] == '-'
-	if neg {
-		v = v[1:]
-	}
-	if len(v) == 0 {
-		return 0, false
-	}
-	var n uint64
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if n > (1<<63)/10 {
-			return 0, false
-		}
-		n = n*10 + uint64(c-'0')
-	}
-	switch {
-	case neg && n <= 1<<63:
-		return -int64(n), true
-	case !neg && n < 1<<63:
-		return int64(n), true
-	}
-	return 0, false
 }

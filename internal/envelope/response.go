@@ -1,18 +1,13 @@
 package envelope
 
-import (
-	"encoding/base64"
-
-	"github.com/go-json-experiment/json/jsontext"
-)
+import "github.com/go-json-experiment/json/jsontext"
 
 // Result is what the transformation did with a record.
 type Result string
 
-// The results Firehose accepts.
+// The results the handler gives. (Firehose also accepts "Ok", with data
+// that replaces the record: cwstream never delivers records onwards.)
 const (
-	// Ok: Data replaces the record and Firehose delivers it.
-	Ok Result = "Ok"
 	// Dropped: the record is done with; Firehose delivers nothing for it.
 	Dropped Result = "Dropped"
 	// ProcessingFailed: Firehose keeps the original record in its
@@ -24,11 +19,11 @@ const (
 type Answer struct {
 	RecordID string
 	Result   Result
-	Data     []byte // base64-encoded into the response; "" when empty
 }
 
 // AppendResponse appends the response JSON for answers to dst:
-// {"records":[{"recordId":…,"result":…,"data":…},…]}.
+// {"records":[{"recordId":…,"result":…,"data":""},…]}. The data is always
+// empty: the handler delivers nothing onwards, but Firehose wants the field.
 func AppendResponse(dst []byte, answers []Answer) []byte {
 	dst = append(dst, `{"records":[`...)
 	for i, a := range answers {
@@ -41,10 +36,7 @@ func AppendResponse(dst []byte, answers []Answer) []byte {
 		dst, _ = jsontext.AppendQuote(dst, a.RecordID)
 		dst = append(dst, `,"result":`...)
 		dst, _ = jsontext.AppendQuote(dst, string(a.Result))
-		dst = append(dst, `,"data":"`...)
-		// The base64 alphabet needs no JSON escaping.
-		dst = base64.StdEncoding.AppendEncode(dst, a.Data)
-		dst = append(dst, `"}`...)
+		dst = append(dst, `,"data":""}`...)
 	}
 	return append(dst, "]}"...)
 }

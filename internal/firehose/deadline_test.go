@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cwstream/cwstream/internal/cause"
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/firehose"
 	"github.com/cwstream/cwstream/internal/remotewrite"
@@ -33,13 +34,13 @@ func TestNoTimeLeftFailsRecordsAtOnce(t *testing.T) {
 	causes := map[string]int{}
 	h := firehose.New(config.Default(), w, firehose.Options{
 		Reserve:  time.Second,
-		OnFailed: func(_, cause string, _ error) { causes[cause]++ },
+		OnFailed: func(_ string, c cause.Cause, _ error) { causes[c.String()]++ },
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	answers := invoke(t, h, ctx, event)
-	if len(answers) == 0 || causes[firehose.CauseDeadline] != len(answers) || w.calls != 0 {
+	if len(answers) == 0 || causes[cause.Deadline.String()] != len(answers) || w.calls != 0 {
 		t.Fatalf("answers %v, causes %v, writer called %d times", answers, causes, w.calls)
 	}
 	if d := time.Since(start); d > 400*time.Millisecond {

@@ -5,7 +5,7 @@ package firehose_test
 // and answers each request as the case says. Every case also checks the
 // invariants of issue 3: every recordId answered once, in order, with a
 // valid result; every sample of a Dropped record acknowledged by the
-// receiver ("nothing lost"); every failure's cause as Classify says; the
+// receiver ("nothing lost"); every failure's cause as its error says; the
 // counts, the log lines and the EMF documents agreeing with the answers.
 
 import (
@@ -30,6 +30,7 @@ import (
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/cwstream/cwstream/internal/cause"
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/convert"
 	"github.com/cwstream/cwstream/internal/envelope"
@@ -339,7 +340,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	hs.h = firehose.New(cfg, w, firehose.Options{
 		Logger: log, Metrics: hs.emf, FunctionName: "cwstream-test", Reserve: o.reserve,
 		OnInvocation: func(inv *telemetry.Invocation) { hs.inv = inv },
-		OnFailed:     func(id, cause string, err error) { hs.failed = append(hs.failed, failure{id, cause, err}) },
+		OnFailed:     func(id string, c cause.Cause, err error) { hs.failed = append(hs.failed, failure{id, c.String(), err}) },
 	})
 	return hs
 }
@@ -394,8 +395,8 @@ func checkInvariants(t *testing.T, recs []fxRecord, r run, rc *rwReceiver) []str
 			t.Errorf("record %d: result %q", i, a.Result)
 		}
 	}
-	// Every failed record reported once with its cause, which Classify
-	// gives for its error.
+	// Every failed record reported once with its cause, which its error
+	// says (cause.Of).
 	if len(r.failed) != len(failedIdx) {
 		t.Fatalf("OnFailed called %d times for %d failed records", len(r.failed), len(failedIdx))
 	}
@@ -404,9 +405,9 @@ func checkInvariants(t *testing.T, recs []fxRecord, r run, rc *rwReceiver) []str
 		if f.id != recs[i].id {
 			t.Errorf("OnFailed %d: record %q, want %q", k, f.id, recs[i].id)
 		}
-		res, cause := firehose.Classify(f.err)
-		if res != envelope.ProcessingFailed || cause != f.cause || cause == "" {
-			t.Errorf("record %d: cause %q, but Classify(%v) = %s, %q", i, f.cause, f.err, res, cause)
+		c := cause.Of(f.err)
+		if res := firehose.Result(c); res != envelope.ProcessingFailed || c.String() != f.cause || c == cause.None {
+			t.Errorf("record %d: cause %q, but its error %v says %q (%s)", i, f.cause, f.err, c, res)
 		}
 		causes[i] = f.cause
 	}
@@ -661,7 +662,7 @@ func TestInvoke(t *testing.T) {
 				// Exactly the good records' samples: nothing of a bad one,
 				// not even the frames before its bad frame.
 				compareLineSets(t, hs.rc.acked(), good)
-				if r.inv.SamplesDropped[firehose.CauseMalformed] != 0 {
+				if r.inv.SamplesDropped[cause.Malformed.String()] != 0 {
 					t.Errorf("malformed records count as dropped samples: %v", r.inv.SamplesDropped)
 				}
 			},
@@ -685,7 +686,7 @@ func TestInvoke(t *testing.T) {
 				out := make([]string, len(recs))
 				for i, r := range recs {
 					if containsAny(rejected, r.lines) {
-						out[i] = firehose.CauseRejected
+						out[i] = cause.Rejected.String()
 					}
 				}
 				return out
@@ -742,7 +743,7 @@ func TestInvoke(t *testing.T) {
 				answer:  func(int, []string) int { return http.StatusServiceUnavailable },
 				reserve: 400 * time.Millisecond,
 			},
-			want: all(firehose.CauseDeadline),
+			want: all(cause.Deadline.String()),
 			check: func(t *testing.T, recs []fxRecord, r run, hs *harness) {
 				if r.elapsed >= 1500*time.Millisecond {
 					t.Errorf("Invoke took %v, past the 1.5s deadline", r.elapsed)
@@ -750,7 +751,7 @@ func TestInvoke(t *testing.T) {
 				if r.elapsed < 500*time.Millisecond {
 					t.Errorf("Invoke took only %v: it should have retried until 400ms before the deadline", r.elapsed)
 				}
-				if r.inv.Retries == 0 || r.inv.SamplesDropped[firehose.CauseDeadline] != r.inv.Samples {
+				if r.inv.Retries == 0 || r.inv.SamplesDropped[cause.Deadline.String()] != r.inv.Samples {
 					t.Errorf("retries %d, dropped %v of %d samples", r.inv.Retries, r.inv.SamplesDropped, r.inv.Samples)
 				}
 				t.Logf("answered after %v, %d requests, %d retries", r.elapsed, r.inv.Requests, r.inv.Retries)
@@ -763,7 +764,7 @@ func TestInvoke(t *testing.T) {
 				rw:     remotewrite.Config{MaxAttempts: 3},
 				answer: func(int, []string) int { return http.StatusServiceUnavailable },
 			},
-			want: all(firehose.CauseRetriesExhausted),
+			want: all(cause.RetriesExhausted.String()),
 			check: func(t *testing.T, recs []fxRecord, r run, hs *harness) {
 				if r.inv.Retries != 2*r.inv.Requests {
 					t.Errorf("%d requests, %d retries; want 2 retries each", r.inv.Requests, r.inv.Retries)
@@ -783,7 +784,7 @@ func TestInvoke(t *testing.T) {
 							long = long || len(l.Value) > limitLen
 						}
 						if long {
-							out[i] = firehose.CauseLimit
+							out[i] = cause.Limit.String()
 						}
 					}
 				}
@@ -805,7 +806,7 @@ func TestInvoke(t *testing.T) {
 						}
 					}
 				}
-				if r.inv.SamplesDropped[firehose.CauseLimit] == 0 {
+				if r.inv.SamplesDropped[cause.Limit.String()] == 0 {
 					t.Errorf("no samples dropped for the limit: %v", r.inv.SamplesDropped)
 				}
 			},
@@ -814,7 +815,7 @@ func TestInvoke(t *testing.T) {
 			name:  "a panicking writer: every record failed with cause panic, the next invocation works",
 			event: event,
 			opts:  harnessOpts{writer: func(c *remotewrite.Client) firehose.Writer { return &panicOnce{w: c} }},
-			want:  all(firehose.CausePanic),
+			want:  all(cause.Panic.String()),
 			check: func(t *testing.T, recs []fxRecord, r run, hs *harness) {
 				if n := len(hs.rc.requests()); n != 0 {
 					t.Errorf("%d requests reached the receiver", n)
@@ -952,7 +953,7 @@ func TestInvokePanicAfterAnswering(t *testing.T) {
 	mixed := readFile(t, "payloads", "bad", "mixed-event.json")
 	recs := loadRecords(t, mixed, config.Default())
 	h := firehose.New(config.Default(), client, firehose.Options{
-		OnFailed:     func(string, string, error) { panic("hook: boom") },
+		OnFailed:     func(string, cause.Cause, error) { panic("hook: boom") },
 		OnInvocation: func(*telemetry.Invocation) { panic("hook: boom") },
 	})
 	resp, err := h.Invoke(context.Background(), mixed)
@@ -974,39 +975,44 @@ func TestInvokePanicAfterAnswering(t *testing.T) {
 	}
 }
 
-// The one error switch: every cause the writer and the decoders report, as
-// the remote-write client wraps it.
-func TestClassify(t *testing.T) {
+// Causes and results: every error the writer and the core report, as the
+// remote-write client and the core wrap them, says its cause; one switch
+// makes it a Firehose result.
+func TestCauses(t *testing.T) {
 	req := func(err error) error { return &remotewrite.RequestError{Shard: 1, Request: 2, Requests: 3, Err: err} }
 	timeout := fmt.Errorf("POST http://x: %w", context.DeadlineExceeded)
 	cases := []struct {
-		name  string
-		err   error
-		cause string
+		name string
+		err  error
+		want cause.Cause
 	}{
-		{"nil", nil, ""},
-		{"a malformed frame", fmt.Errorf("record 3: %w", &otlp07.Error{}), firehose.CauseMalformed},
-		{"a record the envelope could not read", &envelope.RecordError{Err: envelope.ErrBadBase64}, firehose.CauseMalformed},
-		{"the limit guard", &remotewrite.LimitError{Cause: remotewrite.CauseTooManyLabels}, firehose.CauseLimit},
-		{"400", req(&remotewrite.RejectedError{StatusCode: 400}), firehose.CauseRejected},
-		{"retries exhausted on 503", req(&remotewrite.RetriesExhaustedError{Attempts: 3, Last: &remotewrite.StatusError{StatusCode: 503}}), firehose.CauseRetriesExhausted},
+		{"nil", nil, cause.None},
+		// The core wraps whatever the decoder returns: its type may change.
+		{"a malformed frame", cause.Wrap(cause.Malformed, fmt.Errorf("record 3: %w", &otlp07.Error{})), cause.Malformed},
+		{"a record the envelope could not read", cause.Wrap(cause.Malformed, &envelope.RecordError{Err: envelope.ErrBadBase64}), cause.Malformed},
+		{"the limit guard", &remotewrite.LimitError{Reason: remotewrite.ReasonTooManyLabels}, cause.Limit},
+		{"400", req(&remotewrite.RejectedError{StatusCode: 400, Body: "invalid metric"}), cause.Rejected},
+		{"400 for a value the store holds", req(&remotewrite.RejectedError{StatusCode: 400, Body: "duplicate sample for timestamp"}), cause.Conflict},
+		{"400 for an old sample", req(&remotewrite.RejectedError{StatusCode: 400, Body: "out of order sample"}), cause.Conflict},
+		{"400 out of bounds", req(&remotewrite.RejectedError{StatusCode: 400, Body: "out of bounds"}), cause.Conflict},
+		{"retries exhausted on 503", req(&remotewrite.RetriesExhaustedError{Attempts: 3, Last: &remotewrite.StatusError{StatusCode: 503}}), cause.RetriesExhausted},
 		// Every attempt timed out, yet the invocation had time left.
-		{"retries exhausted on attempt timeouts", req(&remotewrite.RetriesExhaustedError{Attempts: 3, Last: timeout}), firehose.CauseRetriesExhausted},
-		{"the invocation's deadline", req(&remotewrite.DeadlineError{Attempts: 2, Last: &remotewrite.StatusError{StatusCode: 503}, Err: context.DeadlineExceeded}), firehose.CauseDeadline},
-		{"a bare context error", context.Canceled, firehose.CauseDeadline},
-		{"held back by order", req(&remotewrite.NotSentError{After: "shard 1 request 1/3"}), firehose.CauseNotSent},
-		{"a panic while sending", &remotewrite.PanicError{Value: "boom"}, firehose.CausePanic},
-		{"anything else", req(errors.New("sigv4: sign: no")), firehose.CauseWrite},
+		{"retries exhausted on attempt timeouts", req(&remotewrite.RetriesExhaustedError{Attempts: 3, Last: timeout}), cause.RetriesExhausted},
+		{"the invocation's deadline", req(&remotewrite.DeadlineError{Attempts: 2, Last: &remotewrite.StatusError{StatusCode: 503}, Err: context.DeadlineExceeded}), cause.Deadline},
+		{"a bare context error", context.Canceled, cause.Deadline},
+		{"held back by order", req(&remotewrite.NotSentError{After: "shard 1 request 1/3"}), cause.NotSent},
+		{"a panic while sending", &remotewrite.PanicError{Value: "boom"}, cause.Panic},
+		{"anything else", req(errors.New("sigv4: sign: no")), cause.Write},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res, cause := firehose.Classify(c.err)
+			got := cause.Of(c.err)
 			wantRes := envelope.ProcessingFailed
 			if c.err == nil {
 				wantRes = envelope.Dropped
 			}
-			if res != wantRes || cause != c.cause {
-				t.Errorf("Classify(%v) = %s, %q; want %s, %q", c.err, res, cause, wantRes, c.cause)
+			if res := firehose.Result(got); res != wantRes || got != c.want {
+				t.Errorf("cause.Of(%v) = %q (%s); want %q (%s)", c.err, got, res, c.want, wantRes)
 			}
 		})
 	}
@@ -1024,8 +1030,8 @@ func TestInvokeAttemptTimeouts(t *testing.T) {
 	r := hs.invoke(t, ctx, event)
 	causes := checkInvariants(t, recs, r, hs.rc)
 	for i, c := range causes {
-		if c != firehose.CauseRetriesExhausted {
-			t.Errorf("record %d: cause %q, want %q", i, c, firehose.CauseRetriesExhausted)
+		if c != cause.RetriesExhausted.String() {
+			t.Errorf("record %d: cause %q, want %q", i, c, cause.RetriesExhausted.String())
 		}
 	}
 }
@@ -1082,7 +1088,7 @@ func malformedOnly(recs []fxRecord) []string {
 	out := make([]string, len(recs))
 	for i, r := range recs {
 		if r.bad {
-			out[i] = firehose.CauseMalformed
+			out[i] = cause.Malformed.String()
 		}
 	}
 	return out

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cwstream/cwstream/internal/cause"
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/convert"
 	"github.com/cwstream/cwstream/internal/faultproxy"
@@ -105,8 +106,8 @@ func newHandler(t *testing.T, url string, rw remotewrite.Config) *firehose.Handl
 	if err != nil {
 		t.Fatal(err)
 	}
-	return firehose.New(config.Default(), c, firehose.Options{OnFailed: func(id, cause string, err error) {
-		t.Logf("record %s failed: %s: %v", id, cause, err)
+	return firehose.New(config.Default(), c, firehose.Options{OnFailed: func(id string, c cause.Cause, err error) {
+		t.Logf("record %s failed: %s: %v", id, c, err)
 	}})
 }
 

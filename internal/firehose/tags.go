@@ -2,15 +2,17 @@ package firehose
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 
 	"github.com/cwstream/cwstream/internal/telemetry"
 )
 
 // beginTags lets the tag enrichment start the lookups that are due, so they
 // run while the records are processed.
-func (h *Handler) beginTags() {
-	if h.opts.Tags != nil {
-		h.opts.Tags.Begin()
+func (c *Core) beginTags() {
+	if c.opts.Tags != nil {
+		c.opts.Tags.Begin()
 	}
 }
 
@@ -20,30 +22,37 @@ func (h *Handler) beginTags() {
 // record's, so their failure (an out-of-order rejection when invocations
 // overtake each other, a limit) is counted and logged, never a record's
 // answer. It waits for a lookup in flight at most the enricher's bound.
-func (h *Handler) writeInfo(ctx context.Context, inv *telemetry.Invocation) {
-	e := h.opts.Tags
+func (c *Core) writeInfo(ctx context.Context, inv *telemetry.Invocation) {
+	e := c.opts.Tags
 	if e == nil {
 		return
 	}
 	t := &telemetry.TagCounts{}
 	inv.Tags = t
-	if inv.NewestSample > 0 {
-		h.info = e.Append(ctx, h.info[:0], inv.NewestSample)
-	}
-	if len(h.info) > 0 {
-		rep := h.writer.Write(ctx, h.info)
-		t.InfoSeries = rep.SamplesWritten
-		for _, f := range rep.Failed {
-			t.InfoSeriesFailed++
-			if t.InfoSeriesFailed == 1 {
-				h.log.Warn("info series not written; the records are not affected", "error", f.Err)
-			}
+	defer func() {
+		// Every record is written by now: a bug here must not fail them.
+		if v := recover(); v != nil {
+			c.log.Error("panic while writing info series; the records are not affected", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 		}
-		clear(h.info) // the next invocation must not keep label sets alive
-		h.info = h.info[:0]
+	}()
+	if inv.NewestSample > 0 {
+		c.info = e.Append(ctx, c.info[:0], inv.NewestSample)
+	}
+	if len(c.info) > 0 {
+		rep := c.writer.Write(ctx, c.info)
+		t.InfoSeries = rep.SamplesWritten
+		for k := range rep.Failed {
+			f := &rep.Failed[k]
+			if t.InfoSeriesFailed == 0 {
+				c.log.Warn("info series not written; the records are not affected", "samples", f.Samples(), "error", f.Err)
+			}
+			t.InfoSeriesFailed += f.Samples()
+		}
+		clear(c.info) // the next invocation must not keep label sets alive
+		c.info = c.info[:0]
 	}
 	st := e.Stats()
-	t.Lookups = int(st.Lookups - h.tagStats.Lookups)
-	t.LookupErrors = int(st.LookupErrors - h.tagStats.LookupErrors)
-	h.tagStats = st
+	t.Lookups = int(st.Lookups - c.tagStats.Lookups)
+	t.LookupErrors = int(st.LookupErrors - c.tagStats.LookupErrors)
+	c.tagStats = st
 }

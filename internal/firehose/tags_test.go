@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/cwstream/cwstream/internal/cause"
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/firehose"
 	"github.com/cwstream/cwstream/internal/promtest"
@@ -58,7 +59,7 @@ func enrichedHandler(t *testing.T, prom *promtest.Server, awsCfg aws.Config, opt
 	h := firehose.New(cfg, rw, firehose.Options{
 		Tags:         tags.New(&cfg.Tags, tags.NewAPI(awsCfg), opts),
 		OnInvocation: func(inv *telemetry.Invocation) { invs = append(invs, inv) },
-		OnFailed:     func(id, cause string, err error) { t.Errorf("record %s failed: %s: %v", id, cause, err) },
+		OnFailed:     func(id string, c cause.Cause, err error) { t.Errorf("record %s failed: %s: %v", id, c, err) },
 	})
 	return h, &invs
 }

@@ -62,18 +62,12 @@ func BenchmarkEncode(b *testing.B) {
 		for i := range ids {
 			ids[i] = int32(i)
 		}
-		reqs := p.cut(in, ids, DefaultMaxSamplesPerRequest, DefaultMaxBytesPerRequest)
+		reqs := p.cut(ids, DefaultMaxSamplesPerRequest, DefaultMaxBytesPerRequest)
 		b.Run(sz.name+"/protowire", func(b *testing.B) {
-			var raw, comp []byte
+			var bufs buffers
 			b.ReportAllocs()
 			for b.Loop() {
-				for i := range reqs {
-					raw = p.encode(raw[:0], in, &reqs[i])
-					if n := snappy.MaxEncodedLen(len(raw)); cap(comp) < n {
-						comp = make([]byte, n)
-					}
-					_ = snappy.Encode(comp[:cap(comp)], raw)
-				}
+				p.compress(reqs, &bufs)
 			}
 			b.ReportMetric(float64(len(in)*b.N)/b.Elapsed().Seconds(), "samples/s")
 		})
@@ -82,7 +76,7 @@ func BenchmarkEncode(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				for i := range reqs {
-					raw, err := encodePrompb(&p, in, &reqs[i]).Marshal()
+					raw, err := encodePrompb(&p, &reqs[i]).Marshal()
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -99,7 +93,7 @@ func BenchmarkEncode(b *testing.B) {
 
 // encodePrompb builds the prompb form of a request, as a prompb-based client
 // would.
-func encodePrompb(p *plan, in []sample.Sample, r *request) *prompb.WriteRequest {
+func encodePrompb(p *plan, r *request) *prompb.WriteRequest {
 	wr := &prompb.WriteRequest{Timeseries: make([]prompb.TimeSeries, 0, len(r.chunks))}
 	for _, c := range r.chunks {
 		sr := &p.series[c.series]
@@ -115,9 +109,9 @@ func encodePrompb(p *plan, in []sample.Sample, r *request) *prompb.WriteRequest 
 		if !named {
 			ts.Labels = append(ts.Labels, prompb.Label{Name: nameLabel, Value: sr.name})
 		}
-		for _, idx := range p.order[c.lo:c.hi] {
-			if idx >= 0 {
-				ts.Samples = append(ts.Samples, prompb.Sample{Value: in[idx].V, Timestamp: in[idx].T})
+		for pos := c.lo; pos < c.hi; pos++ {
+			if p.order[pos] >= 0 {
+				ts.Samples = append(ts.Samples, prompb.Sample{Value: p.pts[pos].v, Timestamp: p.pts[pos].t})
 			}
 		}
 		wr.Timeseries = append(wr.Timeseries, ts)
@@ -135,12 +129,12 @@ func TestEncodeMatchesPrompb(t *testing.T) {
 	for i := range ids {
 		ids[i] = int32(i)
 	}
-	reqs := p.cut(in, ids, 500, 64<<10)
+	reqs := p.cut(ids, 500, 64<<10)
 	if len(reqs) < 2 {
 		t.Fatalf("%d requests; want several", len(reqs))
 	}
 	for i := range reqs {
-		raw := p.encode(nil, in, &reqs[i])
+		raw := p.encode(nil, &reqs[i])
 		if len(raw) != reqs[i].size {
 			t.Fatalf("request %d: encoded %d bytes, planned %d", i, len(raw), reqs[i].size)
 		}
@@ -148,7 +142,7 @@ func TestEncodeMatchesPrompb(t *testing.T) {
 		if err := got.Unmarshal(raw); err != nil {
 			t.Fatalf("request %d: unmarshal: %v", i, err)
 		}
-		want, err := encodePrompb(&p, in, &reqs[i]).Marshal()
+		want, err := encodePrompb(&p, &reqs[i]).Marshal()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,5 +153,16 @@ func TestEncodeMatchesPrompb(t *testing.T) {
 		if !bytes.Equal(again, want) {
 			t.Fatalf("request %d: decoded hand-encoded request differs from the prompb one", i)
 		}
+	}
+}
+
+// compress encodes and compresses every request into bufs, as a sender does.
+func (p *plan) compress(reqs []request, bufs *buffers) {
+	for i := range reqs {
+		bufs.raw = p.encode(bufs.raw[:0], &reqs[i])
+		if n := snappy.MaxEncodedLen(len(bufs.raw)); cap(bufs.compressed) < n {
+			bufs.compressed = make([]byte, n)
+		}
+		_ = snappy.Encode(bufs.compressed[:cap(bufs.compressed)], bufs.raw)
 	}
 }

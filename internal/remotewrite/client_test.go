@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,14 +24,55 @@ func someSamples(n int) []sample.Sample {
 	return out
 }
 
+// sampleFailure is one failed input sample.
+type sampleFailure struct {
+	Index int
+	Err   error
+}
+
+// perSample lists the report's failures sample by sample, by index, and
+// checks that no sample is in two.
+func perSample(t testing.TB, rep Report) []sampleFailure {
+	t.Helper()
+	var out []sampleFailure
+	for _, f := range rep.Failed {
+		if len(f.Ranges) == 0 {
+			t.Fatalf("a failure without samples: %v", f.Err)
+		}
+		for k, r := range f.Ranges {
+			if r.Lo >= r.Hi || (k > 0 && f.Ranges[k-1].Hi >= r.Lo) {
+				t.Fatalf("ranges %v are not ascending and apart", f.Ranges)
+			}
+			for i := r.Lo; i < r.Hi; i++ {
+				out = append(out, sampleFailure{i, f.Err})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b sampleFailure) int { return a.Index - b.Index })
+	for i := 1; i < len(out); i++ {
+		if out[i].Index == out[i-1].Index {
+			t.Fatalf("sample %d failed twice", out[i].Index)
+		}
+	}
+	n := 0
+	for i := range rep.Failed {
+		n += rep.Failed[i].Samples()
+	}
+	if n != len(out) {
+		t.Fatalf("Samples() sum to %d, ranges hold %d", n, len(out))
+	}
+	return out
+}
+
 // allFailedWith checks that every input sample failed and that each cause
 // matches.
 func allFailedWith(t *testing.T, rep Report, n int, match func(error) bool) {
 	t.Helper()
-	if len(rep.Failed) != n {
-		t.Fatalf("Failed has %d samples, want %d", len(rep.Failed), n)
+	failed := perSample(t, rep)
+	if len(failed) != n {
+		t.Fatalf("Failed has %d samples, want %d", len(failed), n)
 	}
-	for i, f := range rep.Failed {
+	for i, f := range failed {
 		if f.Index != i {
 			t.Fatalf("Failed[%d].Index = %d, want %d (sorted, every sample)", i, f.Index, i)
 		}
@@ -234,7 +276,7 @@ func TestRetryAfter(t *testing.T) {
 
 func TestRetryAfterParse(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	c := &Client{now: func() time.Time { return now }}
+	c := &transport{now: func() time.Time { return now }}
 	tests := []struct {
 		in   string
 		want time.Duration
@@ -434,11 +476,12 @@ func TestFailedRequestHoldsBackOnlyItsSeries(t *testing.T) {
 	if ts := got[2].req.Timeseries; len(ts) != 1 || ts[0].Labels[0].Value != "c" {
 		t.Fatalf("third request = %+v, want only series c (b held back)", ts)
 	}
-	if rep.SamplesWritten != 7 || len(rep.Failed) != 5 || rep.Requests != 4 || rep.SeriesWritten != 1 {
+	failed := perSample(t, rep)
+	if rep.SamplesWritten != 7 || len(failed) != 5 || rep.Requests != 4 || rep.SeriesWritten != 1 {
 		t.Fatalf("report = %+v; want 7 written, 5 failed, 4 requests, 1 series written", rep)
 	}
 	var rejected, notSent int
-	for _, f := range rep.Failed {
+	for _, f := range failed {
 		var rj *RejectedError
 		var ns *NotSentError
 		var re *RequestError
@@ -502,10 +545,11 @@ func TestPanicWhileSendingFailsSamples(t *testing.T) {
 		{Name: "a", T: 1, V: 1}, {Name: "b", T: 1, V: 2}, {Name: "c", T: 1, V: 3},
 	}
 	rep := c.Write(context.Background(), samples)
-	if len(rep.Failed) != len(samples) || rep.SamplesWritten != 0 {
+	failed := perSample(t, rep)
+	if len(failed) != len(samples) || rep.SamplesWritten != 0 {
 		t.Fatalf("report %+v: want every sample failed", rep)
 	}
-	for _, f := range rep.Failed {
+	for _, f := range failed {
 		var pe *PanicError
 		if !errors.As(f.Err, &pe) || !strings.Contains(f.Err.Error(), "transport bug") {
 			t.Fatalf("failure %d: %v, want a PanicError", f.Index, f.Err)

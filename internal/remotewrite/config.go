@@ -108,10 +108,10 @@ func (c Config) WithDefaults() Config {
 	setDur(&c.MinBackoff, DefaultMinBackoff)
 	setDur(&c.MaxBackoff, DefaultMaxBackoff)
 	if c.UserAgent == "" {
-		c.UserAgent = DefaultUserAgent()
+		c.UserAgent = version.UserAgent()
 	}
 	if c.SigV4 && c.Region == "" {
-		c.Region = RegionFromURL(c.URL)
+		c.Region = regionFromURL(c.URL)
 	}
 	return c
 }
@@ -169,10 +169,10 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// RegionFromURL returns <region> from an AMP endpoint host
+// regionFromURL returns <region> from an AMP endpoint host
 // aps-workspaces.<region>.amazonaws.com (also the -fips and .com.cn forms),
 // or "" when the host is not one.
-func RegionFromURL(rawURL string) string {
+func regionFromURL(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return ""
@@ -202,6 +202,3 @@ func DefaultSigV4(rawURL string) bool {
 	}
 	return true
 }
-
-// DefaultUserAgent is "cwstream/<version>" (see internal/version).
-func DefaultUserAgent() string { return version.UserAgent() }

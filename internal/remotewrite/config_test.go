@@ -75,8 +75,8 @@ func TestRegionFromURL(t *testing.T) {
 		{"::not a url", ""},
 	}
 	for _, tt := range tests {
-		if got := RegionFromURL(tt.url); got != tt.want {
-			t.Errorf("RegionFromURL(%q) = %q, want %q", tt.url, got, tt.want)
+		if got := regionFromURL(tt.url); got != tt.want {
+			t.Errorf("regionFromURL(%q) = %q, want %q", tt.url, got, tt.want)
 		}
 	}
 }

@@ -2,39 +2,55 @@ package remotewrite
 
 import (
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/cwstream/cwstream/internal/cause"
 )
 
-// Limit-guard causes (LimitError.Cause). They are stable strings, fit for a
-// metric label.
+// Reasons of the limit guard (LimitError.Reason), stable strings for logs.
+// Whatever the reason, the cause is cause.Limit.
 const (
-	CauseInvalidMetricName  = "invalid_metric_name"
-	CauseTooManyLabels      = "too_many_labels"
-	CauseInvalidLabelName   = "invalid_label_name"
-	CauseDuplicateLabelName = "duplicate_label_name"
-	CauseLabelNameTooLong   = "label_name_too_long"
-	CauseLabelValueTooLong  = "label_value_too_long"
-	CauseEmptyLabelValue    = "empty_label_value"
-	CauseInvalidLabelValue  = "invalid_label_value"
+	ReasonInvalidMetricName  = "invalid_metric_name"
+	ReasonTooManyLabels      = "too_many_labels"
+	ReasonInvalidLabelName   = "invalid_label_name"
+	ReasonDuplicateLabelName = "duplicate_label_name"
+	ReasonLabelNameTooLong   = "label_name_too_long"
+	ReasonLabelValueTooLong  = "label_value_too_long"
+	ReasonEmptyLabelValue    = "empty_label_value"
+	ReasonInvalidLabelValue  = "invalid_label_value"
 )
 
-// Failure is one input sample the store did not acknowledge.
+// Failure is one failed request (or one series the limit guard removed):
+// the input samples it carried, as ranges of indices into the slice given
+// to Write, and one error that says its own cause (cause.Of).
 type Failure struct {
-	// Index is the sample's index in the slice given to Write.
-	Index int
-	// Err is the cause: a *LimitError for samples removed before sending, a
-	// *RequestError (wrapping *RejectedError, *RetriesExhaustedError,
-	// *DeadlineError, or another error) for samples of a failed request, or
-	// a *RequestError wrapping *NotSentError for samples never sent.
+	// Ranges are ascending and do not touch.
+	Ranges []Range
+	// Err is a *LimitError for a series removed before sending, or a
+	// *RequestError wrapping *RejectedError, *RetriesExhaustedError,
+	// *DeadlineError, *NotSentError, *PanicError or another error.
 	Err error
+}
+
+// Range is the input samples [Lo, Hi).
+type Range struct{ Lo, Hi int }
+
+// Samples is the number of input samples in f.
+func (f *Failure) Samples() int {
+	n := 0
+	for _, r := range f.Ranges {
+		n += r.Hi - r.Lo
+	}
+	return n
 }
 
 // LimitError: the series breaks a limit AMP enforces (or a rule of the
 // remote-write spec), so it was removed before sending. Sending it would have
 // made AMP reject the whole request.
 type LimitError struct {
-	// Cause is one of the Cause* constants.
-	Cause string
+	// Reason is one of the Reason* constants.
+	Reason string
 	// Series is the series in PromQL-like notation, name{a="b",…}.
 	Series string
 	// Detail says what exactly broke the limit.
@@ -42,8 +58,11 @@ type LimitError struct {
 }
 
 func (e *LimitError) Error() string {
-	return fmt.Sprintf("series %s removed before sending: %s: %s", e.Series, e.Cause, e.Detail)
+	return fmt.Sprintf("series %s removed before sending: %s: %s", e.Series, e.Reason, e.Detail)
 }
+
+// Cause is cause.Limit.
+func (e *LimitError) Cause() cause.Cause { return cause.Limit }
 
 // RejectedError: the store answered with a 4xx other than 429. Per the spec
 // the request is not retried: it would fail the same way.
@@ -54,7 +73,41 @@ type RejectedError struct {
 }
 
 func (e *RejectedError) Error() string {
+	if e.Cause() == cause.Conflict {
+		return fmt.Sprintf("the store refused samples it already holds a value for, or holds newer ones (replaying cannot fix this): HTTP %d: %s", e.StatusCode, e.Body)
+	}
 	return fmt.Sprintf("rejected by the store: HTTP %d: %s", e.StatusCode, e.Body)
+}
+
+// Cause is cause.Conflict when the store says it already holds a different
+// value for a sample's series and time, or newer samples than it (it can
+// only append); otherwise cause.Rejected. Replaying the record repeats a
+// conflict, so it must not be answered like a rejection a fix may cure.
+func (e *RejectedError) Cause() cause.Cause {
+	body := strings.ToLower(e.Body)
+	for _, m := range conflictMessages {
+		if strings.Contains(body, m) {
+			return cause.Conflict
+		}
+	}
+	return cause.Rejected
+}
+
+// conflictMessages are what stores answer (with a 4xx) for a sample that
+// conflicts with what they hold. Prometheus 2.42 (tsdb/storage errors,
+// answered as is by its remote-write receiver): "out of order sample",
+// "duplicate sample for timestamp", "out of bounds", "too old sample".
+// Cortex/AMP wrap the same texts ("sample timestamp out of bounds",
+// "new sample has timestamp too old"); Mimir says "another sample with the
+// same timestamp, but a different value" and "another sample with a more
+// recent timestamp".
+var conflictMessages = []string{
+	"out of order sample",
+	"duplicate sample for timestamp",
+	"out of bounds",
+	"too old",
+	"same timestamp, but a different value",
+	"more recent timestamp",
 }
 
 // StatusError is a retryable answer (429 or 5xx). It is the Last error of a
@@ -87,6 +140,10 @@ func (e *RetriesExhaustedError) Error() string {
 
 func (e *RetriesExhaustedError) Unwrap() error { return e.Last }
 
+// Cause is cause.RetriesExhausted, even when the last attempt timed out: the
+// invocation still had time, the attempts ran out.
+func (e *RetriesExhaustedError) Cause() cause.Cause { return cause.RetriesExhausted }
+
 // DeadlineError: the context ended, or the next retry wait would have passed
 // its deadline, so the client gave up at once instead of sleeping in vain.
 // errors.Is(err, context.DeadlineExceeded) (or context.Canceled) holds.
@@ -117,6 +174,9 @@ func (e *DeadlineError) Error() string {
 // the last attempt said.
 func (e *DeadlineError) Unwrap() error { return e.Err }
 
+// Cause is cause.Deadline.
+func (e *DeadlineError) Cause() cause.Cause { return cause.Deadline }
+
 // NotSentError: the request was not sent because an earlier request of the
 // same shard failed for good (see the package doc's ordering rule). It does
 // not unwrap to that earlier error: its own cause is "not sent".
@@ -130,6 +190,9 @@ type NotSentError struct {
 func (e *NotSentError) Error() string {
 	return fmt.Sprintf("not sent: %s of the same shard failed before it, so sending later samples could break per-series order (%s)", e.After, e.Reason)
 }
+
+// Cause is cause.NotSent.
+func (e *NotSentError) Cause() cause.Cause { return cause.NotSent }
 
 // RequestError says which request failed and wraps why.
 type RequestError struct {
@@ -167,3 +230,6 @@ type PanicError struct {
 }
 
 func (e *PanicError) Error() string { return fmt.Sprintf("panic while sending: %v", e.Value) }
+
+// Cause is cause.Panic.
+func (e *PanicError) Cause() cause.Cause { return cause.Panic }

@@ -21,30 +21,30 @@ type limits struct {
 
 // checkLabels checks a sorted label slice (without __name__) on its own, so
 // the result can be shared by every series using the slice: count (with
-// __name__), names, lengths, values and duplicates. It returns the cause and
+// __name__), names, lengths, values and duplicates. It returns the reason and
 // detail, or "" when the labels are fine.
-func (l limits) checkLabels(labels []sample.Label) (cause, detail string) {
+func (l limits) checkLabels(labels []sample.Label) (reason, detail string) {
 	if n := len(labels) + 1; n > l.maxLabels {
-		return CauseTooManyLabels, fmt.Sprintf("%d labels including __name__, limit %d", n, l.maxLabels)
+		return ReasonTooManyLabels, fmt.Sprintf("%d labels including __name__, limit %d", n, l.maxLabels)
 	}
 	for i, lb := range labels {
 		switch {
 		case !model.LegacyValidation.IsValidLabelName(lb.Name):
-			return CauseInvalidLabelName, fmt.Sprintf("label name %q does not match [a-zA-Z_][a-zA-Z0-9_]*", lb.Name)
+			return ReasonInvalidLabelName, fmt.Sprintf("label name %q does not match [a-zA-Z_][a-zA-Z0-9_]*", lb.Name)
 		case lb.Name == nameLabel:
-			return CauseDuplicateLabelName, "label __name__ given besides the metric name"
+			return ReasonDuplicateLabelName, "label __name__ given besides the metric name"
 		case i > 0 && labels[i-1].Name == lb.Name:
-			return CauseDuplicateLabelName, fmt.Sprintf("label %q given twice", lb.Name)
+			return ReasonDuplicateLabelName, fmt.Sprintf("label %q given twice", lb.Name)
 		case len(lb.Name) > l.maxNameLen:
-			return CauseLabelNameTooLong, fmt.Sprintf("label name %.40q… is %d bytes, limit %d", lb.Name, len(lb.Name), l.maxNameLen)
+			return ReasonLabelNameTooLong, fmt.Sprintf("label name %.40q… is %d bytes, limit %d", lb.Name, len(lb.Name), l.maxNameLen)
 		case lb.Value == "":
 			// The spec forbids empty values; Prometheus reads an empty value
 			// as "no label", so sending it would change the series.
-			return CauseEmptyLabelValue, fmt.Sprintf("label %q has an empty value", lb.Name)
+			return ReasonEmptyLabelValue, fmt.Sprintf("label %q has an empty value", lb.Name)
 		case len(lb.Value) > l.maxValueLen:
-			return CauseLabelValueTooLong, fmt.Sprintf("label %q value is %d bytes, limit %d", lb.Name, len(lb.Value), l.maxValueLen)
+			return ReasonLabelValueTooLong, fmt.Sprintf("label %q value is %d bytes, limit %d", lb.Name, len(lb.Value), l.maxValueLen)
 		case !utf8.ValidString(lb.Value):
-			return CauseInvalidLabelValue, fmt.Sprintf("label %q value is not valid UTF-8", lb.Name)
+			return ReasonInvalidLabelValue, fmt.Sprintf("label %q value is not valid UTF-8", lb.Name)
 		}
 	}
 	return "", ""
@@ -52,12 +52,12 @@ func (l limits) checkLabels(labels []sample.Label) (cause, detail string) {
 
 // checkName checks the metric name: the spec's metric name syntax, and the
 // label value length limit (it is the value of __name__).
-func (l limits) checkName(name string) (cause, detail string) {
+func (l limits) checkName(name string) (reason, detail string) {
 	switch {
 	case !model.IsValidLegacyMetricName(name):
-		return CauseInvalidMetricName, fmt.Sprintf("metric name %q does not match [a-zA-Z_:][a-zA-Z0-9_:]*", name)
+		return ReasonInvalidMetricName, fmt.Sprintf("metric name %q does not match [a-zA-Z_:][a-zA-Z0-9_:]*", name)
 	case len(name) > l.maxValueLen:
-		return CauseLabelValueTooLong, fmt.Sprintf("metric name (__name__ value) is %d bytes, limit %d", len(name), l.maxValueLen)
+		return ReasonLabelValueTooLong, fmt.Sprintf("metric name (__name__ value) is %d bytes, limit %d", len(name), l.maxValueLen)
 	}
 	return "", ""
 }

@@ -3,6 +3,7 @@ package remotewrite
 import (
 	"context"
 	"errors"
+	"github.com/cwstream/cwstream/internal/cause"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -184,14 +185,15 @@ func TestDuplicatesAndUnsortedLabels(t *testing.T) {
 		{Name: "m", Labels: sorted, T: 3, V: nan},
 		{Name: "m", Labels: unsorted, T: 3, V: nan}, // duplicate NaN (bitwise)
 		{Name: "m", Labels: sorted, T: 4, V: 1},
-		{Name: "m", Labels: sorted, T: 4, V: 2}, // same time, other value: both kept, input order
+		{Name: "m", Labels: sorted, T: 4, V: 2}, // same time, a revised value: the later one is sent
+		{Name: "m", Labels: sorted, T: 4, V: 2}, // and its exact duplicate is not
 		{Name: "m", Labels: sorted, T: 0, V: math.Copysign(0, -1)},
 	}
 	rc := newReceiver(t, nil)
 	c, _ := newTestClient(t, testConfig(rc.url()))
 	rep := c.Write(context.Background(), in)
-	if len(rep.Failed) != 0 || rep.SamplesWritten != len(in) || rep.SeriesWritten != 1 {
-		t.Fatalf("report = %+v; want all %d written as 1 series", rep, len(in))
+	if len(rep.Failed) != 0 || rep.SamplesWritten != len(in) || rep.SeriesWritten != 1 || rep.SamplesSuperseded != 1 {
+		t.Fatalf("report = %+v; want all %d written as 1 series, 1 superseded", rep, len(in))
 	}
 	got := rc.received()
 	if len(got) != 1 || len(got[0].req.Timeseries) != 1 {
@@ -201,7 +203,7 @@ func TestDuplicatesAndUnsortedLabels(t *testing.T) {
 	if want := []prompb.Label{{Name: "__name__", Value: "m"}, {Name: "a", Value: "1"}, {Name: "b", Value: "2"}}; seriesKey(ts.Labels) != seriesKey(want) {
 		t.Fatalf("labels = %v, want %v", ts.Labels, want)
 	}
-	wantTV := []tv{{0, 1 << 63}, {1, math.Float64bits(4)}, {2, math.Float64bits(5)}, {3, 0x7ff0000000000002}, {4, math.Float64bits(1)}, {4, math.Float64bits(2)}}
+	wantTV := []tv{{0, 1 << 63}, {1, math.Float64bits(4)}, {2, math.Float64bits(5)}, {3, 0x7ff0000000000002}, {4, math.Float64bits(2)}}
 	var gotTV []tv
 	for _, s := range ts.Samples {
 		gotTV = append(gotTV, tv{s.Timestamp, math.Float64bits(s.Value)})
@@ -225,21 +227,21 @@ func TestLimitGuard(t *testing.T) {
 	}{
 		{"valid, 69 labels + __name__", "ok", many[:69], ""},
 		{"valid colon metric name", "ns:rule:rate5m", good, ""},
-		{"too many labels", "m", many, CauseTooManyLabels},
-		{"label name with dash", "m", []sample.Label{{Name: "a-b", Value: "v"}}, CauseInvalidLabelName},
-		{"label name starting with digit", "m", []sample.Label{{Name: "1a", Value: "v"}}, CauseInvalidLabelName},
-		{"empty label name", "m", []sample.Label{{Name: "", Value: "v"}}, CauseInvalidLabelName},
-		{"label name with colon", "m", []sample.Label{{Name: "a:b", Value: "v"}}, CauseInvalidLabelName},
-		{"duplicate label", "m", []sample.Label{{Name: "a", Value: "1"}, {Name: "a", Value: "2"}}, CauseDuplicateLabelName},
-		{"__name__ among labels", "m", []sample.Label{{Name: "__name__", Value: "n"}}, CauseDuplicateLabelName},
-		{"label name too long", "m", []sample.Label{{Name: strings.Repeat("a", 33), Value: "v"}}, CauseLabelNameTooLong},
-		{"label value too long", "m", []sample.Label{{Name: "a", Value: strings.Repeat("v", 65)}}, CauseLabelValueTooLong},
-		{"metric name too long", strings.Repeat("m", 65), good, CauseLabelValueTooLong},
-		{"empty label value", "m", []sample.Label{{Name: "a", Value: ""}}, CauseEmptyLabelValue},
-		{"invalid UTF-8 value", "m", []sample.Label{{Name: "a", Value: "\xff"}}, CauseInvalidLabelValue},
-		{"empty metric name", "", good, CauseInvalidMetricName},
-		{"metric name with dot", "aws.ec2", good, CauseInvalidMetricName},
-		{"metric name starting with digit", "1m", good, CauseInvalidMetricName},
+		{"too many labels", "m", many, ReasonTooManyLabels},
+		{"label name with dash", "m", []sample.Label{{Name: "a-b", Value: "v"}}, ReasonInvalidLabelName},
+		{"label name starting with digit", "m", []sample.Label{{Name: "1a", Value: "v"}}, ReasonInvalidLabelName},
+		{"empty label name", "m", []sample.Label{{Name: "", Value: "v"}}, ReasonInvalidLabelName},
+		{"label name with colon", "m", []sample.Label{{Name: "a:b", Value: "v"}}, ReasonInvalidLabelName},
+		{"duplicate label", "m", []sample.Label{{Name: "a", Value: "1"}, {Name: "a", Value: "2"}}, ReasonDuplicateLabelName},
+		{"__name__ among labels", "m", []sample.Label{{Name: "__name__", Value: "n"}}, ReasonDuplicateLabelName},
+		{"label name too long", "m", []sample.Label{{Name: strings.Repeat("a", 33), Value: "v"}}, ReasonLabelNameTooLong},
+		{"label value too long", "m", []sample.Label{{Name: "a", Value: strings.Repeat("v", 65)}}, ReasonLabelValueTooLong},
+		{"metric name too long", strings.Repeat("m", 65), good, ReasonLabelValueTooLong},
+		{"empty label value", "m", []sample.Label{{Name: "a", Value: ""}}, ReasonEmptyLabelValue},
+		{"invalid UTF-8 value", "m", []sample.Label{{Name: "a", Value: "\xff"}}, ReasonInvalidLabelValue},
+		{"empty metric name", "", good, ReasonInvalidMetricName},
+		{"metric name with dot", "aws.ec2", good, ReasonInvalidMetricName},
+		{"metric name starting with digit", "1m", good, ReasonInvalidMetricName},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -258,7 +260,7 @@ func TestLimitGuard(t *testing.T) {
 			rep := c.Write(context.Background(), in)
 			wire := wireSamples(rc.received())
 			if tt.wantCause == "" {
-				if len(rep.Failed) != 0 || len(wire) != 3 || rep.DroppedByCause != nil {
+				if len(rep.Failed) != 0 || len(wire) != 3 {
 					t.Fatalf("valid series: report %+v, %d series on the wire", rep, len(wire))
 				}
 				return
@@ -266,17 +268,15 @@ func TestLimitGuard(t *testing.T) {
 			if len(wire) != 2 || rep.SamplesWritten != 2 || rep.SeriesWritten != 2 {
 				t.Fatalf("the good series must still be sent: %d series on the wire, report %+v", len(wire), rep)
 			}
-			if len(rep.Failed) != 3 {
-				t.Fatalf("Failed = %v, want the bad series' 3 samples", rep.Failed)
+			failed := perSample(t, rep)
+			if len(failed) != 3 || len(rep.Failed) != 1 {
+				t.Fatalf("Failed = %v, want the bad series' 3 samples in one failure", rep.Failed)
 			}
-			for i, f := range rep.Failed {
+			for i, f := range failed {
 				var le *LimitError
-				if f.Index != i+1 || !errors.As(f.Err, &le) || le.Cause != tt.wantCause {
-					t.Fatalf("Failed[%d] = {%d, %v}, want index %d with cause %s", i, f.Index, f.Err, i+1, tt.wantCause)
+				if f.Index != i+1 || !errors.As(f.Err, &le) || le.Reason != tt.wantCause || cause.Of(f.Err) != cause.Limit {
+					t.Fatalf("Failed[%d] = {%d, %v}, want index %d with reason %s", i, f.Index, f.Err, i+1, tt.wantCause)
 				}
-			}
-			if rep.DroppedByCause[tt.wantCause] != 3 || len(rep.DroppedByCause) != 1 {
-				t.Fatalf("DroppedByCause = %v, want %s: 3", rep.DroppedByCause, tt.wantCause)
 			}
 		})
 	}

@@ -175,13 +175,21 @@ func wireSamples(reqs []received) map[string][]tv {
 }
 
 // datapoints builds n datapoint-shaped groups: 6 samples sharing one label
-// slice of `labels` labels, over `series` distinct label sets.
+// slice of `labels` labels, over `series` distinct label sets. As
+// internal/series builds them, the samples of one series share its label
+// slice and carry its hash (sample.Sample.Hash).
 func datapoints(groups, series, labels int) []sample.Sample {
 	names := []string{"aws_ec2_cpuutilization_sum", "aws_ec2_cpuutilization_minimum", "aws_ec2_cpuutilization_maximum",
 		"aws_ec2_cpuutilization_sample_count", "aws_ec2_cpuutilization_average", "aws_ec2_cpuutilization_p99"}
 	out := make([]sample.Sample, 0, groups*len(names))
+	shared := map[int][]sample.Label{}
 	for g := range groups {
-		ls := make([]sample.Label, labels)
+		ls, seen := shared[g%series]
+		if seen {
+			emit(&out, names, ls, g, series)
+			continue
+		}
+		ls = make([]sample.Label, labels)
 		for j := range ls {
 			ls[j] = sample.Label{Name: "label_" + strconv.Itoa(j), Value: "value-" + strconv.Itoa(j)}
 		}
@@ -199,10 +207,16 @@ func datapoints(groups, series, labels int) []sample.Sample {
 			}
 			return 0
 		})
-		t := int64(1_700_000_000_000 + (g/series)*60_000)
-		for k, name := range names {
-			out = append(out, sample.Sample{Name: name, Labels: ls, T: t, V: float64(g*10 + k)})
-		}
+		shared[g%series] = ls
+		emit(&out, names, ls, g, series)
 	}
 	return out
+}
+
+// emit appends group g's samples, one per name.
+func emit(out *[]sample.Sample, names []string, ls []sample.Label, g, series int) {
+	t := int64(1_700_000_000_000 + (g/series)*60_000)
+	for k, name := range names {
+		*out = append(*out, sample.Sample{Name: name, Labels: ls, T: t, V: float64(g*10 + k), Hash: sample.SeriesHash(name, ls)})
+	}
 }

@@ -117,17 +117,13 @@ func TestSigV4(t *testing.T) {
 	runSigV4(t, WithCredentials(credentials.NewStaticCredentialsProvider(testAKID, testSecret, "")))
 }
 
-// Without WithCredentials, New loads the default chain once; here it finds
-// the environment's keys (no files, no IMDS).
-func TestSigV4DefaultChain(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", testAKID)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", testSecret)
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	runSigV4(t)
+// Loading the AWS configuration is the caller's, once at start: with SigV4
+// on and no credentials, New says so instead of loading them itself.
+func TestSigV4NeedsCredentials(t *testing.T) {
+	cfg := Config{URL: "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write", SigV4: true}.WithDefaults()
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "WithCredentials") {
+		t.Fatalf("New = %v, want an error naming WithCredentials", err)
+	}
 }
 
 // The verifier itself must catch a wrong region, so TestSigV4 can fail.

@@ -54,11 +54,16 @@ type Invocation struct {
 	// (wanted, not lost; shown so a rule that drops too much is noticed).
 	RelabelDropped int
 	SamplesWritten int
-	Series         int
-	Requests       int
-	Retries        int
-	BytesSent      int64
-	WriteLatency   time.Duration
+	// SamplesSuperseded counts samples not sent because a later sample of
+	// the same series and timestamp in the invocation carried another
+	// value (CloudWatch revising a minute): the later value is written.
+	// They count as written when it is.
+	SamplesSuperseded int
+	Series            int
+	Requests          int
+	Retries           int
+	BytesSent         int64
+	WriteLatency      time.Duration
 	// NewestSample is the newest sample timestamp (ms) of the invocation;
 	// how far it lags the clock tells how late data arrives.
 	NewestSample int64
@@ -115,6 +120,7 @@ func (inv *Invocation) Add(o *Invocation) {
 	inv.Samples += o.Samples
 	inv.RelabelDropped += o.RelabelDropped
 	inv.SamplesWritten += o.SamplesWritten
+	inv.SamplesSuperseded += o.SamplesSuperseded
 	inv.Series += o.Series
 	inv.Requests += o.Requests
 	inv.Retries += o.Retries
@@ -157,22 +163,36 @@ func (inv *Invocation) TotalDropped() int {
 }
 
 // LogAttrs returns the counts as slog attributes for the invocation's
-// summary line.
+// summary line: totals always (0 when nothing failed), the split by cause
+// only when there is one, durations in milliseconds as in the EMF metrics.
 func (inv *Invocation) LogAttrs() []slog.Attr {
 	attrs := []slog.Attr{
 		slog.Int("records", inv.RecordsIn), slog.Int("records_ok", inv.RecordsOK),
-		slog.Any("records_failed", inv.RecordsFailed), slog.Int("datapoints", inv.Datapoints),
+		slog.Int("records_failed", inv.TotalFailed()), slog.Int("datapoints", inv.Datapoints),
 		slog.Int("samples", inv.Samples), slog.Int("samples_written", inv.SamplesWritten),
+		slog.Int("samples_superseded", inv.SamplesSuperseded),
 		slog.Int("samples_relabel_dropped", inv.RelabelDropped),
-		slog.Any("samples_dropped", inv.SamplesDropped), slog.Int("series", inv.Series),
+		slog.Int("samples_dropped", inv.TotalDropped()), slog.Int("series", inv.Series),
 		slog.Int("requests", inv.Requests), slog.Int("retries", inv.Retries),
-		slog.Int64("bytes_sent", inv.BytesSent), slog.Duration("write_latency", inv.WriteLatency),
+		slog.Int64("bytes_sent", inv.BytesSent), Millis("write_latency_ms", inv.WriteLatency),
 	}
 	if t := inv.Tags; t != nil {
 		attrs = append(attrs, slog.Int("info_series", t.InfoSeries), slog.Int("info_series_failed", t.InfoSeriesFailed),
 			slog.Int("tag_lookups", t.Lookups), slog.Int("tag_lookup_errors", t.LookupErrors))
 	}
+	if len(inv.RecordsFailed) > 0 {
+		attrs = append(attrs, slog.Any("records_failed_by_cause", inv.RecordsFailed))
+	}
+	if len(inv.SamplesDropped) > 0 {
+		attrs = append(attrs, slog.Any("samples_dropped_by_cause", inv.SamplesDropped))
+	}
 	return attrs
+}
+
+// Millis is a duration attribute in milliseconds (with microsecond
+// precision), the unit of the EMF metrics, so logs and metrics compare.
+func Millis(key string, d time.Duration) slog.Attr {
+	return slog.Float64(key, float64(d.Microseconds())/1000)
 }
 
 // EMF writes the counts as Embedded Metric Format documents, one a line:
@@ -206,9 +226,9 @@ func (inv *Invocation) EMF(w io.Writer, namespace, function string, now time.Tim
 		"FunctionName": function,
 		"RecordsIn":    inv.RecordsIn, MetricRecordsFailed: inv.TotalFailed(),
 		"Datapoints": inv.Datapoints, "Samples": inv.Samples, "SamplesWritten": inv.SamplesWritten,
-		"SamplesDropped": inv.TotalDropped(), "SamplesRelabelDropped": inv.RelabelDropped, "Series": inv.Series,
+		"SamplesDropped": inv.TotalDropped(), "SamplesRelabelDropped": inv.RelabelDropped, "SamplesSuperseded": inv.SamplesSuperseded, "Series": inv.Series,
 		"Requests": inv.Requests, "Retries": inv.Retries, "BytesSent": inv.BytesSent,
-		"WriteLatency": float64(inv.WriteLatency.Microseconds()) / 1000,
+		"WriteLatency": Millis("", inv.WriteLatency).Value.Float64(),
 	}
 	if t := inv.Tags; t != nil {
 		totals["InfoSeries"], totals["InfoSeriesFailed"] = t.InfoSeries, t.InfoSeriesFailed

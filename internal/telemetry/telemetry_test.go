@@ -186,7 +186,7 @@ func TestEMF(t *testing.T) {
 			want := map[string]float64{
 				"RecordsIn": float64(c.inv.RecordsIn), "RecordsFailed": float64(c.inv.TotalFailed()),
 				"Datapoints": float64(c.inv.Datapoints), "Samples": float64(c.inv.Samples),
-				"SamplesWritten": float64(c.inv.SamplesWritten), "SamplesDropped": float64(c.inv.TotalDropped()), "SamplesRelabelDropped": float64(c.inv.RelabelDropped),
+				"SamplesWritten": float64(c.inv.SamplesWritten), "SamplesDropped": float64(c.inv.TotalDropped()), "SamplesRelabelDropped": float64(c.inv.RelabelDropped), "SamplesSuperseded": float64(c.inv.SamplesSuperseded),
 				"Series": float64(c.inv.Series), "Requests": float64(c.inv.Requests), "Retries": float64(c.inv.Retries),
 				"BytesSent": float64(c.inv.BytesSent), "WriteLatency": float64(c.inv.WriteLatency.Microseconds()) / 1000,
 			}
@@ -277,8 +277,21 @@ func TestCountsAndString(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
 		t.Fatal(err)
 	}
-	if m["records"] != 5.0 || m["samples_written"] != 150.0 || m["records_failed"].(map[string]any)["rejected"] != 1.0 || m["samples_dropped"].(map[string]any)["rejected"] != 50.0 {
+	if m["records"] != 5.0 || m["samples_written"] != 150.0 || m["records_failed"] != 2.0 || m["samples_dropped"] != 50.0 ||
+		m["records_failed_by_cause"].(map[string]any)["rejected"] != 1.0 || m["samples_dropped_by_cause"].(map[string]any)["rejected"] != 50.0 {
 		t.Errorf("log attributes: %v", m)
+	}
+	// Nothing failed: the totals say 0 (not null) and no split by cause.
+	buf.Reset()
+	ok := Invocation{RecordsIn: 1, RecordsOK: 1, WriteLatency: 1500 * time.Microsecond}
+	slog.New(slog.NewJSONHandler(&buf, nil)).LogAttrs(context.Background(), slog.LevelInfo, "invocation", ok.LogAttrs()...)
+	m = nil
+	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	_, split := m["records_failed_by_cause"]
+	if m["records_failed"] != 0.0 || m["samples_dropped"] != 0.0 || split || m["write_latency_ms"] != 1.5 {
+		t.Errorf("log attributes with nothing failed: %v", m)
 	}
 }
 

@@ -4,10 +4,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,12 +30,51 @@ func main() {
 	h, log, err := setup(context.Background())
 	if err != nil {
 		// Failing the cold start is right: Firehose retries, then keeps
-		// the records, and the message lands in the function's log.
+		// the records. The message goes to the function's log and, through
+		// the Runtime API, into the invocation error Firehose records
+		// (otherwise it says only "exit status 1").
 		fmt.Fprintln(os.Stderr, "cwstream ingest: configuration:", err)
+		if api := os.Getenv("AWS_LAMBDA_RUNTIME_API"); api != "" {
+			if rerr := reportInitError(api, err); rerr != nil {
+				fmt.Fprintln(os.Stderr, "cwstream ingest: reporting the init error to the Runtime API:", rerr)
+			}
+		}
 		os.Exit(1)
 	}
 	log.Info("ready")
 	lambda.StartWithOptions(h)
+}
+
+// initErrorType is the error type reported for a bad setting at cold start.
+const initErrorType = "Runtime.ConfigurationError"
+
+// reportInitError posts err to the Lambda Runtime API's init error endpoint
+// (POST /2018-06-01/runtime/init/error, "Lambda runtime API" in the Lambda
+// developer guide), which aws-lambda-go does not expose.
+func reportInitError(api string, err error) error {
+	body, jerr := json.Marshal(map[string]any{
+		"errorMessage": "cwstream ingest: configuration: " + err.Error(),
+		"errorType":    initErrorType,
+	})
+	if jerr != nil {
+		return jerr
+	}
+	req, rerr := http.NewRequest(http.MethodPost, "http://"+api+"/2018-06-01/runtime/init/error", bytes.NewReader(body))
+	if rerr != nil {
+		return rerr
+	}
+	req.Header.Set("Lambda-Runtime-Function-Error-Type", initErrorType)
+	req.Header.Set("Content-Type", "application/json")
+	resp, rerr := (&http.Client{Timeout: 2 * time.Second}).Do(req)
+	if rerr != nil {
+		return rerr
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("POST %s: HTTP %d, want 202", req.URL, resp.StatusCode)
+	}
+	return nil
 }
 
 func setup(ctx context.Context) (*firehose.Handler, *slog.Logger, error) {

@@ -327,3 +327,39 @@ func TestSetupErrors(t *testing.T) {
 		})
 	}
 }
+
+// A bad setting at cold start is reported to the Runtime API's init error
+// endpoint, message and type, as Lambda documents it.
+func TestReportInitError(t *testing.T) {
+	var got struct {
+		method, path, errType string
+		body                  map[string]string
+	}
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.method, got.path, got.errType = r.Method, r.URL.Path, r.Header.Get("Lambda-Runtime-Function-Error-Type")
+		if err := json.NewDecoder(r.Body).Decode(&got.body); err != nil {
+			t.Errorf("body: %v", err)
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer api.Close()
+	clearEnv(t)
+	_, _, err := setup(context.Background())
+	if err == nil {
+		t.Fatal("setup without CWSTREAM_REMOTE_WRITE_URL succeeded")
+	}
+	if err := reportInitError(strings.TrimPrefix(api.URL, "http://"), err); err != nil {
+		t.Fatal(err)
+	}
+	if got.method != http.MethodPost || got.path != "/2018-06-01/runtime/init/error" || got.errType == "" ||
+		got.body["errorType"] != got.errType || !strings.Contains(got.body["errorMessage"], "CWSTREAM_REMOTE_WRITE_URL") {
+		t.Errorf("the Runtime API got %+v", got)
+	}
+
+	// An endpoint that does not accept it is an error of its own.
+	refuse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusForbidden) }))
+	defer refuse.Close()
+	if err := reportInitError(strings.TrimPrefix(refuse.URL, "http://"), err); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("a 403 gave %v", err)
+	}
+}
