@@ -1,12 +1,16 @@
 package convert
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/sample"
+	"github.com/cwstream/cwstream/internal/tags"
+	"github.com/cwstream/cwstream/internal/tags/tagstest"
 	"github.com/cwstream/cwstream/internal/testutil"
 )
 
@@ -37,7 +41,10 @@ func records(tb testing.TB, size int) (recs [][]byte, datapoints int) {
 
 // benchConfigs are the configurations BenchmarkRecord runs: none, the two
 // rules of old, and a realistic set of five (one of each kind users write).
-type benchConfig struct{ name, yaml, file string }
+type benchConfig struct {
+	name, yaml, file string
+	tags             bool // tag enrichment on: every datapoint observed, info series once per loop
+}
 
 var benchConfigs = []benchConfig{
 	{name: ""},
@@ -48,6 +55,7 @@ relabel_configs:
 - {source_labels: [dimension_DBInstanceIdentifier], target_label: db}
 `},
 	{name: "relabel5", file: "relabel5.yaml"}, // under testdata/config
+	{name: "tags", yaml: "tags: {enabled: true}", tags: true},
 }
 
 // config parses the configuration.
@@ -81,7 +89,21 @@ func BenchmarkRecord(b *testing.B) {
 			}
 			b.Run(name, func(b *testing.B) {
 				c := New(cfg)
-				var dst []sample.Sample
+				var e *tags.Enricher
+				if bc.tags {
+					// Every resource known and looked up before timing,
+					// as in a warm Lambda.
+					fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
+					e = tags.New(&cfg.Tags, tags.NewAPI(tagstest.Start(b, fake)), tags.Options{Wait: time.Minute})
+					c.Enrich(e)
+					for _, r := range recs {
+						if _, _, err := c.Record(nil, r); err != nil {
+							b.Fatal(err)
+						}
+					}
+					e.Append(context.Background(), nil, 1)
+				}
+				var dst, info []sample.Sample
 				b.SetBytes(int64(bytes))
 				b.ReportAllocs()
 				var before, after runtime.MemStats
@@ -94,6 +116,9 @@ func BenchmarkRecord(b *testing.B) {
 						if err != nil {
 							b.Fatal(err)
 						}
+					}
+					if e != nil {
+						info = e.Append(context.Background(), info[:0], 1)
 					}
 				}
 				cpu := testutil.CPUTime(b) - cpu0

@@ -3,6 +3,8 @@ package tags
 import (
 	"regexp"
 	"strings"
+
+	"github.com/cwstream/cwstream/internal/cw"
 )
 
 // A kind is one resource type of the Resource Groups Tagging API and how its
@@ -114,4 +116,32 @@ func ParseARN(arn string) (a ARN, ok bool) {
 		return a, true
 	}
 	return ARN{}, false
+}
+
+// ResourceIDs appends to dst an identifier of every resource u belongs to
+// (the kinds of u's namespace whose dimensions u carries): the same
+// resource gives the same identifier in any namespace. It allocates, so it
+// is for counting (internal/cost), not for the record path (Observe).
+func ResourceIDs(dst []string, u *cw.Update) []string {
+	for _, ns := range namespaces {
+		if ns.name != u.Namespace {
+			continue
+		}
+		for _, k := range ns.kinds {
+			id := u.AccountID + "|" + kinds[k].filter
+			complete := true
+			for _, name := range kinds[k].dims {
+				v := dimension(u.Dimensions, name)
+				if v == "" {
+					complete = false
+					break
+				}
+				id += "|" + v
+			}
+			if complete {
+				dst = append(dst, id)
+			}
+		}
+	}
+	return dst
 }
