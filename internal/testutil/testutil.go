@@ -258,3 +258,16 @@ func CPUTime(tb testing.TB) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// StaticAWSCredentials makes the SDK's default chain find static test
+// credentials in the environment and nothing from the machine (no profile,
+// no shared files, no instance metadata) until the test ends.
+func StaticAWSCredentials(tb testing.TB) {
+	tb.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	tb.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	tb.Setenv("AWS_SESSION_TOKEN", "")
+	tb.Setenv("AWS_PROFILE", "")
+	tb.Setenv("AWS_CONFIG_FILE", filepath.Join(tb.TempDir(), "none"))
+	tb.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(tb.TempDir(), "none"))
+	tb.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+}
