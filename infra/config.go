@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/cwstream/cwstream/internal/rules"
+	"github.com/cwstream/cwstream/internal/wire"
 )
 
 // ContextKeyEnvironments is the cdk.json context key that holds one object per
@@ -114,6 +115,10 @@ type AlertsConfig struct {
 
 // StreamConfig configures the CloudWatch metric stream.
 type StreamConfig struct {
+	// OutputFormat is the stream's PutMetricStream OutputFormat:
+	// opentelemetry0.7 (default), opentelemetry1.0 or json. The function
+	// needs no setting: it detects the format of every record.
+	OutputFormat                 string                `json:"outputFormat"`
 	IncludeFilters               []NamespaceFilter     `json:"includeFilters"`
 	AdditionalStatistics         []StatisticsSelection `json:"additionalStatistics"`
 	IncludeLinkedAccountsMetrics bool                  `json:"includeLinkedAccountsMetrics"`
@@ -222,6 +227,7 @@ func defaultEnvConfig() EnvConfig {
 			ALB5xxRatio:       ruleDefaults.ALB5xxRatio,
 		},
 		Stream: StreamConfig{
+			OutputFormat:   wire.OTel07.OutputFormat(),
 			IncludeFilters: filters,
 			AdditionalStatistics: []StatisticsSelection{{
 				Statistics: []string{"p50", "p90", "p99"},
@@ -506,14 +512,17 @@ func (c *EnvConfig) Validate() error {
 			return bad(fmt.Sprintf("stream.includeFilters[%d].namespace", i), "required")
 		}
 	}
+	if err := c.validateOutputFormat(); err != nil {
+		return err
+	}
 	for i, s := range c.Stream.AdditionalStatistics {
 		key := fmt.Sprintf("stream.additionalStatistics[%d]", i)
 		if len(s.Statistics) == 0 || len(s.Metrics) == 0 {
 			return bad(key, "needs at least one statistic and one metric")
 		}
 		for j, st := range s.Statistics {
-			if !statisticRE.MatchString(st) {
-				return bad(fmt.Sprintf("%s.statistics[%d]", key, j), "%q is not a percentile (p0..p100, e.g. p99 or p99.9): streams in the OpenTelemetry formats accept only percentiles", st)
+			if reason := c.statisticRule(st); reason != "" {
+				return bad(fmt.Sprintf("%s.statistics[%d]", key, j), "%s", reason)
 			}
 		}
 		for j, m := range s.Metrics {
@@ -531,6 +540,43 @@ func (c *EnvConfig) Validate() error {
 		}
 	}
 	return nil
+}
+
+// jsonStatisticRE accepts the statistics beyond percentiles that a stream
+// in the json output format may carry: tmNN, wmNN, tcNN, tsNN, the
+// bracketed TM(a:b), WM(…), PR(…), TC(…), TS(…), and IQM.
+var jsonStatisticRE = regexp.MustCompile(`^((tm|wm|tc|ts)(100|[0-9]{1,2})(\.[0-9]{1,10})?|(TM|WM|PR|TC|TS)\([0-9.%]*:[0-9.%]*\)|IQM)$`)
+
+// validateOutputFormat checks stream.outputFormat against the formats the
+// decoders read (package wire names them).
+func (c *EnvConfig) validateOutputFormat() error {
+	var names []string
+	for _, f := range wire.Formats {
+		if f.OutputFormat() == c.Stream.OutputFormat {
+			return nil
+		}
+		names = append(names, f.OutputFormat())
+	}
+	return &ConfigError{Env: c.Name, Key: "stream.outputFormat", Reason: fmt.Sprintf("%q: want one of %s", c.Stream.OutputFormat, strings.Join(names, ", "))}
+}
+
+// statisticRule says why st cannot be streamed in the environment's output
+// format, or "" when it can. MetricStreamStatisticsConfiguration (CloudWatch
+// API reference): "If the OutputFormat for the stream is opentelemetry1.0 or
+// opentelemetry0.7, the only valid values are p?? percentile statistics
+// such as p90, p99 and so on. If the OutputFormat for the stream is json,
+// the valid values include the abbreviations for all of the statistics
+// listed in CloudWatch statistics definitions" (tm98, wm90, PR(:300), …).
+func (c *EnvConfig) statisticRule(st string) string {
+	switch {
+	case statisticRE.MatchString(st):
+		return ""
+	case c.Stream.OutputFormat != wire.JSON.OutputFormat():
+		return fmt.Sprintf("%q is not a percentile (p0..p100, e.g. p99 or p99.9): streams in the OpenTelemetry formats accept only percentiles; other statistics need stream.outputFormat json", st)
+	case jsonStatisticRE.MatchString(st):
+		return ""
+	}
+	return fmt.Sprintf("%q is not a metric-stream statistic (p99, tm90, wm90, TM(10%%:90%%), PR(:300), IQM, …)", st)
 }
 
 // RuleOptions are the alerting rules' options for this environment; env is

@@ -69,6 +69,9 @@ func TestLoadEnvConfigErrors(t *testing.T) {
 		{"network bad subnet", "dev", with(minimal(), "network", map[string]any{"vpcId": "vpc-0123456789abcdef0", "subnetIds": []any{"sn-1"}}), "network.subnetIds[0]", "not a subnet id"},
 		{"network CIDR too small", "dev", with(minimal(), "network", map[string]any{"vpcCidr": "10.0.0.0/24"}), "network.vpcCidr", "/16 to /22"},
 		{"network CIDR with an existing VPC", "dev", with(minimal(), "network", map[string]any{"vpcId": "vpc-0123456789abcdef0", "subnetIds": []any{"subnet-0123456789abcdef0"}, "vpcCidr": "10.0.0.0/16"}), "network.vpcCidr", "only used"},
+		{"unknown output format", "dev", with(minimal(), "stream.outputFormat", "opentelemetry2.0"), "stream.outputFormat", "want one of opentelemetry0.7, opentelemetry1.0, json"},
+		{"trimmed mean in an OpenTelemetry stream", "dev", with(minimal(), "stream", map[string]any{"outputFormat": "opentelemetry1.0", "additionalStatistics": []any{map[string]any{"statistics": []any{"p99", "tm90"}, "metrics": []any{map[string]any{"namespace": "AWS/RDS", "metricName": "ReadLatency"}}}}}), "stream.additionalStatistics[0].statistics[1]", "only percentiles"},
+		{"trimmed mean in the default format", "dev", with(minimal(), "stream.additionalStatistics", []any{map[string]any{"statistics": []any{"TM(10%:90%)"}, "metrics": []any{map[string]any{"namespace": "AWS/RDS", "metricName": "ReadLatency"}}}}), "stream.additionalStatistics[0].statistics[0]", "need stream.outputFormat json"},
 		{"no namespaces", "dev", with(minimal(), "stream.includeFilters", []any{}), "stream.includeFilters", "at least one"},
 		{"bad email", "dev", with(minimal(), "alerts.email", "not-an-address"), "alerts.email", "not-an-address"},
 		{"bad log level", "dev", with(minimal(), "lambda.logLevel", "loud"), "lambda.logLevel", "debug, info, warn, error"},
@@ -118,7 +121,7 @@ func TestLoadEnvConfigDefaults(t *testing.T) {
 		t.Errorf("alias %q", cfg.Prometheus.Alias)
 	case cfg.Lambda != want.Lambda || cfg.Firehose != want.Firehose || cfg.Grafana.Authentication != "AWS_SSO":
 		t.Errorf("defaults not applied: %+v %+v", cfg.Lambda, cfg.Firehose)
-	case len(cfg.Stream.IncludeFilters) != 4 || cfg.Stream.AdditionalStatistics[0].Statistics[2] != "p99":
+	case len(cfg.Stream.IncludeFilters) != 4 || cfg.Stream.AdditionalStatistics[0].Statistics[2] != "p99" || cfg.Stream.OutputFormat != "opentelemetry0.7":
 		t.Errorf("stream defaults: %+v", cfg.Stream)
 	}
 	// The alert thresholds default to the rules package's own.
@@ -285,5 +288,28 @@ func TestLoadEnvConfigAccepts(t *testing.T) {
 	}
 	if cfg.Network == nil || cfg.Network.VpcCidr == "" || cfg.Network.VpcID != "" {
 		t.Errorf("network {} = %+v, want a stack-created VPC with a default CIDR", cfg.Network)
+	}
+}
+
+// Each output format accepts the statistics PutMetricStream accepts for it:
+// percentiles for the OpenTelemetry formats, every statistic for json.
+func TestOutputFormatStatistics(t *testing.T) {
+	stats := func(format string, st ...any) map[string]any {
+		return with(minimal(), "stream", map[string]any{"outputFormat": format, "additionalStatistics": []any{
+			map[string]any{"statistics": st, "metrics": []any{map[string]any{"namespace": "AWS/RDS", "metricName": "ReadLatency"}}}}})
+	}
+	for _, v := range []map[string]any{
+		stats("opentelemetry0.7", "p50", "p99.9"),
+		stats("opentelemetry1.0", "p50", "p99.9"),
+		stats("json", "p99", "tm90", "wm90", "TM(25%:75%)", "PR(:300)", "IQM"),
+	} {
+		cfg, err := LoadEnvConfig(map[string]any{"dev": v}, "dev", "", "")
+		if err != nil {
+			t.Errorf("%v: %v", v["stream"], err)
+			continue
+		}
+		if cfg.Stream.OutputFormat != v["stream"].(map[string]any)["outputFormat"] {
+			t.Errorf("outputFormat %q", cfg.Stream.OutputFormat)
+		}
 	}
 }

@@ -167,6 +167,7 @@ func NewIngestStack(scope constructs.Construct, id string, props *IngestStackPro
 	})
 	s.MetricStream = cw.NewMetricStream(stack, "MetricStream", &cw.MetricStreamProps{
 		DeliveryStreamArn:            s.DeliveryStream.Stream.AttrArn(),
+		OutputFormat:                 env.Stream.OutputFormat,
 		IncludeFilters:               streamFilters(env.Stream.IncludeFilters),
 		AdditionalStatistics:         streamStatistics(env.Stream.AdditionalStatistics),
 		IncludeLinkedAccountsMetrics: env.Stream.IncludeLinkedAccountsMetrics,

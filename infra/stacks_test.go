@@ -470,7 +470,7 @@ func checkIngest(t *testing.T, s *synthesized, stackName string) {
 	}
 	check(t, "metric stream", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::MetricStream"), obj{
-			"OutputFormat":                 "opentelemetry0.7",
+			"OutputFormat":                 env.Stream.OutputFormat,
 			"FirehoseArn":                  obj{"Fn::GetAtt": []any{streamID, "Arn"}},
 			"IncludeFilters":               assertions.Match_Exact(filters),
 			"StatisticsConfigurations":     assertions.Match_Exact(stats),

@@ -14,8 +14,8 @@ import (
 
 	"github.com/cwstream/cwstream/internal/cause"
 	"github.com/cwstream/cwstream/internal/config"
+	"github.com/cwstream/cwstream/internal/decode"
 	"github.com/cwstream/cwstream/internal/firehose"
-	"github.com/cwstream/cwstream/internal/otlp07"
 	"github.com/cwstream/cwstream/internal/promquery"
 	"github.com/cwstream/cwstream/internal/remotewrite"
 	"github.com/cwstream/cwstream/internal/source"
@@ -212,7 +212,7 @@ func (r *replayer) source(ctx context.Context, name string, b []byte) error {
 		}
 		// A raw object holds many records' frames: cut it into
 		// Firehose-sized records of whole frames.
-		return otlp07.Split(rec.Data, maxRecordBytes, func(chunk []byte, off int) error {
+		return decode.Split(rec.Data, maxRecordBytes, func(chunk []byte, off int) error {
 			return r.addRecord(ctx, fmt.Sprintf("%s: frames at byte %d", rec.Source, off), chunk)
 		})
 	})

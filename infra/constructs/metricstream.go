@@ -7,9 +7,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// MetricStreamOutputFormat is the only format the ingest function decodes.
-const MetricStreamOutputFormat = "opentelemetry0.7"
-
 // NamespaceFilter selects a namespace, optionally only some metrics of it.
 type NamespaceFilter struct {
 	Namespace   string
@@ -25,14 +22,16 @@ type StatisticsSelection struct {
 
 // MetricStreamProps configures a MetricStream.
 type MetricStreamProps struct {
-	DeliveryStreamArn            *string
+	DeliveryStreamArn *string
+	// OutputFormat is opentelemetry0.7, opentelemetry1.0 or json; the
+	// ingest function reads each.
+	OutputFormat                 string
 	IncludeFilters               []NamespaceFilter
 	AdditionalStatistics         []StatisticsSelection
 	IncludeLinkedAccountsMetrics bool
 }
 
-// MetricStream is a CloudWatch metric stream in OpenTelemetry 0.7 format with
-// a role that can put records into one delivery stream only.
+// MetricStream is a CloudWatch metric stream with a role that can put records into one delivery stream only.
 type MetricStream struct {
 	constructs.Construct
 	Stream awscloudwatch.CfnMetricStream
@@ -64,7 +63,7 @@ func NewMetricStream(scope constructs.Construct, id string, props *MetricStreamP
 	streamProps := &awscloudwatch.CfnMetricStreamProps{
 		FirehoseArn:                  props.DeliveryStreamArn,
 		RoleArn:                      role.RoleArn(),
-		OutputFormat:                 jsii.String(MetricStreamOutputFormat),
+		OutputFormat:                 jsii.String(props.OutputFormat),
 		IncludeFilters:               &filters,
 		IncludeLinkedAccountsMetrics: jsii.Bool(props.IncludeLinkedAccountsMetrics),
 	}

@@ -1,12 +1,13 @@
 // Package convert is the path from one record's bytes to labelled samples:
-// the OpenTelemetry 0.7 decoder feeding the series builder. The Lambda
+// the format detector and its decoders (OpenTelemetry 0.7 and 1.0, JSON)
+// feeding the series builder. The Lambda
 // handler and the CLI both go through it, so they cannot disagree.
 package convert
 
 import (
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/cw"
-	"github.com/cwstream/cwstream/internal/otlp07"
+	"github.com/cwstream/cwstream/internal/decode"
 	"github.com/cwstream/cwstream/internal/sample"
 	"github.com/cwstream/cwstream/internal/series"
 	"github.com/cwstream/cwstream/internal/tags"
@@ -14,7 +15,7 @@ import (
 
 // Converter converts records. It is not safe for concurrent use.
 type Converter struct {
-	dec     otlp07.Decoder
+	dec     decode.Decoder
 	builder *series.Builder
 
 	dst        []sample.Sample
@@ -42,11 +43,12 @@ func New(cfg *config.Config) *Converter {
 // caller appends once per batch of records (tags.Enricher.Append).
 func (c *Converter) Enrich(e *tags.Enricher) { c.tags = e }
 
-// Record appends the samples of every data point in data to dst. On
-// malformed input it returns an *otlp07.Error together with the samples of
-// the frames before the bad one, and the caller decides what to do with
-// them. The samples do not alias data (see series.Builder): data may be
-// reused as soon as Record returns.
+// Record appends the samples of every data point in data to dst, whatever
+// output format data holds. On malformed or unrecognised input it returns a
+// *wire.Error together with the samples of the frames or lines before the
+// bad one, and the caller decides what to do with them. The samples do not
+// alias data (see series.Builder): data may be reused as soon as Record
+// returns.
 func (c *Converter) Record(dst []sample.Sample, data []byte) (out []sample.Sample, datapoints int, err error) {
 	c.dst, c.datapoints = dst, 0
 	err = c.dec.Decode(data, c.appendFn)

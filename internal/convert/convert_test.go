@@ -11,7 +11,7 @@ import (
 
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/cw"
-	"github.com/cwstream/cwstream/internal/otlp07"
+	"github.com/cwstream/cwstream/internal/decode"
 	"github.com/cwstream/cwstream/internal/sample"
 	"github.com/cwstream/cwstream/internal/testutil"
 )
@@ -23,7 +23,7 @@ func TestRealPayloadsBecomeSeries(t *testing.T) {
 	for _, name := range testutil.RealPayloadNames {
 		data := testutil.RealPayload(t, name)
 		var ups []cw.Update
-		var d otlp07.Decoder
+		var d decode.Decoder
 		if err := d.Decode(data, func(u *cw.Update) error {
 			c := *u
 			c.Percentiles = append([]cw.Quantile(nil), u.Percentiles...)

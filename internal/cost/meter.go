@@ -11,8 +11,8 @@ import (
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/convert"
 	"github.com/cwstream/cwstream/internal/cw"
+	"github.com/cwstream/cwstream/internal/decode"
 	"github.com/cwstream/cwstream/internal/naming"
-	"github.com/cwstream/cwstream/internal/otlp07"
 	"github.com/cwstream/cwstream/internal/sample"
 	"github.com/cwstream/cwstream/internal/tags"
 )
@@ -111,7 +111,7 @@ func (t Traffic) PerMinute(v float64) float64 {
 type Meter struct {
 	filter  Filter
 	conv    *convert.Converter
-	dec     otlp07.Decoder
+	dec     decode.Decoder
 	now     func() time.Time
 	minutes map[uint64]bool
 	series  map[string]bool

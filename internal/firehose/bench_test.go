@@ -18,8 +18,8 @@ import (
 
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/convert"
+	"github.com/cwstream/cwstream/internal/decode"
 	"github.com/cwstream/cwstream/internal/firehose"
-	"github.com/cwstream/cwstream/internal/otlp07"
 	"github.com/cwstream/cwstream/internal/remotewrite"
 	"github.com/cwstream/cwstream/internal/telemetry"
 	"github.com/cwstream/cwstream/internal/testutil"
@@ -36,7 +36,7 @@ func benchEvent(tb testing.TB, size int) (event []byte, datapoints int) {
 	tb.Helper()
 	var frames [][]byte
 	for _, name := range testutil.RealPayloadNames {
-		err := otlp07.Split(testutil.RealPayload(tb, name), 64<<10, func(chunk []byte, _ int) error {
+		err := decode.Split(testutil.RealPayload(tb, name), 64<<10, func(chunk []byte, _ int) error {
 			frames = append(frames, chunk)
 			return nil
 		})

@@ -18,9 +18,9 @@ import (
 	"github.com/cwstream/cwstream/internal/cause"
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/convert"
+	"github.com/cwstream/cwstream/internal/decode"
 	"github.com/cwstream/cwstream/internal/faultproxy"
 	"github.com/cwstream/cwstream/internal/firehose"
-	"github.com/cwstream/cwstream/internal/otlp07"
 	"github.com/cwstream/cwstream/internal/promtest"
 	"github.com/cwstream/cwstream/internal/remotewrite"
 	"github.com/cwstream/cwstream/internal/sample"
@@ -124,7 +124,7 @@ func fixtureRecords(t *testing.T, max int) [][]byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		otlp07.Split(b, max, func(chunk []byte, _ int) error {
+		decode.Split(b, max, func(chunk []byte, _ int) error {
 			recs = append(recs, chunk)
 			return nil
 		})

@@ -4,20 +4,21 @@
 // (Opener.Walk). What it holds is told from its content, not its name
 // (Detect), after unwrapping gzip by its magic bytes, up to twice:
 //
-//   - Raw: an object as Firehose writes it to S3, concatenated
-//     varint-length-delimited OTel 0.7 frames; the whole object is one record.
+//   - Raw: an object as Firehose writes it to S3, the records' data
+//     concatenated: varint-length-delimited OpenTelemetry frames (0.7 or
+//     1.0), or JSON lines of the json output format; the whole object is
+//     one record.
 //   - FirehoseEvent: a data-transformation event (JSON with "records"), one
 //     record per event record, read by package envelope as the Lambda does.
 //   - ProcessingFailed: the JSON lines Firehose writes under its
 //     processing-failed prefix, one record per line with its rawData and the
 //     errorCode and errorMessage that explain why it failed.
 //
-// A metric stream set to the JSON output format writes JSON lines with
-// metric_stream_name, namespace, metric_name and value; those hold no OTel
-// frames, so they are refused with ErrJSONOutputFormat, which tells how to
-// fix the stream.
+// JSON lines of the json output format (metric_stream_name, namespace, ...)
+// are told from events and processing-failed lines by package decode, the
+// one detector of the record formats.
 //
-// The package does not look inside the frames: that is package otlp07's
+// The package does not look inside the records: that is package decode's
 // job. Errors name the source, the record index and the byte offset in the
 // (decompressed) source.
 package source

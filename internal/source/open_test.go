@@ -14,7 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/cwstream/cwstream/internal/cw"
+	"github.com/cwstream/cwstream/internal/decode"
+	"github.com/cwstream/cwstream/internal/streamtest"
 	"github.com/cwstream/cwstream/internal/testutil"
+	"github.com/cwstream/cwstream/internal/wire"
 )
 
 type input struct {
@@ -156,6 +160,40 @@ func TestWalkS3(t *testing.T) {
 		}
 	}
 
+	t.Run("every output format", func(t *testing.T) {
+		const other = "cw-stream-formats"
+		if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(other)}); err != nil {
+			t.Fatal(err)
+		}
+		var ups []cw.Update
+		var d decode.Decoder
+		if err := d.Decode(raw, func(u *cw.Update) error { ups = append(ups, streamtest.Clone(u)); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		objects := map[string][]byte{"a-json": streamtest.JSON(ups), "b-otel10.gz": gz(t, streamtest.OTel10(ups, 20, streamtest.Nested)), "c-otel07": raw}
+		for key, b := range objects {
+			if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(other), Key: aws.String(key), Body: bytes.NewReader(b)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := walkAll(t, o, "s3://"+other+"/")
+		if err != nil || len(got) != 3 {
+			t.Fatalf("%d objects, %v", len(got), err)
+		}
+		for i, want := range []wire.Format{wire.JSON, wire.OTel10, wire.OTel07} {
+			n := 0
+			err := Each(got[i].name, got[i].b, func(r Record) error {
+				n++
+				if f, err := decode.Detect(r.Data); r.Err != nil || r.Form != Raw || f != want || err != nil {
+					return fmt.Errorf("record %d: form %v, format %v (%v), err %v; want raw %v", r.Index, r.Form, f, err, r.Err, want)
+				}
+				return nil
+			})
+			if err != nil || n != 1 {
+				t.Errorf("%s: %d records, %v", got[i].name, n, err)
+			}
+		}
+	})
 	t.Run("whole bucket", func(t *testing.T) {
 		got, err := walkAll(t, &Opener{S3: client}, "s3://"+bucket)
 		if err != nil || len(got) != 5 || got[4].name != "s3://"+bucket+"/other/raw-3" {

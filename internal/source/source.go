@@ -10,9 +10,10 @@ import (
 	"io"
 
 	"github.com/go-json-experiment/json/jsontext"
-	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/cwstream/cwstream/internal/decode"
 	"github.com/cwstream/cwstream/internal/envelope"
+	"github.com/cwstream/cwstream/internal/wire"
 )
 
 // Form is what an input holds.
@@ -43,7 +44,8 @@ type Record struct {
 	Index  int    // 0-based record index within Source
 	ID     string // Firehose recordId when known
 	Form   Form
-	// Data holds the record's bytes (OTel frames). It is valid only during
+	// Data holds the record's bytes (OpenTelemetry frames or JSON lines of
+	// the json output format; package decode tells which). It is valid only during
 	// the callback that receives it.
 	Data []byte
 	// Offset is the byte offset of the record in the decompressed source.
@@ -58,10 +60,6 @@ type Record struct {
 
 // Causes, for errors.Is.
 var (
-	// ErrJSONOutputFormat: the input was written by a metric stream set to
-	// the JSON output format.
-	ErrJSONOutputFormat = errors.New("the metric stream uses the JSON output format, which holds no OpenTelemetry data: " +
-		"set the stream's OutputFormat to opentelemetry0.7")
 	ErrEmpty       = errors.New("empty input")
 	ErrUnknownJSON = errors.New("JSON that is neither a Firehose event (records) nor processing-failed lines (rawData)")
 	ErrNotFrames   = errors.New("neither gzip, JSON nor varint-length-delimited frames")
@@ -235,6 +233,11 @@ func detect(b []byte) (Form, int, error) {
 	if len(b) == 0 {
 		return 0, 0, ErrEmpty
 	}
+	// The json output format's lines are a record's data, as frames are:
+	// one detector (package decode) tells them from events and failed lines.
+	if f, err := decode.Detect(b); err == nil && f == wire.JSON {
+		return Raw, 0, nil
+	}
 	i := 0
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
 		i++
@@ -269,8 +272,8 @@ func detect(b []byte) (Form, int, error) {
 }
 
 // detectJSON reads the top-level names of the first JSON object until one
-// tells the form. Names come early (records after three short fields;
-// metric_stream_name first), so a 6 MB event is not read through.
+// tells the form. Names come early (records after three short fields), so
+// a 6 MB event is not read through.
 func detectJSON(b []byte) (Form, int, error) {
 	d := jsontext.NewDecoder(bytes.NewBuffer(b), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	if _, err := d.ReadToken(); err != nil {
@@ -286,8 +289,6 @@ func detectJSON(b []byte) (Form, int, error) {
 			return FirehoseEvent, 0, nil
 		case "rawData":
 			return ProcessingFailed, 0, nil
-		case "metric_stream_name", "metric_name":
-			return 0, 0, ErrJSONOutputFormat
 		}
 		if err := d.SkipValue(); err != nil {
 			return 0, syntaxOffset(err, d), err
@@ -333,32 +334,25 @@ func syntaxOffset(err error, d *jsontext.Decoder) int {
 
 // FrameError says where the length-delimited framing of a raw input breaks.
 type FrameError struct {
-	Offset int // where the frame's length prefix starts
-	Length uint64
-	Left   int // bytes after the length prefix
+	Offset int    // where the frame's length prefix starts
+	Reason string // what is wrong with it
 }
 
 func (e *FrameError) Error() string {
-	if e.Left < 0 {
-		return fmt.Sprintf("%v: bad length prefix at byte %d", ErrNotFrames, e.Offset)
-	}
-	return fmt.Sprintf("%v: frame at byte %d claims %d bytes, %d remain", ErrNotFrames, e.Offset, e.Length, e.Left)
+	return fmt.Sprintf("%v: frame at byte %d: %s", ErrNotFrames, e.Offset, e.Reason)
 }
 
 func (e *FrameError) Unwrap() error { return ErrNotFrames }
 
 // checkFrames walks the varint length prefixes: a raw object is exactly a
-// sequence of frames. It does not decode them (package otlp07 does).
+// sequence of frames. It does not decode them (package decode does).
 func checkFrames(b []byte) (int, error) {
 	for off := 0; off < len(b); {
-		n, l := protowire.ConsumeVarint(b[off:])
-		if l < 0 {
-			return off, &FrameError{Offset: off, Left: -1}
+		_, end, err := wire.NextFrame(b, off)
+		if err != nil {
+			return off, &FrameError{Offset: off, Reason: err.Reason}
 		}
-		if left := len(b) - off - l; n > uint64(left) {
-			return off, &FrameError{Offset: off, Length: n, Left: left}
-		}
-		off += l + int(n)
+		off = end
 	}
 	return 0, nil
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/cwstream/cwstream/internal/cw"
-	"github.com/cwstream/cwstream/internal/otlp07"
+	"github.com/cwstream/cwstream/internal/decode"
 	"github.com/cwstream/cwstream/internal/sample"
 	"github.com/cwstream/cwstream/internal/tags/tagstest"
 	"github.com/cwstream/cwstream/internal/testutil"
@@ -24,7 +24,7 @@ var fixturePayloads = []string{"rds.bin", "alb.bin", "alb-2.bin", "ecs.bin", "ec
 // eachFixtureUpdate decodes the fixture payloads and calls fn per update.
 func eachFixtureUpdate(tb testing.TB, fn func(*cw.Update)) {
 	tb.Helper()
-	var dec otlp07.Decoder
+	var dec decode.Decoder
 	for _, name := range fixturePayloads {
 		b, err := os.ReadFile(testutil.Testdata(tb, "payloads", name))
 		if err != nil {

@@ -269,15 +269,18 @@ func badFixtures(r *rng, frames map[string][][]byte, points map[string][]expecte
 	add("bad-protobuf.bin", cat(good, badFrame, frames["ecs"][1]), 2, count(frames["ecs"][0], frames["ecs"][1]),
 		fmt.Sprintf("frame at byte %d (%d-byte prefix, %d-byte message): field 1 (resource_metrics, LEN) declares 200 bytes but the message has %d left; one good frame before it (ecs frame 0) and one after (ecs frame 1)", len(good), len(badFrame)-len(body), len(body), len(body)-3))
 
-	// json-format.jsonl: what a stream with OutputFormat json writes.
+	// json-format.jsonl: what a stream with OutputFormat json writes for the
+	// first 12 data points of rds.bin. Not 0.7 frames, but well-formed: the
+	// main module's json decoder reads it.
 	jl, err := jsonFormatLines(points["rds"][:12])
 	if err != nil {
 		return nil, err
 	}
-	add("json-format.jsonl", jl, 0, 0,
-		"frame at byte 0: not OpenTelemetry 0.7 but a stream with OutputFormat json (one JSON object a line); byte 0 '{' (0x7b) reads as a frame length of 123")
+	out = append(out, file{Path: "json-format.jsonl", Data: jl, Frames: -1, Points: 12,
+		About: "rds.bin data points 0-11 as a stream with OutputFormat json writes them (one JSON object a line; timestamp = period start)"})
 
-	// mixed-event.json: good, bad base64, truncated frame, good, JSON-format output, good.
+	// mixed-event.json: good, bad base64, truncated frame, good, a record of
+	// the json output format (a stream whose format was changed), good.
 	o0 := frames["odd"][0]
 	no, ko := protowire.ConsumeVarint(o0)
 	trunc := o0[:ko+int(no)/2]
@@ -292,7 +295,7 @@ func badFixtures(r *rng, frames map[string][][]byte, points map[string][]expecte
 		return nil, err
 	}
 	add("mixed-event.json", mixed, 3, count(single, frames["alb"][0], frames["rds"][2]),
-		fmt.Sprintf("records 1, 2 and 4 are bad: record 1 data is not base64; record 2: frame at byte 0 declares %d bytes but only %d follow (odd.bin frame 0 cut); record 4: JSON-format stream output, byte 0 '{' (0x7b) reads as a frame length of 123; records 0 (single.bin), 3 (alb.bin frame 0) and 5 (rds.bin frame 2) are good", no, len(trunc)-ko))
+		fmt.Sprintf("records 1 and 2 are bad: record 1 data is not base64; record 2: frame at byte 0 declares %d bytes but only %d follow (odd.bin frame 0 cut); record 4 is not OpenTelemetry 0.7 but one line of the json output format (rds.bin point 0), which cwstream decodes; records 0 (single.bin), 3 (alb.bin frame 0) and 5 (rds.bin frame 2) are 0.7", no, len(trunc)-ko))
 	if countErr != nil {
 		return nil, countErr
 	}

@@ -315,7 +315,6 @@ func TestBadFixtures(t *testing.T) {
 		{"bad/truncated-varint.bin", "bad/truncated-varint.txt"},
 		{"bad/length-past-end.bin", "bad/length-past-end.txt"},
 		{"bad/bad-protobuf.bin", "bad/bad-protobuf.txt"},
-		{"bad/json-format.jsonl", "bad/json-format.txt"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, want := firstBadFrame(readCommitted(t, c.name)), badOffset(t, c.txt)

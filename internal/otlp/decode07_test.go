@@ -1,4 +1,4 @@
-package otlp07
+package otlp
 
 import (
 	"bytes"
@@ -15,21 +15,15 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/cwstream/cwstream/internal/cw"
+	"github.com/cwstream/cwstream/internal/streamtest"
 	"github.com/cwstream/cwstream/internal/testutil"
+	"github.com/cwstream/cwstream/internal/wire"
 )
 
 // collect decodes data and returns copies of every update.
 func collect(t testing.TB, data []byte) ([]cw.Update, error) {
 	var d Decoder
-	var out []cw.Update
-	err := d.Decode(data, func(u *cw.Update) error {
-		c := *u
-		c.Dimensions = append([]cw.Dimension(nil), u.Dimensions...)
-		c.Percentiles = append([]cw.Quantile(nil), u.Percentiles...)
-		out = append(out, c)
-		return nil
-	})
-	return out, err
+	return streamtest.Collect(func(fn func(*cw.Update) error) error { return d.Decode(data, wire.OTel07, fn) })
 }
 
 // Every update of the recorded payloads decodes, with the identity and
@@ -174,20 +168,28 @@ func fixed64Field(num protowire.Number, v uint64) []byte {
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 // request builds an ExportMetricsServiceRequest with one metric holding the
-// given data point bytes.
+// given data point bytes. Apart from the data point, 0.7 and 1.0 encode it
+// alike (resource attributes are KeyValues in both).
 func request(point []byte) []byte {
 	metric := cat(bytesField(metricName, []byte("amazonaws.com/AWS/RDS/CPUUtilization")),
 		bytesField(metricUnit, []byte("%")),
-		bytesField(metricDoubleSummary, bytesField(summaryDataPoints, point)))
+		bytesField(metricSummary, bytesField(summaryDataPoints, point)))
 	rm := cat(bytesField(resourceMetricsResource, bytesField(resourceAttributes,
 		cat(bytesField(keyValueKey, []byte(attrAccountID)), bytesField(keyValueValue, bytesField(anyValueString, []byte("123456789012")))))),
-		bytesField(resourceMetricsILM, bytesField(ilmMetrics, metric)))
+		bytesField(resourceMetricsScope, bytesField(scopeMetrics, metric)))
 	return bytesField(requestResourceMetrics, rm)
 }
 
 func goodPoint() []byte {
 	return cat(
 		bytesField(pointLabels, cat(bytesField(stringKeyValueKey, []byte("DBInstanceIdentifier")), bytesField(stringKeyValueValue, []byte("db-1")))),
+		pointStats())
+}
+
+// pointStats are the period and statistics of the hand-built data points,
+// the same in 0.7 and 1.0.
+func pointStats() []byte {
+	return cat(
 		fixed64Field(pointStart, 1_700_000_000_000_000_000),
 		fixed64Field(pointTime, 1_700_000_060_000_000_000),
 		fixed64Field(pointCount, 4),
@@ -198,8 +200,19 @@ func goodPoint() []byte {
 	)
 }
 
+// The same data point, hand-built in each version, decodes alike.
 func TestDecodeHandBuilt(t *testing.T) {
-	ups, err := collect(t, frame(request(goodPoint())))
+	for _, tc := range []struct {
+		v     wire.Format
+		point []byte
+	}{{wire.OTel07, goodPoint()}, {wire.OTel10, goodPoint10()}} {
+		t.Run(tc.v.String(), func(t *testing.T) { checkHandBuilt(t, tc.v, tc.point) })
+	}
+}
+
+func checkHandBuilt(t *testing.T, v wire.Format, point []byte) {
+	var d Decoder
+	ups, err := streamtest.Collect(func(fn func(*cw.Update) error) error { return d.Decode(frame(request(point)), v, fn) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,28 +252,24 @@ func TestDecodeErrors(t *testing.T) {
 		{"no time", frame(request(fixed64Field(pointCount, 1))), 0, 0, 0, "has no time_unix_nano"},
 		{"quantile out of range", frame(request(cat(fixed64Field(pointTime, 1),
 			bytesField(pointQuantiles, fixed64Field(quantileQuantile, math.Float64bits(1.5)))))), 0, 0, 0, "quantile 1.5"},
-		{"not a summary", frame(bytesField(requestResourceMetrics, bytesField(resourceMetricsILM, bytesField(ilmMetrics,
-			cat(bytesField(metricName, []byte("x")), bytesField(5, nil)))))), 0, 0, 0, "not a DoubleSummary"},
-		{"json output format", []byte(`{"metric_stream_name":"s","namespace":"AWS/RDS"}` + "\n"), 0, 0, 0, "OutputFormat to opentelemetry0.7"},
+		{"not a summary", frame(bytesField(requestResourceMetrics, bytesField(resourceMetricsScope, bytesField(scopeMetrics,
+			cat(bytesField(metricName, []byte("x")), bytesField(5, nil)))))), 0, 0, 0, "not a summary"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ups, err := collect(t, tt.data)
-			var de *Error
+			var de *wire.Error
 			if !errors.As(err, &de) {
-				t.Fatalf("error = %v, want *Error", err)
+				t.Fatalf("error = %v, want *wire.Error", err)
 			}
-			if len(ups) != tt.wantGood || de.Frame != tt.wantFrame || de.FrameOffset != tt.wantAt || !strings.Contains(err.Error(), tt.wantMsg) {
+			if len(ups) != tt.wantGood || de.Index != tt.wantFrame || de.UnitOffset != tt.wantAt || !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Fatalf("got %d updates, error %q (frame %d at %d); want %d updates, frame %d at %d, message with %q",
-					len(ups), err, de.Frame, de.FrameOffset, tt.wantGood, tt.wantFrame, tt.wantAt, tt.wantMsg)
+					len(ups), err, de.Index, de.UnitOffset, tt.wantGood, tt.wantFrame, tt.wantAt, tt.wantMsg)
 			}
-			if de.Offset < de.FrameOffset || de.Offset > len(tt.data) {
-				t.Errorf("problem offset %d outside [frame offset %d, len %d]", de.Offset, de.FrameOffset, len(tt.data))
+			if de.Offset < de.UnitOffset || de.Offset > len(tt.data) {
+				t.Errorf("problem offset %d outside [frame offset %d, len %d]", de.Offset, de.UnitOffset, len(tt.data))
 			}
 		})
-	}
-	if _, err := collect(t, []byte(`{"metric_stream_name":"x"}`)); !errors.Is(err, ErrJSONFormat) {
-		t.Errorf("JSON error does not match ErrJSONFormat: %v", err)
 	}
 }
 
@@ -277,9 +286,9 @@ func TestBadFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = collect(t, data)
-			var de *Error
+			var de *wire.Error
 			if !errors.As(err, &de) {
-				t.Fatalf("error = %v, want *Error", err)
+				t.Fatalf("error = %v, want *wire.Error", err)
 			}
 			// The generator says where it broke the input: "frame at byte N".
 			note, err2 := os.ReadFile(strings.TrimSuffix(f, ".bin") + ".txt")
@@ -290,33 +299,10 @@ func TestBadFixtures(t *testing.T) {
 			if _, err := fmt.Sscanf(string(note), "frame at byte %d", &at); err != nil {
 				t.Fatalf("%s.txt: %v", f, err)
 			}
-			if de.FrameOffset != at || !strings.Contains(err.Error(), fmt.Sprintf("offset %d", at)) {
-				t.Errorf("error %q names frame offset %d, the fixture breaks at %d", err, de.FrameOffset, at)
+			if de.UnitOffset != at || !strings.Contains(err.Error(), fmt.Sprintf("offset %d", at)) {
+				t.Errorf("error %q names frame offset %d, the fixture breaks at %d", err, de.UnitOffset, at)
 			}
 		})
-	}
-}
-
-// A frame of exactly 123 bytes starts with '{' (0x7b) then the tag 0x0a,
-// a newline: it must decode, not be taken for JSON output.
-func TestFrameOf123BytesIsNotJSON(t *testing.T) {
-	msg := request(cat(fixed64Field(pointTime, 1_700_000_060_000_000_000), bytesField(pointLabels,
-		cat(bytesField(stringKeyValueKey, []byte("K")), bytesField(stringKeyValueValue, []byte("v"))))))
-	// Pad the metric name until the request is 123 bytes.
-	for pad := 0; len(msg) != 123; pad++ {
-		if len(msg) > 123 {
-			t.Fatalf("cannot build a 123-byte frame (got %d)", len(msg))
-		}
-		msg = request(cat(fixed64Field(pointTime, 1_700_000_060_000_000_000), bytesField(pointLabels,
-			cat(bytesField(stringKeyValueKey, []byte("K")), bytesField(stringKeyValueValue, bytes.Repeat([]byte("v"), pad+2))))))
-	}
-	f := frame(msg)
-	if f[0] != '{' || f[1] != '\n' {
-		t.Fatalf("frame starts % x", f[:2])
-	}
-	ups, err := collect(t, f)
-	if err != nil || len(ups) != 1 {
-		t.Fatalf("%d updates, err %v", len(ups), err)
 	}
 }
 
@@ -353,7 +339,7 @@ func TestDecodeCallbackError(t *testing.T) {
 	stop := errors.New("stop")
 	var d Decoder
 	n := 0
-	err := d.Decode(testutil.RealPayload(t, testutil.RealPayloadNames[0]), func(*cw.Update) error {
+	err := d.Decode(testutil.RealPayload(t, testutil.RealPayloadNames[0]), wire.OTel07, func(*cw.Update) error {
 		n++
 		if n == 3 {
 			return stop
@@ -365,56 +351,30 @@ func TestDecodeCallbackError(t *testing.T) {
 	}
 }
 
-func FuzzDecode(f *testing.F) {
-	for _, name := range testutil.RealPayloadNames {
-		b := testutil.RealPayload(f, name)
-		f.Add(b[:min(len(b), 4096)])
-	}
-	files, _ := filepath.Glob(testutil.Testdata(f, "payloads", "*.bin"))
-	bad, _ := filepath.Glob(testutil.Testdata(f, "payloads", "bad", "*.bin"))
-	for _, p := range append(files, bad...) {
-		if b, err := os.ReadFile(p); err == nil {
-			f.Add(b)
-		}
-	}
-	f.Add(frame(request(goodPoint())))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var d Decoder
-		n := 0
-		err := d.Decode(data, func(u *cw.Update) error {
-			n++
-			if u.EndUnixNano == 0 {
-				t.Fatal("update without time")
-			}
-			return nil
-		})
-		if err == nil {
-			return
-		}
-		var de *Error
-		if !errors.As(err, &de) {
-			t.Fatalf("error is not an *Error: %v", err)
-		}
-		if de.FrameOffset < 0 || de.FrameOffset > len(data) || de.Offset < de.FrameOffset || de.Offset > len(data) {
-			t.Fatalf("offsets out of range: %+v (len %d)", de, len(data))
-		}
-		if !strings.Contains(err.Error(), "offset") {
-			t.Fatalf("error does not name the offset: %v", err)
-		}
-	})
-}
-
+// BenchmarkDecode decodes a recorded 0.7 object, and the same data points
+// encoded in 1.0 by the official OTLP v1 types.
 func BenchmarkDecode(b *testing.B) {
-	data := testutil.RealPayload(b, testutil.RealPayloadNames[0])
-	var d Decoder
-	n := 0
-	count := func(*cw.Update) error { n++; return nil }
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := d.Decode(data, count); err != nil {
-			b.Fatal(err)
-		}
+	v07 := testutil.RealPayload(b, testutil.RealPayloadNames[0])
+	ups, err := collect(b, v07)
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "datapoints/s")
+	for _, tc := range []struct {
+		v    wire.Format
+		data []byte
+	}{{wire.OTel07, v07}, {wire.OTel10, streamtest.OTel10(ups, 20, streamtest.Nested)}} {
+		b.Run(tc.v.OutputFormat(), func(b *testing.B) {
+			var d Decoder
+			n := 0
+			count := func(*cw.Update) error { n++; return nil }
+			b.SetBytes(int64(len(tc.data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := d.Decode(tc.data, tc.v, count); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "datapoints/s")
+		})
+	}
 }

@@ -1,0 +1,188 @@
+package decode
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"unicode/utf8"
+
+	"github.com/cwstream/cwstream/internal/cw"
+	"github.com/cwstream/cwstream/internal/cwjson"
+	"github.com/cwstream/cwstream/internal/otlp"
+	"github.com/cwstream/cwstream/internal/wire"
+)
+
+// ErrUnrecognised is the cause of a record that holds none of the formats.
+var ErrUnrecognised = errors.New("not a metric-stream record")
+
+// Detect tells which output format data holds. On failure the error is a
+// *wire.Error: for binary data, where its framing or protobuf shape breaks
+// (frame, offset, what); for anything else, one wrapping ErrUnrecognised
+// that says what the bytes look like.
+func Detect(data []byte) (wire.Format, error) {
+	if isJSONFormat(data) {
+		return wire.JSON, nil
+	}
+	v, err := otlp.Version(data)
+	if err == nil {
+		return v, nil
+	}
+	what, binary := found(data)
+	if binary {
+		return 0, err
+	}
+	return 0, &wire.Error{Offset: 0, Reason: fmt.Sprintf("%v: neither JSON lines of the json output format nor OpenTelemetry frames: %s", ErrUnrecognised, what),
+		Err: ErrUnrecognised}
+}
+
+// isJSONFormat reports whether data starts with an object whose first key
+// is one of the json output format's.
+func isJSONFormat(data []byte) bool {
+	i := skipBlank(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return false
+	}
+	key, ok := firstKey(data[i:])
+	return ok && slices.Contains(cwjson.Keys, key)
+}
+
+func skipBlank(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// firstKey returns the first member name of the object b starts with, when
+// it is a plain string without escapes. The name aliases b.
+func firstKey(b []byte) (string, bool) {
+	i := skipBlank(b, 1)
+	if i >= len(b) || b[i] != '"' {
+		return "", false
+	}
+	end := bytes.IndexAny(b[i+1:], "\"\\\n")
+	if end < 0 || b[i+1+end] != '"' {
+		return "", false
+	}
+	return wire.Alias(b[i+1 : i+1+end]), true
+}
+
+// found describes what data holds, for the error of a record that is none
+// of the formats; binary is true when it looks like neither text nor
+// gzip, and so is best described by where its OpenTelemetry framing breaks.
+func found(data []byte) (what string, binary bool) {
+	i := skipBlank(data, 0)
+	switch {
+	case len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b:
+		return "found gzip data (a record must hold the stream's data uncompressed)", false
+	case i < len(data) && data[i] == '{':
+		if key, ok := firstKey(data[i:]); ok {
+			switch key {
+			case "records", "invocationId", "deliveryStreamArn":
+				return fmt.Sprintf("found a Firehose transformation event (JSON whose first key is %q), not a record's data", key), false
+			case "rawData", "attemptsMade", "arrivalTimestamp", "errorCode":
+				return fmt.Sprintf("found a Firehose processing-failed line (JSON whose first key is %q), not a record's data", key), false
+			}
+			return fmt.Sprintf("found a JSON object whose first key is %q", key), false
+		}
+	case i < len(data) && (data[i] == '[' || data[i] == '"'):
+		return "found JSON that is not an object a line: " + quoteStart(data[i:]), false
+	}
+	if printable(data) {
+		return "found text starting with " + quoteStart(data), false
+	}
+	return "", true
+}
+
+// printable reports whether the first bytes of b are valid UTF-8 text.
+func printable(b []byte) bool {
+	b = b[:min(len(b), 64)]
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n == 1 {
+			return len(b) < utf8.UTFMax // a rune cut by the limit
+		}
+		if r < 0x20 && r != '\n' && r != '\r' && r != '\t' {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
+}
+
+func quoteStart(b []byte) string {
+	const n = 40
+	if len(b) > n {
+		return fmt.Sprintf("%q…", b[:n])
+	}
+	return fmt.Sprintf("%q", b)
+}
+
+// Decoder detects each record's format and decodes it. It is not safe for
+// concurrent use; the zero value is ready.
+type Decoder struct {
+	otlp otlp.Decoder
+	json cwjson.Decoder
+}
+
+// Decode calls fn with every data point of data, in order, after telling
+// data's format. The Update and its strings are only valid during the call
+// and alias data. Malformed or unrecognised input yields a *wire.Error; the
+// data points before the bad frame or line have already been passed to fn.
+// An error from fn stops decoding and is returned as is.
+func (d *Decoder) Decode(data []byte, fn func(*cw.Update) error) error {
+	f, err := Detect(data)
+	if err != nil {
+		return err
+	}
+	if f == wire.JSON {
+		return d.json.Decode(data, fn)
+	}
+	return d.otlp.Decode(data, f, fn)
+}
+
+// Split cuts data (a raw S3 object: concatenated frames, or JSON lines)
+// into chunks of whole frames or whole lines, each at most max bytes unless
+// a single frame or line is larger, and calls fn with each chunk and its
+// offset in data. A raw object can be far larger than a Firehose record (at
+// most 1000 KiB); splitting it lets a replay send it through the same path
+// as live records. Where the framing breaks, or the format is not
+// recognised, the rest of data goes out as one last chunk, for the decoder
+// to report with its offset.
+func Split(data []byte, max int, fn func(chunk []byte, offset int) error) error {
+	f, err := Detect(data)
+	next := func(off int) (int, bool) { // end of the frame at off
+		_, end, ferr := wire.NextFrame(data, off)
+		return end, ferr == nil
+	}
+	switch {
+	case err != nil:
+		next = func(int) (int, bool) { return 0, false }
+	case f == wire.JSON:
+		next = func(off int) (int, bool) {
+			if i := bytes.IndexByte(data[off:], '\n'); i >= 0 {
+				return off + i + 1, true
+			}
+			return len(data), true
+		}
+	}
+	start, off := 0, 0
+	for off < len(data) {
+		end, ok := next(off)
+		if !ok {
+			break
+		}
+		if end-start > max && off > start {
+			if err := fn(data[start:off], start); err != nil {
+				return err
+			}
+			start = off
+		}
+		off = end
+	}
+	if start < len(data) {
+		return fn(data[start:], start)
+	}
+	return nil
+}

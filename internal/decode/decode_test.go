@@ -1,0 +1,185 @@
+package decode
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/cwstream/cwstream/internal/cw"
+	"github.com/cwstream/cwstream/internal/streamtest"
+	"github.com/cwstream/cwstream/internal/testutil"
+	"github.com/cwstream/cwstream/internal/wire"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+func collect(t testing.TB, data []byte) ([]cw.Update, error) {
+	var d Decoder
+	return streamtest.Collect(func(fn func(*cw.Update) error) error { return d.Decode(data, fn) })
+}
+
+// formats returns one record of each format holding the same updates.
+func formats(t testing.TB) (ups []cw.Update, v07, v10, js []byte) {
+	v07 = testutil.RealPayload(t, testutil.RealPayloadNames[1])
+	ups, err := collect(t, v07)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ups, v07, streamtest.OTel10(ups, 40, streamtest.Nested), streamtest.JSON(ups)
+}
+
+func TestDetect(t *testing.T) {
+	_, v07, v10, js := formats(t)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(v07)
+	zw.Close()
+	for _, tt := range []struct {
+		name string
+		data []byte
+		want wire.Format
+		err  string // substring of the error when want is 0
+	}{
+		{"0.7", v07, wire.OTel07, ""},
+		{"1.0", v10, wire.OTel10, ""},
+		{"1.0 flat dimensions", streamtest.OTel10([]cw.Update{{Namespace: "N", MetricName: "M", EndUnixNano: 1}}, 0, streamtest.Flat), wire.OTel10, ""},
+		{"json", js, wire.JSON, ""},
+		{"json pretty", []byte("\n  {\n  \"metric_stream_name\": \"s\"}"), wire.JSON, ""},
+		{"empty", nil, wire.OTel07, ""},
+		{"firehose event", []byte(`{"invocationId":"x","records":[]}`), 0, `found a Firehose transformation event (JSON whose first key is "invocationId")`},
+		{"processing-failed line", []byte(`{"attemptsMade":1,"rawData":"eA=="}`), 0, "processing-failed line"},
+		{"other JSON", []byte(`{"hello":"world"}`), 0, `JSON object whose first key is "hello"`},
+		{"JSON array", []byte(`[{"metric_stream_name":"s"}]`), 0, "not an object a line"},
+		{"gzip", gz.Bytes(), 0, "found gzip data"},
+		{"text", []byte("hello world, this is not a payload\n"), 0, `found text starting with "hello world`},
+		{"binary", []byte{0x05, 0x01, 0x02}, 0, "frame 0 at offset 0: frame length 5 runs past"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Detect(tt.data)
+			if tt.want != 0 {
+				if err != nil || got != tt.want {
+					t.Fatalf("Detect = %v, %v; want %v", got, err, tt.want)
+				}
+				return
+			}
+			var we *wire.Error
+			if err == nil || !errors.As(err, &we) || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("Detect = %v, %v; want an error with %q", got, err, tt.err)
+			}
+		})
+	}
+}
+
+// A frame of exactly 123 bytes starts with '{' (0x7b) then the tag 0x0a,
+// a newline: it is OpenTelemetry, not JSON.
+func TestFrameOf123BytesIsNotJSON(t *testing.T) {
+	msg := func(pad int) []byte {
+		b := func(num protowire.Number, v []byte) []byte {
+			return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), v)
+		}
+		attr := b(7, append(b(1, []byte("K")), b(2, b(1, bytes.Repeat([]byte("v"), pad)))...))
+		point := append(protowire.AppendFixed64(protowire.AppendTag(nil, 3, protowire.Fixed64Type), 1), attr...)
+		metric := append(b(1, []byte("amazonaws.com/N/M")), b(11, b(1, point))...)
+		return b(1, b(2, b(2, metric)))
+	}
+	pad := 1
+	for len(msg(pad)) < 123 {
+		pad++
+	}
+	data := append(protowire.AppendVarint(nil, 123), msg(pad)...)
+	if data[0] != '{' || data[1] != '\n' || len(data) != 124 {
+		t.Fatalf("could not build a 123-byte frame: starts % x, %d bytes", data[:2], len(data))
+	}
+	if got, err := Detect(data); got != wire.OTel10 || err != nil {
+		t.Fatalf("Detect = %v, %v", got, err)
+	}
+	if ups, err := collect(t, data); err != nil || len(ups) != 1 {
+		t.Fatalf("%d updates, err %v", len(ups), err)
+	}
+}
+
+// Each record is detected on its own: one Decoder reads records of all
+// three formats in any order, and each gives the same updates.
+func TestDecodeMixed(t *testing.T) {
+	ups, v07, v10, js := formats(t)
+	var d Decoder
+	for _, rec := range [][]byte{js, v07, v10, js, v10, v07} {
+		n := 0
+		if err := d.Decode(rec, func(u *cw.Update) error {
+			w := ups[n]
+			if u.Namespace != w.Namespace || u.MetricName != w.MetricName || u.EndUnixNano != w.EndUnixNano || u.Sum != w.Sum || len(u.Dimensions) != len(w.Dimensions) {
+				t.Fatalf("update %d: %+v, want %+v", n, u, w)
+			}
+			n++
+			return nil
+		}); err != nil || n != len(ups) {
+			t.Fatalf("%d updates of %d, err %v", n, len(ups), err)
+		}
+	}
+}
+
+func TestSplit(t *testing.T) {
+	ups, v07, v10, js := formats(t)
+	for name, data := range map[string][]byte{"0.7": v07, "1.0": v10, "json": js} {
+		for _, max := range []int{1, 1000, 70_000, 1 << 30} {
+			var joined []byte
+			got, chunks := 0, 0
+			err := Split(data, max, func(chunk []byte, off int) error {
+				chunks++
+				if off != len(joined) {
+					t.Fatalf("%s max %d: chunk at %d, want %d", name, max, off, len(joined))
+				}
+				joined = append(joined, chunk...)
+				u, err := collect(t, chunk) // every chunk is whole frames or lines
+				if err != nil {
+					t.Fatalf("%s max %d: chunk at %d: %v", name, max, off, err)
+				}
+				got += len(u)
+				return nil
+			})
+			if err != nil || !bytes.Equal(joined, data) || got != len(ups) {
+				t.Fatalf("%s max %d: err %v, rejoined %v, %d updates of %d", name, max, err, bytes.Equal(joined, data), got, len(ups))
+			}
+			if max == 1<<30 && chunks != 1 {
+				t.Errorf("%s: one chunk expected when everything fits, got %d", name, chunks)
+			}
+		}
+	}
+	// A bad length prefix: the good frames come first, the rest as one chunk.
+	bad := append(append([]byte{}, v07...), protowire.AppendVarint(nil, 1000)...)
+	var last []byte
+	_ = Split(bad, 100_000, func(chunk []byte, off int) error { last = chunk; return nil })
+	if _, err := collect(t, last); err == nil {
+		t.Fatal("the malformed tail should still fail to decode")
+	}
+}
+
+func FuzzDetect(f *testing.F) {
+	_, v07, v10, js := formats(f)
+	f.Add(v07[:2048])
+	f.Add(v10[:2048])
+	f.Add(js[:2048])
+	if b, err := os.ReadFile(testutil.Testdata(f, "payloads", "event.json")); err == nil {
+		f.Add(b[:min(len(b), 1024)])
+	}
+	f.Add([]byte("{\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		format, derr := Detect(data)
+		var d Decoder
+		err := d.Decode(data, func(*cw.Update) error { return nil })
+		for _, e := range []error{derr, err} {
+			var we *wire.Error
+			if e != nil && (!errors.As(e, &we) || we.Offset < 0 || we.Offset > len(data)) {
+				t.Fatalf("error %v (%T) is not a *wire.Error inside the input", e, e)
+			}
+		}
+		if derr == nil && err != nil {
+			var we *wire.Error
+			if errors.As(err, &we) && we.Format != format {
+				t.Fatalf("detected %v, decoded as %v: %v", format, we.Format, err)
+			}
+		}
+	})
+}
