@@ -12,12 +12,7 @@ import (
 // BenchmarkObserve is the per-datapoint cost of enrichment over the fixture
 // payloads' updates: once their resources are known, nothing is allocated.
 func BenchmarkObserve(b *testing.B) {
-	var updates []cw.Update
-	eachFixtureUpdate(b, func(u *cw.Update) {
-		c := *u
-		c.Dimensions = append([]cw.Dimension(nil), u.Dimensions...)
-		updates = append(updates, c)
-	})
+	updates := fixtureUpdates(b)
 	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
 	e := New(enabled(b, ""), NewAPI(tagstest.Start(b, fake)), Options{Wait: time.Minute})
 	for i := range updates {
@@ -36,12 +31,7 @@ func BenchmarkObserve(b *testing.B) {
 }
 
 func TestObserveAllocatesNothingForKnownResources(t *testing.T) {
-	var updates []cw.Update
-	eachFixtureUpdate(t, func(u *cw.Update) {
-		c := *u
-		c.Dimensions = append([]cw.Dimension(nil), u.Dimensions...)
-		updates = append(updates, c)
-	})
+	updates := fixtureUpdates(t)
 	e := New(enabled(t, ""), NewAPI(tagstest.Start(t, &tagstest.Fake{PageSize: 100})), Options{Wait: -1})
 	for i := range updates {
 		e.Observe(&updates[i])
@@ -54,4 +44,15 @@ func TestObserveAllocatesNothingForKnownResources(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("Observe allocates %.0f times per round of %d updates, want 0", n, len(updates))
 	}
+}
+
+// fixtureUpdates returns copies of the fixture payloads' updates.
+func fixtureUpdates(tb testing.TB) []cw.Update {
+	var updates []cw.Update
+	eachFixtureUpdate(tb, func(u *cw.Update) {
+		c := *u
+		c.Dimensions = append([]cw.Dimension(nil), u.Dimensions...)
+		updates = append(updates, c)
+	})
+	return updates
 }

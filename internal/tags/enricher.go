@@ -201,24 +201,21 @@ func (e *Enricher) Observe(u *cw.Update) {
 		if !e.kindOn[k] {
 			continue
 		}
-		key := seenKey{ns: ns, region: u.Region, res: resKey{kind: k, account: u.AccountID}}
-		complete := true
-		for j, name := range kinds[k].dims {
-			v := dimension(u.Dimensions, name)
-			if v == "" {
-				complete = false
-				break
-			}
-			if j == 0 {
-				key.res.v1 = v
-			} else {
-				key.res.v2 = v
-			}
-		}
-		if complete {
-			e.mark(key)
+		if v, ok := kindValues(u, k); ok {
+			e.mark(seenKey{ns: ns, region: u.Region, res: resKey{kind: k, account: u.AccountID, v1: v[0], v2: v[1]}})
 		}
 	}
+}
+
+// kindValues returns the values of kind k's dimensions in u (the second
+// empty for a kind of one dimension); ok is false when u lacks one.
+func kindValues(u *cw.Update, k int) (v [2]string, ok bool) {
+	for j, name := range kinds[k].dims {
+		if v[j] = dimension(u.Dimensions, name); v[j] == "" {
+			return v, false
+		}
+	}
+	return v, true
 }
 
 func dimension(dims []cw.Dimension, name string) string {

@@ -128,18 +128,8 @@ func ResourceIDs(dst []string, u *cw.Update) []string {
 			continue
 		}
 		for _, k := range ns.kinds {
-			id := u.AccountID + "|" + kinds[k].filter
-			complete := true
-			for _, name := range kinds[k].dims {
-				v := dimension(u.Dimensions, name)
-				if v == "" {
-					complete = false
-					break
-				}
-				id += "|" + v
-			}
-			if complete {
-				dst = append(dst, id)
+			if v, ok := kindValues(u, k); ok {
+				dst = append(dst, u.AccountID+"|"+kinds[k].filter+"|"+v[0]+"|"+v[1])
 			}
 		}
 	}
