@@ -6,6 +6,8 @@ SHELL := bash
 GO        ?= go
 BIN       := bin
 LAMBDA    := build/lambda
+DEMOAPP   := build/demoapp/demoapp
+ADOTCHECK := build/adotcheck
 PROM_PORT ?= 9090
 PROM_URL  := http://127.0.0.1:$(PROM_PORT)
 FUZZTIME  ?= 10s
@@ -34,13 +36,19 @@ build: ## build the cwstream CLI into bin/
 	$(GO) build -trimpath -o $(BIN)/cwstream ./cmd/cwstream
 
 .PHONY: lambda
-lambda: ## build the Lambda bootstraps (provided.al2023, arm64) into build/lambda/
+lambda: ## build the Lambda bootstraps (provided.al2023, arm64) into build/lambda/, and the ECS demo app
 	for fn in ingest grafana; do \
 	  [ -d lambda/$$fn ] || continue; \
 	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
 	    -o $(LAMBDA)/$$fn/bootstrap ./lambda/$$fn; \
 	  echo "built $(LAMBDA)/$$fn/bootstrap ($$(du -h $(LAMBDA)/$$fn/bootstrap | cut -f1))"; \
 	done
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(DEMOAPP) ./cmd/demoapp
+	@echo "built $(DEMOAPP) ($$(du -h $(DEMOAPP) | cut -f1))"
+
+.PHONY: adotcheck
+adotcheck: ## build the collector that validates and runs the ADOT sidecar configuration (tools/adotcheck)
+	cd tools/adotcheck && $(GO) build -trimpath -o ../../$(ADOTCHECK) .
 
 .PHONY: run
 run: build ## the main job, locally: sample payloads through the real Lambda handler into a local Prometheus
@@ -60,7 +68,7 @@ dryrun: build ## print the cardinality summary of the sample payloads
 	$(BIN)/cwstream dryrun --summary $(RUN_PAYLOADS)
 
 .PHONY: test
-test: lint lambda ## every test: unit, golden, real Prometheus, fuzz (briefly), CDK synth + cfn-lint + cfn-guard (Control Tower)
+test: lint lambda adotcheck ## every test: unit, golden, real Prometheus, the ADOT collector, fuzz (briefly), CDK synth + cfn-lint + cfn-guard (Control Tower)
 	$(GO) test -race -count=1 $(GOPKGS)
 	$(GO) test -count=1 $(INFRAPKGS)
 	cd tools/otlp07gen && $(GO) test -count=1 ./...
@@ -73,6 +81,7 @@ lint: ## gofmt and go vet
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(GOPKGS) $(INFRAPKGS)
 	cd tools/otlp07gen && $(GO) vet ./...
+	cd tools/adotcheck && $(GO) vet ./...
 
 .PHONY: fuzz
 fuzz: ## fuzz every target for long (FUZZTIME, default 10m each); new corpus entries kept under testdata/fuzz

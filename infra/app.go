@@ -38,6 +38,8 @@ type Paths struct {
 	Bootstrap string
 	// GrafanaBootstrap is the built dashboard provisioning binary.
 	GrafanaBootstrap string
+	// DemoApp is the built ECS demo application (ecsDemo only).
+	DemoApp string
 }
 
 // DefaultPaths are the paths for the repository at root.
@@ -46,6 +48,7 @@ func DefaultPaths(root string) Paths {
 		Root:             root,
 		Bootstrap:        filepath.Join(root, BootstrapPath),
 		GrafanaBootstrap: filepath.Join(root, GrafanaBootstrapPath),
+		DemoApp:          filepath.Join(root, DemoAppPath),
 	}
 }
 
@@ -53,13 +56,20 @@ func DefaultPaths(root string) Paths {
 type Stacks struct {
 	Workspace *WorkspaceStack
 	Ingest    []*IngestStack
+	// EcsDemo is the ECS demo stack, when the environment enables it.
+	EcsDemo *DemoStack
 }
 
 // BuildApp adds env's workspace stack and one ingest stack per ingest region
-// to app. It fails before creating anything when a function binary is
-// missing or the environment's cwstream config file is invalid.
+// to app (and the ECS demo stack when the environment enables it). It fails
+// before creating anything when a function binary or the demo application
+// is missing or the environment's cwstream config file is invalid.
 func BuildApp(app awscdk.App, env *EnvConfig, paths Paths) (*Stacks, error) {
-	for _, bootstrap := range []string{paths.Bootstrap, paths.GrafanaBootstrap} {
+	binaries := []string{paths.Bootstrap, paths.GrafanaBootstrap}
+	if env.EcsDemo.Enabled && env.EcsDemo.Image == "" {
+		binaries = append(binaries, paths.DemoApp)
+	}
+	for _, bootstrap := range binaries {
 		if _, err := os.Stat(bootstrap); errors.Is(err, fs.ErrNotExist) {
 			return nil, &cw.MissingBootstrapError{Path: bootstrap}
 		}
@@ -128,7 +138,35 @@ func BuildApp(app awscdk.App, env *EnvConfig, paths Paths) (*Stacks, error) {
 		in.Node().AddValidation(&frameworkHandlerGuards{in.Stack})
 		out.Ingest = append(out.Ingest, in)
 	}
+	if env.EcsDemo.Enabled {
+		if out.EcsDemo, err = buildDemo(app, env, paths, out.Workspace, cfg.ExternalLabels); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// buildDemo adds the ECS demo stack in the workspace's region.
+func buildDemo(app awscdk.App, env *EnvConfig, paths Paths, ws *WorkspaceStack, labels map[string]string) (*DemoStack, error) {
+	name := DemoStackName(env.Name, env.Region)
+	imageDir := filepath.Join(*app.Outdir(), "cwstream-src", name+"-image")
+	if env.EcsDemo.Image == "" {
+		if err := StageDemoImage(imageDir, paths.DemoApp); err != nil {
+			return nil, fmt.Errorf("stack %s: %w", name, err)
+		}
+	}
+	s, err := NewDemoStack(app, name, &DemoStackProps{
+		StackProps: stackProps(env, env.Region, name,
+			fmt.Sprintf("cwstream %s: ECS demo service with the ADOT collector sidecar", env.Name)),
+		Env:            env,
+		Workspace:      ws,
+		ImageDir:       imageDir,
+		ExternalLabels: labels,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stack %s: %w", name, err)
+	}
+	return s, nil
 }
 
 // ruleFile returns the environment's Prometheus rule file: its rulesFile

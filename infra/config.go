@@ -56,6 +56,7 @@ type EnvConfig struct {
 	Firehose   FirehoseConfig   `json:"firehose"`
 	Lambda     LambdaConfig     `json:"lambda"`
 	Bucket     BucketConfig     `json:"bucket"`
+	EcsDemo    EcsDemoConfig    `json:"ecsDemo"`
 	// Network, when set, runs the ingest function of the workspace's region
 	// in private subnets behind an AMP interface endpoint.
 	Network *NetworkConfig `json:"network"`
@@ -180,6 +181,20 @@ type BucketConfig struct {
 	BackupExpirationDays           int `json:"backupExpirationDays"`
 }
 
+// EcsDemoConfig configures the optional ECS demo service: a small Fargate
+// service (cmd/demoapp) with the ADOT collector sidecar writing into the
+// environment's workspace, the second ingestion path beside the metric
+// stream.
+type EcsDemoConfig struct {
+	Enabled bool `json:"enabled"`
+	// DesiredCount is the number of tasks.
+	DesiredCount int `json:"desiredCount"`
+	// Image, when set, is a prebuilt demoapp image (for a deployment
+	// without Docker); empty builds cmd/demoapp as a container image asset.
+	Image            string `json:"image"`
+	LogRetentionDays int    `json:"logRetentionDays"`
+}
+
 // Limits that the services impose; Validate checks against them so a bad value
 // fails at synth rather than minutes into a deployment.
 const (
@@ -264,6 +279,7 @@ func defaultEnvConfig() EnvConfig {
 			ProcessingFailedExpirationDays: 30,
 			BackupExpirationDays:           14,
 		},
+		EcsDemo: EcsDemoConfig{DesiredCount: 1, LogRetentionDays: 30},
 	}
 }
 
@@ -485,6 +501,8 @@ func (c *EnvConfig) Validate() error {
 		{c.Lambda.Concurrency >= 0 && c.Lambda.MaxSamplesPerRequest >= 0 && c.Lambda.MaxBytesPerRequest >= 0, "lambda.concurrency/maxSamplesPerRequest/maxBytesPerRequest", "must not be negative (0 means the function's default)"},
 		{c.Bucket.ProcessingFailedExpirationDays >= 1, "bucket.processingFailedExpirationDays", "must be at least 1"},
 		{c.Bucket.BackupExpirationDays >= 1, "bucket.backupExpirationDays", "must be at least 1"},
+		{c.EcsDemo.DesiredCount >= 0 && c.EcsDemo.DesiredCount <= 10, "ecsDemo.desiredCount", fmt.Sprintf("%d is outside 0..10", c.EcsDemo.DesiredCount)},
+		{slices.Contains(logRetentionDays, c.EcsDemo.LogRetentionDays), "ecsDemo.logRetentionDays", retentionReason(c.EcsDemo.LogRetentionDays)},
 	}
 	for _, ch := range checks {
 		if !ch.ok {

@@ -80,6 +80,9 @@ func TestLoadEnvConfigErrors(t *testing.T) {
 		{"5xx share as a percentage", "dev", with(minimal(), "alerts.alb5xxRatio", 5), "alerts.alb5xxRatio", "0 < x < 1"},
 		{"no max connections", "dev", with(minimal(), "alerts.rdsMaxConnections", 0), "alerts.rdsMaxConnections", "must be > 0"},
 		{"negative free memory", "dev", with(minimal(), "alerts.rdsFreeMemoryMiB", -1), "alerts.rdsFreeMemoryMiB", "must be > 0"},
+		{"unknown ecsDemo key", "dev", with(minimal(), "ecsDemo.tasks", 2), "ecsDemo.tasks", "unknown key"},
+		{"too many demo tasks", "dev", with(minimal(), "ecsDemo.desiredCount", 11), "ecsDemo.desiredCount", "0..10"},
+		{"demo log retention CloudWatch lacks", "dev", with(minimal(), "ecsDemo.logRetentionDays", 2), "ecsDemo.logRetentionDays", "not a CloudWatch Logs retention"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -223,7 +226,7 @@ func TestBuildAppRefuses(t *testing.T) {
 	}
 	newApp := func() awscdk.App { return awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())}) }
 
-	paths := Paths{Root: root, Bootstrap: bootstrap, GrafanaBootstrap: bootstrap}
+	paths := Paths{Root: root, Bootstrap: bootstrap, GrafanaBootstrap: bootstrap, DemoApp: bootstrap}
 
 	for _, tc := range []struct {
 		name    string
@@ -248,6 +251,18 @@ func TestBuildAppRefuses(t *testing.T) {
 		_, err := BuildApp(newApp(), env, paths)
 		if err == nil || !strings.Contains(err.Error(), "configFile") || !strings.Contains(err.Error(), "statistic") {
 			t.Errorf("got %v", err)
+		}
+	})
+	t.Run("missing demo application names make lambda", func(t *testing.T) {
+		if err := os.WriteFile(filepath.Join(root, env.ConfigFile), []byte("external_labels: {env: dev}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p := paths
+		p.DemoApp = filepath.Join(root, "demoapp", "demoapp")
+		_, err := BuildApp(newApp(), env, p)
+		var mb *cw.MissingBootstrapError
+		if !env.EcsDemo.Enabled || !errors.As(err, &mb) || mb.Path != p.DemoApp || !strings.Contains(err.Error(), "make lambda") {
+			t.Errorf("got %v, want the missing %s and `make lambda`", err, p.DemoApp)
 		}
 	})
 	t.Run("missing rules file", func(t *testing.T) {

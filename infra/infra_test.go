@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	} else {
 		code = m.Run()
 	}
+	if outRoot != "" {
+		os.RemoveAll(outRoot)
+	}
 	// One jsii runtime serves every test; closing it per test would restart
 	// node each time.
 	jsii.Close()
@@ -52,7 +55,7 @@ func setup() (int, error) {
 	if outRoot, err = os.MkdirTemp("", "cwstream-infra-test-"); err != nil {
 		return 1, err
 	}
-	for bootstrap, pkg := range map[string]string{BootstrapPath: "./lambda/ingest", GrafanaBootstrapPath: "./lambda/grafana"} {
+	for bootstrap, pkg := range map[string]string{BootstrapPath: "./lambda/ingest", GrafanaBootstrapPath: "./lambda/grafana", DemoAppPath: "./cmd/demoapp"} {
 		bootstrap = filepath.Join(repoRoot, bootstrap)
 		if _, err := os.Stat(bootstrap); err == nil {
 			continue
@@ -123,6 +126,9 @@ func synth(t *testing.T, name string) *synthesized {
 	all := []awscdk.Stack{stacks.Workspace.Stack}
 	for _, in := range stacks.Ingest {
 		all = append(all, in.Stack)
+	}
+	if stacks.EcsDemo != nil {
+		all = append(all, stacks.EcsDemo.Stack)
 	}
 	for _, st := range all {
 		tpl := assertions.Template_FromStack(st, nil)

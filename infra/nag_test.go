@@ -27,6 +27,9 @@ func TestAwsSolutionsChecks(t *testing.T) {
 			for _, in := range s.stacks.Ingest {
 				check(*in.StackName(), assertions.Annotations_FromStack(in.Stack))
 			}
+			if d := s.stacks.EcsDemo; d != nil {
+				check(*d.StackName(), assertions.Annotations_FromStack(d.Stack))
+			}
 		})
 	}
 }

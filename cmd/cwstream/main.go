@@ -1,7 +1,8 @@
 // Command cwstream works with CloudWatch metric-stream data outside Lambda:
 // it shows the series a payload becomes (dryrun), replays recorded or failed
 // payloads into a Prometheus-compatible store (replay), and writes the
-// dashboards and rules (dashboards, rules, grafana).
+// dashboards and rules (dashboards, rules, grafana), and configures the ADOT
+// collector sidecar of ECS tasks (adot-config).
 //
 // Each subcommand is thin glue over the packages under internal/, the same
 // ones the Lambda runs.
@@ -41,6 +42,7 @@ func commands() []command {
 		{"replay", "write recorded or failed payloads to a remote-write store, through the Lambda handler", runReplay},
 		{"dashboards", "write the Grafana dashboards as JSON models (--out DIR)", plain(runDashboards)},
 		{"rules", "write the Prometheus rule file (--out FILE) or the alert manager definition", plain(runRules)},
+		{"adot-config", "print the ADOT collector sidecar configuration or ECS container definition", plain(runADOTConfig)},
 		{"grafana", "provision dashboards and the AMP data source into Amazon Managed Grafana (sync|remove)", plain(runGrafana)},
 		{"version", "print the version", func(_ context.Context, e *env, _ []string) error {
 			_, err := fmt.Fprintln(e.stdout, "cwstream", version.String())

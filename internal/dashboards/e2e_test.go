@@ -21,7 +21,8 @@ import (
 // query and every rule expression: each must parse, every variable and panel
 // query must return data, and so must every rule's probe (the measured value
 // behind an alert), which proves the rules read series that exist. The data
-// is the fixture payloads' (see streamSamples).
+// is the fixture payloads' (see streamSamples) and the series the ADOT
+// collector sidecar wrote in its own end-to-end test (see sidecarSamples).
 func TestQueriesAgainstPrometheus(t *testing.T) {
 	proveQueries(t, streamSamples(t))
 }
@@ -37,7 +38,13 @@ func proveQueries(t *testing.T, samples []sample.Sample) {
 	p := promtest.Start(t, promtest.WithRules(ruleText, time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	end := loadSamples(ctx, t, p, samples)
+	newest := samples[0].T
+	for _, s := range samples {
+		newest = max(newest, s.T)
+	}
+	// Every proof includes the ADOT sidecar's series, ending at the same
+	// minute as the stream's: the ECS dashboard reads both paths.
+	end := loadSamples(ctx, t, p, append(slices.Clip(samples), sidecarSamples(t, newest)...))
 
 	ruleFile, err := rules.Build(rules.DefaultOptions())
 	if err != nil {

@@ -8,7 +8,7 @@ const ecsSvc = `dimension_ClusterName=~"$cluster",dimension_ServiceName=~"$servi
 
 func ecsDashboard() *dashboard.DashboardBuilder {
 	b := newDashboard(UIDECS, "ECS service",
-		"ECS services: CPU and memory (utilization, reserved vs used), task counts, deployments, network, storage I/O and restarts. Needs Container Insights for everything but utilization.",
+		"ECS services: CPU and memory (utilization, reserved vs used), task counts, deployments, network, storage I/O and restarts. Needs Container Insights for everything but utilization. The last row is the ADOT collector sidecar's: application and per-container metrics.",
 		"ecs", "aws")
 	for _, v := range variables("aws_ecs_cpuutilization_average") {
 		b.WithVariable(v)
@@ -97,5 +97,6 @@ func ecsDashboard() *dashboard.DashboardBuilder {
 			},
 		}),
 	)
+	sidecarRow(b)
 	return b
 }

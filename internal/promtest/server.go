@@ -40,7 +40,6 @@
 package promtest
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -50,7 +49,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -81,7 +79,7 @@ type Server struct {
 	dataDir string
 	http    *http.Client      // remote write
 	api     *promquery.Client // everything else
-	log     *syncBuffer
+	log     *testutil.SyncBuffer
 }
 
 // Option changes how Start runs Prometheus.
@@ -181,7 +179,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		url:     "http://" + addr,
 		dataDir: filepath.Join(dir, "data"),
 		http:    &http.Client{Timeout: 60 * time.Second},
-		log:     &syncBuffer{},
+		log:     &testutil.SyncBuffer{},
 	}
 	s.api = promquery.New(s.url, s.http)
 	args := []string{
@@ -304,23 +302,4 @@ func freeAddr(tb testing.TB) string {
 		tb.Fatalf("promtest: free port: %v", err)
 	}
 	return addr
-}
-
-// syncBuffer collects the process output, written by exec's copying
-// goroutine and read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,7 +1,7 @@
 // Package testutil holds what tests across packages share: finding the
 // repository and the recorded payloads beside it, golden files, the one
 // rule for a missing prerequisite (skip on a developer machine, fail in CI),
-// and moto_server.
+// moto_server, and a buffer for a child process's output.
 package testutil
 
 import (

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/cwstream/cwstream/infra/adot"
+	adotconfig "github.com/cwstream/cwstream/internal/adot"
+)
+
+// TestEcsDemoStack pins the demo service and its ADOT sidecar in dev: the
+// pinned image, the configuration in AOT_CONFIG_CONTENT writing to this
+// environment's workspace with SigV4, the health check, essential false,
+// the encrypted log group, and the task role allowed exactly the AMP
+// ingestion actions on the one workspace.
+func TestEcsDemoStack(t *testing.T) {
+	s := synth(t, "dev")
+	if s.stacks.EcsDemo == nil {
+		t.Fatal("dev has ecsDemo enabled but no demo stack")
+	}
+	name := *s.stacks.EcsDemo.StackName()
+	if name != DemoStackName("dev", s.env.Region) {
+		t.Errorf("stack name %s", name)
+	}
+	raw, tpl := s.raw[name], s.templates[name]
+	wsRaw := s.raw[*s.stacks.Workspace.StackName()]
+	ampID, _ := only(t, wsRaw, "AWS::APS::Workspace", "")
+
+	for typ, n := range map[string]float64{
+		"AWS::ECS::Cluster": 1, "AWS::ECS::TaskDefinition": 1, "AWS::ECS::Service": 1, "AWS::KMS::Key": 1,
+		"AWS::Logs::LogGroup": 3, "AWS::EC2::FlowLog": 1, "AWS::EC2::NatGateway": 0,
+	} {
+		check(t, "count "+typ, func() { tpl.ResourceCountIs(jsii.String(typ), jsii.Number(n)) })
+	}
+
+	_, td := only(t, raw, "AWS::ECS::TaskDefinition", "")
+	tdp := props(td)
+	if tdp["Cpu"] != "256" || tdp["Memory"] != "512" || asJSON(tdp["RequiresCompatibilities"]) != `["FARGATE"]` ||
+		tdp["RuntimePlatform"].(obj)["CpuArchitecture"] != "ARM64" {
+		t.Errorf("task definition size/platform: cpu %v memory %v %v %v", tdp["Cpu"], tdp["Memory"], tdp["RequiresCompatibilities"], tdp["RuntimePlatform"])
+	}
+	var sidecar, app obj
+	for _, c := range tdp["ContainerDefinitions"].([]any) {
+		switch c.(obj)["Name"] {
+		case adot.ContainerName:
+			sidecar = c.(obj)
+		case "app":
+			app = c.(obj)
+		}
+	}
+	if sidecar == nil || app == nil {
+		t.Fatalf("containers: %v", tdp["ContainerDefinitions"])
+	}
+	if img := sidecar["Image"]; img != "public.ecr.aws/aws-observability/aws-otel-collector:"+adotconfig.ImageVersion || strings.HasSuffix(img.(string), ":latest") {
+		t.Errorf("sidecar image %v", img)
+	}
+	if !strings.HasPrefix(adotconfig.ImageVersion, "v0.") || adotconfig.ImageVersion == "latest" {
+		t.Errorf("image version %q is not a pinned release tag", adotconfig.ImageVersion)
+	}
+	if sidecar["Essential"] != false || app["Essential"] != true {
+		t.Errorf("essential: sidecar %v app %v; want false, true", sidecar["Essential"], app["Essential"])
+	}
+	if hc := sidecar["HealthCheck"].(obj); asJSON(hc["Command"]) != `["CMD","/healthcheck"]` || hc["Interval"] == nil || hc["Retries"] == nil {
+		t.Errorf("health check %v", hc)
+	}
+	// Control Tower: no container runs as root or writes its root file
+	// system (the ADOT image's own user is aoc).
+	for _, c := range []obj{sidecar, app} {
+		if c["User"] == nil || c["User"] == "root" || c["User"] == "0" || c["ReadonlyRootFilesystem"] != true {
+			t.Errorf("container %v: user %v, read-only root %v", c["Name"], c["User"], c["ReadonlyRootFilesystem"])
+		}
+	}
+	if sidecar["Cpu"] != float64(adotconfig.CPUUnits) || sidecar["Memory"] != float64(adotconfig.MemoryLimitMiB) {
+		t.Errorf("sidecar cpu %v memory %v", sidecar["Cpu"], sidecar["Memory"])
+	}
+
+	// AOT_CONFIG_CONTENT: the rendered configuration with the workspace's
+	// remote-write URL, which the demo stack imports from the workspace
+	// stack.
+	env := sidecar["Environment"].([]any)
+	if len(env) != 1 || env[0].(obj)["Name"] != adot.ConfigEnv {
+		t.Fatalf("sidecar environment %v", env)
+	}
+	join := env[0].(obj)["Value"].(obj)["Fn::Join"].([]any)
+	var text strings.Builder
+	urlParts := 0
+	for _, part := range join[1].([]any) {
+		switch v := resolveAcross(t, part, raw, wsRaw).(type) {
+		case string:
+			text.WriteString(v)
+		case obj:
+			// The workspace's Prometheus endpoint (CDK flattens the
+			// remote-write URL's join into this one).
+			if asJSON(v) == asJSON(obj{"Fn::GetAtt": []any{ampID, "PrometheusEndpoint"}}) {
+				urlParts++
+				text.WriteString("<PROMETHEUS_ENDPOINT>")
+				continue
+			}
+			t.Errorf("unexpected token in the configuration: %s", asJSON(v))
+		}
+	}
+	cfg := text.String()
+	if urlParts != 1 {
+		t.Errorf("the workspace's endpoint appears %d times", urlParts)
+	}
+	for _, want := range []string{
+		"endpoint: <PROMETHEUS_ENDPOINT>api/v1/remote_write\n    auth:\n      authenticator: sigv4auth\n",
+		"  sigv4auth:\n    service: aps\n    region: " + s.env.Region + "\n",
+		"          - localhost:8080\n",
+		"      value: " + DemoServiceName("dev") + "\n",
+		"    external_labels:\n      env: dev\n",
+		"  awsecscontainermetrics:\n",
+	} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("AOT_CONFIG_CONTENT lacks %q:\n%s", want, cfg)
+		}
+	}
+
+	// The task role: one policy, one statement, the four ingestion actions
+	// on the workspace ARN only.
+	roleRef := tdp["TaskRoleArn"].(obj)["Fn::GetAtt"].([]any)[0]
+	var rolePolicies []obj
+	for _, p := range resources(raw, "AWS::IAM::Policy") {
+		for _, r := range props(p)["Roles"].([]any) {
+			if r.(obj)["Ref"] == roleRef {
+				rolePolicies = append(rolePolicies, props(p))
+			}
+		}
+	}
+	if len(rolePolicies) != 1 {
+		t.Fatalf("task role has %d policies, want 1", len(rolePolicies))
+	}
+	stmts := rolePolicies[0]["PolicyDocument"].(obj)["Statement"].([]any)
+	if len(stmts) != 1 {
+		t.Fatalf("task role statements %v", stmts)
+	}
+	st := stmts[0].(obj)
+	acts := actions(st)
+	slices.Sort(acts)
+	// AMP user guide, IAM permissions; Service Authorization Reference:
+	// each of these takes the workspace resource type.
+	if strings.Join(acts, ",") != "aps:GetLabels,aps:GetMetricMetadata,aps:GetSeries,aps:RemoteWrite" || st["Effect"] != "Allow" {
+		t.Errorf("task role actions %v", acts)
+	}
+	if got := resolveAcross(t, st["Resource"], raw, wsRaw); asJSON(got) != asJSON(obj{"Fn::GetAtt": []any{ampID, "Arn"}}) {
+		t.Errorf("task role resource %s, want the workspace ARN", asJSON(got))
+	}
+
+	// The sidecar's log group: named, retention, encrypted with the
+	// stack's key, whose policy lets CloudWatch Logs of this account and
+	// region use it (constructs.NewStackKey).
+	keyID, key := only(t, raw, "AWS::KMS::Key", "")
+	check(t, "sidecar log group", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Logs::LogGroup"), obj{
+			"LogGroupName":    "/cwstream/dev/ecsdemo/adot-collector",
+			"RetentionInDays": s.env.EcsDemo.LogRetentionDays,
+			"KmsKeyId":        obj{"Fn::GetAtt": []any{keyID, "Arn"}},
+		})
+	})
+	for _, lg := range resources(raw, "AWS::Logs::LogGroup") {
+		if props(lg)["KmsKeyId"] == nil || props(lg)["RetentionInDays"] == nil {
+			t.Errorf("log group %v without encryption or retention", props(lg)["LogGroupName"])
+		}
+	}
+	if props(key)["EnableKeyRotation"] != true {
+		t.Error("key rotation off")
+	}
+	found := false
+	for _, st := range props(key)["KeyPolicy"].(obj)["Statement"].([]any) {
+		st := st.(obj)
+		if st["Sid"] != "CloudWatchLogs" {
+			continue
+		}
+		found = true
+		if asJSON(st["Principal"]) != `{"Service":"logs.`+s.env.Region+`.amazonaws.com"}` {
+			t.Errorf("logs key principal %v", st["Principal"])
+		}
+		cond := asJSON(st["Condition"])
+		if !strings.Contains(cond, `"ArnLike":{"kms:EncryptionContext:aws:logs:arn"`) || !strings.Contains(cond, `:log-group:*`) {
+			t.Errorf("logs key condition %s", cond)
+		}
+	}
+	if !found {
+		t.Error("the key policy does not let CloudWatch Logs use the key")
+	}
+
+	check(t, "service", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::ECS::Service"), obj{
+			"ServiceName":          DemoServiceName("dev"),
+			"LaunchType":           "FARGATE",
+			"DesiredCount":         s.env.EcsDemo.DesiredCount,
+			"NetworkConfiguration": obj{"AwsvpcConfiguration": obj{"AssignPublicIp": "ENABLED"}},
+		})
+	})
+	check(t, "cluster", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::ECS::Cluster"), obj{
+			"ClusterName":     DemoClusterName("dev"),
+			"ClusterSettings": []any{obj{"Name": "containerInsights", "Value": "enabled"}},
+		})
+	})
+	_, sg := only(t, raw, "AWS::EC2::SecurityGroup", "")
+	if props(sg)["SecurityGroupIngress"] != nil {
+		t.Errorf("demo tasks accept inbound traffic: %v", props(sg)["SecurityGroupIngress"])
+	}
+}
+
+// TestNoEcsDemoInProd: the demo is off unless an environment enables it.
+func TestNoEcsDemoInProd(t *testing.T) {
+	if s := synth(t, "prod"); s.stacks.EcsDemo != nil {
+		t.Error("prod has a demo stack")
+	}
+}
