@@ -130,9 +130,10 @@ func BuildApp(app awscdk.App, env *EnvConfig, paths Paths) (*Stacks, error) {
 		in := NewIngestStack(app, name, &IngestStackProps{
 			StackProps: stackProps(env, region, name,
 				fmt.Sprintf("cwstream %s %s: metric stream, Firehose, ingest Lambda, alarms", env.Name, region)),
-			Env:       env,
-			Workspace: out.Workspace,
-			AssetDir:  assetDir,
+			Env:        env,
+			Workspace:  out.Workspace,
+			AssetDir:   assetDir,
+			TagLookups: cfg.Tags.Enabled,
 		})
 		in.Node().AddValidation(&frameworkHandlerGuards{in.Stack})
 		out.Ingest = append(out.Ingest, in)

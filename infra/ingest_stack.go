@@ -34,6 +34,9 @@ type IngestStackProps struct {
 	Workspace *WorkspaceStack
 	// AssetDir is the function's staged deployment package.
 	AssetDir string
+	// TagLookups grants the function tag:GetResources: its configuration
+	// turns tag enrichment on.
+	TagLookups bool
 }
 
 // IngestStack is one per environment and region: metric stream → Firehose →
@@ -147,6 +150,7 @@ func NewIngestStack(scope constructs.Construct, id string, props *IngestStackPro
 		WorkspaceArn:        props.Workspace.Prometheus.Workspace.AttrArn(),
 		Environment:         environment,
 		RemovalPolicy:       removal,
+		TagLookups:          props.TagLookups,
 	})
 	s.DeliveryStream = cw.NewDeliveryStream(stack, "Firehose", &cw.DeliveryStreamProps{
 		Function:                       s.Function.Function,

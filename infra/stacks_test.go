@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -14,6 +15,7 @@ import (
 
 	cw "github.com/cwstream/cwstream/infra/constructs"
 
+	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/lambdaenv"
 	"github.com/cwstream/cwstream/internal/telemetry"
 )
@@ -356,6 +358,38 @@ func checkIngest(t *testing.T, s *synthesized, stackName string) {
 	if env.Network != nil && strings.HasSuffix(stackName, env.Region) {
 		wantStatements++ // the VPC function's network interfaces
 	}
+	// Tag enrichment: tag:GetResources on *, and only with tags.enabled.
+	// The Service Authorization Reference's table for the Resource Groups
+	// Tagging API (service prefix tag) lists no resource type and no
+	// condition key for GetResources, and says an action without one needs
+	// "*" in the Resource element:
+	// https://docs.aws.amazon.com/service-authorization/latest/reference/list_resourcegroupstaggingapi.html
+	cwCfg, err := config.Load(filepath.Join(repoRoot, env.ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := statementsWith(doc, "tag:GetResources")
+	switch {
+	case !cwCfg.Tags.Enabled && len(tg) != 0:
+		t.Errorf("tags are off in %s, yet the role may call tag:GetResources", env.ConfigFile)
+	case cwCfg.Tags.Enabled && (len(tg) != 1 || !slices.Equal(actions(tg[0]), []string{"tag:GetResources"}) || tg[0]["Resource"] != "*" || tg[0]["Effect"] != "Allow"):
+		t.Errorf("tags are on in %s: want one statement allowing tag:GetResources on *, got %s", env.ConfigFile, asJSON(tg))
+	case cwCfg.Tags.Enabled:
+		wantStatements++
+		// The cdk-nag IAM5 finding on it is suppressed with the reason.
+		policyID, policy := only(t, raw, "AWS::IAM::Policy", "Ingest")
+		found := false
+		for _, sup := range asSlice(asMap(asMap(policy["Metadata"])["cdk_nag"])["rules_to_suppress"]) {
+			sup := asMap(sup)
+			if sup["id"] == "AwsSolutions-IAM5" && strings.Contains(asJSON(sup["applies_to"]), `"Resource::*"`) &&
+				strings.Contains(fmt.Sprint(sup["reason"]), "tag:GetResources") && strings.Contains(fmt.Sprint(sup["reason"]), "no resource-level permissions") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: no AwsSolutions-IAM5 suppression for Resource::* saying why tag:GetResources is on *: %s", policyID, asJSON(policy["Metadata"]))
+		}
+	}
 	if len(doc["Statement"].([]any)) != wantStatements {
 		t.Errorf("function role has %d statements, want %d: %s", len(doc["Statement"].([]any)), wantStatements, asJSON(doc))
 	}
@@ -520,8 +554,9 @@ func TestNoUnscopedGrants(t *testing.T) {
 					}
 					grafanaList := strings.HasPrefix(id, "Grafana") && st["Sid"] == "NoResourceLevelPermissions"
 					vpcFunction := strings.HasPrefix(id, "Ingest") && st["Sid"] == "NetworkInterfaces"
+					tagLookups := strings.HasPrefix(id, "Ingest") && st["Sid"] == "TagLookups" && slices.Equal(actions(st), []string{"tag:GetResources"})
 					ecrToken := slices.Equal(actions(st), []string{"ecr:GetAuthorizationToken"})
-					if st["Resource"] == "*" && !grafanaList && !vpcFunction && !ecrToken {
+					if st["Resource"] == "*" && !grafanaList && !vpcFunction && !tagLookups && !ecrToken {
 						t.Errorf("%s/%s: %v on *", stack, id, actions(st))
 					}
 				}
@@ -568,4 +603,10 @@ func statementsWith(doc obj, action string) []obj {
 		}
 	}
 	return out
+}
+
+// asMap is v as an object, or nil.
+func asMap(v any) obj {
+	m, _ := v.(obj)
+	return m
 }

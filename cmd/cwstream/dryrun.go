@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/cwstream/cwstream/internal/cardinality"
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/convert"
 	"github.com/cwstream/cwstream/internal/sample"
 	"github.com/cwstream/cwstream/internal/source"
+	"github.com/cwstream/cwstream/internal/tags"
 )
 
 func runDryrun(ctx context.Context, e *env, args []string) error {
@@ -17,6 +19,7 @@ func runDryrun(ctx context.Context, e *env, args []string) error {
 	cfgPath := fs.String("config", "", "cwstream configuration `file` (default: every statistic, no relabelling)")
 	summary := fs.Bool("summary", false, "print a cardinality summary instead of the samples")
 	top := fs.Int("top", 15, "entries in each list of the summary")
+	withTags := fs.Bool("tags", false, tagsFlagHelp)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -35,10 +38,32 @@ func runDryrun(ctx context.Context, e *env, args []string) error {
 
 	out := bufio.NewWriterSize(e.stdout, 1<<16)
 	conv := convert.New(cfg)
+	var enricher *tags.Enricher
+	if *withTags {
+		log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		if enricher, err = newEnricher(ctx, cfg, log); err != nil {
+			return err
+		}
+		conv.Enrich(enricher)
+	}
+	var newest int64
 	report := cardinality.New()
 	var samples []sample.Sample
 	var line []byte
 	records, failed := 0, 0
+	emit := func(samples []sample.Sample) error {
+		if *summary {
+			report.Add(samples)
+			return nil
+		}
+		for _, s := range samples {
+			line = append(sample.AppendText(line[:0], s), '\n')
+			if _, err := out.Write(line); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for _, arg := range fs.Args() {
 		err := opener.Walk(ctx, arg, func(name string, b []byte) error {
 			return source.Each(name, b, func(rec source.Record) error {
@@ -54,24 +79,27 @@ func runDryrun(ctx context.Context, e *env, args []string) error {
 					failed++
 					fmt.Fprintf(e.stderr, "%s: %v\n", recordPlace(rec), err)
 				}
+				for i := range samples {
+					newest = max(newest, samples[i].T)
+				}
 				// The good frames before a bad one are still shown: they
 				// are what the Lambda would have decoded too.
-				if *summary {
-					report.Add(samples)
-				} else {
-					for _, s := range samples {
-						line = append(sample.AppendText(line[:0], s), '\n')
-						if _, err := out.Write(line); err != nil {
-							return err
-						}
-					}
-				}
-				return nil
+				return emit(samples)
 			})
 		})
 		if err != nil {
 			out.Flush()
 			return err
+		}
+	}
+	if enricher != nil && newest > 0 {
+		// As one invocation of the Lambda: the info series of every
+		// resource seen, at the newest sample's time.
+		if err := emit(enricher.Append(ctx, nil, newest)); err != nil {
+			return err
+		}
+		if st := enricher.Stats(); st.LookupErrors > 0 {
+			fmt.Fprintf(e.stderr, "cwstream dryrun: %d of %d tag lookups failed (see above): info series are missing\n", st.LookupErrors, st.Lookups)
 		}
 	}
 	if *summary {

@@ -19,6 +19,7 @@ import (
 	"github.com/cwstream/cwstream/internal/promquery"
 	"github.com/cwstream/cwstream/internal/remotewrite"
 	"github.com/cwstream/cwstream/internal/source"
+	"github.com/cwstream/cwstream/internal/tags"
 	"github.com/cwstream/cwstream/internal/telemetry"
 )
 
@@ -34,7 +35,7 @@ const (
 // replayFlags are replay's command line.
 type replayFlags struct {
 	to, cfgPath, region, query string
-	sigv4, noSigv4             bool
+	sigv4, noSigv4, tags       bool
 	concurrency, attempts      int
 	timeout                    time.Duration
 	sources                    []string
@@ -51,6 +52,7 @@ func parseReplayFlags(e *env, args []string) (*replayFlags, error) {
 	fs.IntVar(&f.concurrency, "concurrency", 0, "requests in flight (default 4)")
 	fs.IntVar(&f.attempts, "max-attempts", 0, "attempts per request before its records count as failed (default 10)")
 	fs.DurationVar(&f.timeout, "timeout", 15*time.Minute, "time one batch of records (up to 500, like one Lambda invocation) may take, retries and Retry-After waits included; its records not written by then fail with cause deadline")
+	fs.BoolVar(&f.tags, "tags", false, tagsFlagHelp)
 	fs.StringVar(&f.query, "query", "", "after writing, evaluate this PromQL `expression` at the newest sample's time and print it (SigV4-signed like the writes)")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -121,7 +123,14 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	r := newReplayer(e, cfg, client, f.timeout)
+	var enricher *tags.Enricher
+	if f.tags {
+		log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		if enricher, err = newEnricher(ctx, cfg, log); err != nil {
+			return err
+		}
+	}
+	r := newReplayer(e, cfg, client, f.timeout, enricher)
 	start := time.Now()
 	for _, arg := range f.sources {
 		if err := opener.Walk(ctx, arg, func(name string, b []byte) error { return r.source(ctx, name, b) }); err != nil {
@@ -171,9 +180,11 @@ type replayer struct {
 	conflicts int // failed records that replaying cannot fix
 }
 
-func newReplayer(e *env, cfg *config.Config, w firehose.Writer, timeout time.Duration) *replayer {
+// newReplayer returns a replayer writing to w; enricher, if not nil, writes
+// the info series of the records' resources, as the Lambda does.
+func newReplayer(e *env, cfg *config.Config, w firehose.Writer, timeout time.Duration, enricher *tags.Enricher) *replayer {
 	r := &replayer{e: e, timeout: timeout}
-	r.core = firehose.NewCore(cfg, w, firehose.Options{OnInvocation: r.add})
+	r.core = firehose.NewCore(cfg, w, firehose.Options{OnInvocation: r.add, Tags: enricher})
 	if e.isTerminal {
 		r.bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionShowBytes(true),
 			progressbar.OptionShowCount(), progressbar.OptionSetDescription("replaying"), progressbar.OptionThrottle(100*time.Millisecond),

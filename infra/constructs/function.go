@@ -1,6 +1,8 @@
 package constructs
 
 import (
+	"slices"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -30,7 +32,13 @@ type IngestFunctionProps struct {
 	// Environment is the function's CWSTREAM_* variables.
 	Environment   map[string]*string
 	RemovalPolicy awscdk.RemovalPolicy
+	// TagLookups lets the function call tag:GetResources: its
+	// configuration turns resource tag enrichment on (tags.enabled).
+	TagLookups bool
 }
+
+// tagLookupsReason is why tag:GetResources is granted on "*".
+const tagLookupsReason = "tag:GetResources (Resource Groups Tagging API) supports no resource-level permissions or condition keys: the Service Authorization Reference lists no resource type for it, so the statement must name *. It is read-only and only lists the tags of this account's resources, which the function writes as info series (tags.enabled in its configuration)."
 
 // IngestFunction is the Firehose transformation Lambda (provided.al2023,
 // arm64) with its own log group and a role that can write its logs and
@@ -45,6 +53,20 @@ type IngestFunction struct {
 // NewIngestFunction creates the function, its log group and role.
 func NewIngestFunction(scope constructs.Construct, id string, props *IngestFunctionProps) *IngestFunction {
 	c := constructs.NewConstruct(scope, jsii.String(id))
+	grants := []awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("RemoteWrite"),
+		Actions:   jsii.Strings("aps:RemoteWrite"),
+		Resources: &[]*string{props.WorkspaceArn},
+	})}
+	var wildcards []nagReason
+	if props.TagLookups {
+		grants = append(grants, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("TagLookups"),
+			Actions:   jsii.Strings("tag:GetResources"),
+			Resources: jsii.Strings("*"),
+		}))
+		wildcards = append(wildcards, nagReason{"Resource::*", tagLookupsReason})
+	}
 	fn, role, logGroup := newGoFunction(c, &goFunctionProps{
 		Description:         "cwstream: CloudWatch metric stream records (OpenTelemetry 0.7) to Prometheus remote write",
 		RoleDescription:     "cwstream ingest function: write its own logs and remote-write to one AMP workspace",
@@ -58,11 +80,8 @@ func NewIngestFunction(scope constructs.Construct, id string, props *IngestFunct
 		Network:             props.Network,
 		NoNetworkReason:     props.NoNetworkReason,
 		RemovalPolicy:       props.RemovalPolicy,
-		Grant: awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("RemoteWrite"),
-			Actions:   jsii.Strings("aps:RemoteWrite"),
-			Resources: &[]*string{props.WorkspaceArn},
-		}),
+		Grants:              grants,
+		Wildcards:           wildcards,
 	})
 	return &IngestFunction{Construct: c, Function: fn, Role: role, LogGroup: logGroup}
 }
@@ -81,8 +100,10 @@ type goFunctionProps struct {
 	Network         *FunctionNetwork
 	NoNetworkReason string
 	RemovalPolicy   awscdk.RemovalPolicy
-	// Grant is what the function may do besides writing its own logs.
-	Grant awsiam.PolicyStatement
+	// Grants are what the function may do besides writing its own logs.
+	Grants []awsiam.PolicyStatement
+	// Wildcards say why a grant's wildcard is acceptable (cdk-nag IAM5).
+	Wildcards []nagReason
 }
 
 // newGoFunction creates, in c, a provided.al2023 arm64 function with its
@@ -105,17 +126,25 @@ func newGoFunction(c constructs.Construct, props *goFunctionProps) (awslambda.Fu
 			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
 			Resources: &[]*string{logGroup.LogGroupArn()},
 		}),
-		props.Grant,
 	}
+	statements = append(statements, props.Grants...)
+	wildcards := slices.Clone(props.Wildcards)
 	if props.Network != nil {
 		statements = append(statements, networkInterfaceStatement())
+		// One suppression per finding: a second Resource::* reason joins
+		// the first.
+		if i := slices.IndexFunc(wildcards, func(r nagReason) bool { return r.appliesTo == "Resource::*" }); i >= 0 {
+			wildcards[i].reason += " " + networkInterfaceReason
+		} else {
+			wildcards = append(wildcards, nagReason{"Resource::*", networkInterfaceReason})
+		}
 	}
 	policy := awsiam.NewPolicy(c, jsii.String("Policy"), &awsiam.PolicyProps{
 		Roles:      &[]awsiam.IRole{role},
 		Statements: &statements,
 	})
-	if props.Network != nil {
-		suppressWildcards(policy, []nagReason{{"Resource::*", networkInterfaceReason}})
+	if len(wildcards) > 0 {
+		suppressWildcards(policy, wildcards)
 	}
 	fnProps := &awslambda.FunctionProps{
 		Description:  jsii.String(props.Description),

@@ -110,11 +110,11 @@ func NewGrafanaProvisioner(scope constructs.Construct, id string, props *Grafana
 		// AWS endpoints; it handles no metric data.
 		NoNetworkReason: "Runs only during deployments and talks to the public AMG control plane and Grafana workspace endpoints with SigV4 or a 15-minute token; it carries no metric data, and a VPC would add NAT or three more endpoints for nothing.",
 		RemovalPolicy:   props.RemovalPolicy,
-		Grant: awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Grants: []awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("GrafanaWorkspace"),
 			Actions:   jsii.Strings(GrafanaProvisioningActions...),
 			Resources: &[]*string{workspaceArn},
-		}),
+		})},
 	})
 	resource := awscdk.NewCustomResource(c, jsii.String("Resource"), &awscdk.CustomResourceProps{
 		ServiceToken:   fn.FunctionArn(),

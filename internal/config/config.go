@@ -5,6 +5,7 @@
 //	statistics: [sum, average]         # basic statistics to emit; default all five
 //	percentiles: [p50, p99]            # percentiles to keep; absent = all, [] = none
 //	relabel_configs: [...]             # Prometheus relabel_config, applied last
+//	tags: {enabled: true, ...}         # resource tags as YACE info series (internal/tags)
 //
 // Loading is defaults, then a strict unmarshal (unknown keys are errors),
 // then Validate, whose messages name the key at fault. Validation never fills
@@ -26,6 +27,7 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"github.com/cwstream/cwstream/internal/naming"
+	"github.com/cwstream/cwstream/internal/tags"
 )
 
 // Config is the cwstream configuration.
@@ -40,12 +42,14 @@ type Config struct {
 	Percentiles *[]string `yaml:"percentiles,omitempty"`
 	// RelabelConfigs are applied to every series, with Prometheus semantics.
 	RelabelConfigs []*relabel.Config `yaml:"relabel_configs,omitempty"`
+	// Tags configures the resource tag enrichment (off by default).
+	Tags tags.Config `yaml:"tags,omitempty"`
 }
 
 // Default returns the configuration used when there is no file: every
 // statistic, every percentile, no labels added, no relabelling.
 func Default() *Config {
-	return &Config{Statistics: naming.StatisticNames()}
+	return &Config{Statistics: naming.StatisticNames(), Tags: tags.Default()}
 }
 
 // Load reads and validates the file at path.
@@ -86,7 +90,8 @@ func Parse(b []byte) (*Config, error) {
 // read as "line 3: field foo not found in type config.Config".
 func cleanYAMLError(err error) error {
 	msg := strings.TrimSpace(strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:"))
-	msg = strings.ReplaceAll(msg, "type config.Config", "the configuration (known keys: external_labels, statistics, percentiles, relabel_configs)")
+	msg = strings.ReplaceAll(msg, "type config.Config", "the configuration (known keys: external_labels, statistics, percentiles, relabel_configs, tags)")
+	msg = strings.ReplaceAll(msg, "type tags.plain", "tags (known keys: enabled, resource_types, refresh, include_keys, exclude_keys)")
 	return errors.New(msg)
 }
 
@@ -135,6 +140,16 @@ func (c *Config) Validate() error {
 		// Prometheus names, which every remote-write store accepts.
 		if err := rc.Validate(model.LegacyValidation); err != nil {
 			errs = append(errs, fmt.Errorf("relabel_configs[%d]: %w", i, err))
+		}
+	}
+	if err := c.Tags.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Tags.Enabled {
+		for _, name := range slices.Sorted(maps.Keys(c.ExternalLabels)) {
+			if name == tags.LabelResource || strings.HasPrefix(name, "tag_") {
+				errs = append(errs, fmt.Errorf("external_labels: %q would overwrite a label of the info series tags.enabled writes (name, tag_*)", name))
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/prometheus/model/relabel"
 
@@ -66,6 +67,22 @@ relabel_configs:
 		{name: "null rule", yaml: "relabel_configs: [null]", wantErr: "relabel_configs[0]: empty rule"},
 		{name: "not yaml", yaml: "statistics: [sum", wantErr: "yaml"},
 		{name: "wrong type", yaml: "statistics: sum", wantErr: "cannot unmarshal"},
+		{name: "tags", yaml: "tags: {enabled: true, resource_types: [rds:db], refresh: 10m, exclude_keys: ['aws:.*']}", check: func(t *testing.T, c *Config) {
+			if !c.Tags.Enabled || len(c.Tags.ResourceTypes) != 1 || time.Duration(c.Tags.Refresh) != 10*time.Minute {
+				t.Errorf("tags %+v", c.Tags)
+			}
+		}},
+		{name: "tags off by default, defaults valid", yaml: "statistics: [sum]", check: func(t *testing.T, c *Config) {
+			if c.Tags.Enabled || len(c.Tags.ResourceTypes) == 0 || c.Tags.Refresh == 0 {
+				t.Errorf("tags %+v", c.Tags)
+			}
+		}},
+		{name: "unknown tags key", yaml: "tags: {enabeld: true}", wantErr: "field enabeld not found in tags (known keys: enabled,"},
+		{name: "bad tags resource type", yaml: "tags: {resource_types: [ec2:instance]}", wantErr: `tags.resource_types[0]: "ec2:instance" is not supported`},
+		{name: "tags refresh too short", yaml: "tags: {refresh: 10s}", wantErr: "tags.refresh: 10s is below"},
+		{name: "external label clashes with info series", yaml: "external_labels: {tag_Team: x}\ntags: {enabled: true}", wantErr: `external_labels: "tag_Team" would overwrite`},
+		{name: "external name label", yaml: "external_labels: {name: x}\ntags: {enabled: true}", wantErr: `external_labels: "name" would overwrite`},
+		{name: "external tag_ label without tags", yaml: "external_labels: {tag_Team: x}", check: func(t *testing.T, c *Config) {}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,15 +1,19 @@
 package convert
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/cw"
 	"github.com/cwstream/cwstream/internal/decode"
 	"github.com/cwstream/cwstream/internal/sample"
 	"github.com/cwstream/cwstream/internal/streamtest"
+	"github.com/cwstream/cwstream/internal/tags"
+	"github.com/cwstream/cwstream/internal/tags/tagstest"
 	"github.com/cwstream/cwstream/internal/testutil"
 	"github.com/cwstream/cwstream/internal/wire"
 )
@@ -55,7 +59,10 @@ func records(tb testing.TB, size int, f wire.Format) (recs [][]byte, datapoints 
 
 // benchConfigs are the configurations BenchmarkRecord runs: none, the two
 // rules of old, and a realistic set of five (one of each kind users write).
-type benchConfig struct{ name, yaml, file string }
+type benchConfig struct {
+	name, yaml, file string
+	tags             bool // tag enrichment on: every datapoint observed, info series once per loop
+}
 
 var benchConfigs = []benchConfig{
 	{name: ""},
@@ -66,6 +73,7 @@ relabel_configs:
 - {source_labels: [dimension_DBInstanceIdentifier], target_label: db}
 `},
 	{name: "relabel5", file: "relabel5.yaml"}, // under testdata/config
+	{name: "tags", yaml: "tags: {enabled: true}", tags: true},
 }
 
 // config parses the configuration.
@@ -107,7 +115,21 @@ func benchmarkRecord(b *testing.B, f wire.Format, mb int) {
 		}
 		b.Run(name, func(b *testing.B) {
 			c := New(cfg)
-			var dst []sample.Sample
+			var e *tags.Enricher
+			if bc.tags {
+				// Every resource known and looked up before timing, as
+				// in a warm Lambda.
+				fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
+				e = tags.New(&cfg.Tags, tags.NewAPI(tagstest.Start(b, fake)), tags.Options{Wait: time.Minute})
+				c.Enrich(e)
+				for _, r := range recs {
+					if _, _, err := c.Record(nil, r); err != nil {
+						b.Fatal(err)
+					}
+				}
+				e.Append(context.Background(), nil, 1)
+			}
+			var dst, info []sample.Sample
 			b.SetBytes(int64(bytes))
 			b.ReportAllocs()
 			var before, after runtime.MemStats
@@ -120,6 +142,9 @@ func benchmarkRecord(b *testing.B, f wire.Format, mb int) {
 					if err != nil {
 						b.Fatal(err)
 					}
+				}
+				if e != nil {
+					info = e.Append(context.Background(), info[:0], 1)
 				}
 			}
 			cpu := testutil.CPUTime(b) - cpu0

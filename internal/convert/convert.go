@@ -10,6 +10,7 @@ import (
 	"github.com/cwstream/cwstream/internal/decode"
 	"github.com/cwstream/cwstream/internal/sample"
 	"github.com/cwstream/cwstream/internal/series"
+	"github.com/cwstream/cwstream/internal/tags"
 )
 
 // Converter converts records. It is not safe for concurrent use.
@@ -20,6 +21,7 @@ type Converter struct {
 	dst        []sample.Sample
 	datapoints int
 	appendFn   func(*cw.Update) error
+	tags       *tags.Enricher
 }
 
 // New returns a Converter for cfg, which must be valid.
@@ -29,10 +31,17 @@ func New(cfg *config.Config) *Converter {
 	c.appendFn = func(u *cw.Update) error {
 		c.datapoints++
 		c.dst = c.builder.Append(c.dst, u)
+		if c.tags != nil {
+			c.tags.Observe(u)
+		}
 		return nil
 	}
 	return c
 }
+
+// Enrich has every datapoint's resource noted by e, whose info series the
+// caller appends once per batch of records (tags.Enricher.Append).
+func (c *Converter) Enrich(e *tags.Enricher) { c.tags = e }
 
 // Record appends the samples of every data point in data to dst, whatever
 // output format data holds. On malformed or unrecognised input it returns a

@@ -9,6 +9,10 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/cwstream/cwstream/internal/tags"
 )
 
 // MinutesPerMonth is the month the estimate extrapolates to: 730 hours,
@@ -122,6 +126,8 @@ const (
 	ItemAMPStorage   = "amp_storage"
 	ItemAMPQuery     = "amp_query"
 	ItemAMG          = "amg"
+	// ItemTagLookups counts the tag enrichment's API calls (tags.enabled).
+	ItemTagLookups = "tag_lookups"
 )
 
 // Item is one line of a bill.
@@ -209,6 +215,10 @@ func Estimate(t Traffic, p Prices, a Assumptions) Bill {
 		float64(editors)*p.Get(AMGEditorPerMonth) + float64(a.Viewers)*p.Get(AMGViewerPerMonth),
 		fmt.Sprintf("%s × %s + %s × %s", plural(editors, "editor"), usd(p.Get(AMGEditorPerMonth)), plural(a.Viewers, "viewer"), usd(p.Get(AMGViewerPerMonth)))})
 
+	if t.TagRefresh > 0 {
+		add(tagLookupsItem(t))
+	}
+
 	// Polling requests one metric per series (metric, dimensions,
 	// statistic) per poll: every series seen, at every poll, whereas the
 	// stream sends only the updates that exist (a count metric only in
@@ -222,6 +232,24 @@ func Estimate(t Traffic, p Prices, a Assumptions) Bill {
 		b.Polling[every.key] = float64(t.Series) * polls / 1000 * p.Get(GetMetricDataPer1000Requests)
 	}
 	return b
+}
+
+// tagLookupsItem counts the tag enrichment's calls to the Resource Groups
+// Tagging API: per region, every refresh, one GetResources call per page of
+// tags.PageSize resources. The count is per Lambda execution environment
+// (each looks up on its own) and a lower bound, since the API returns every
+// tagged resource of the types asked for, not only those streamed. The API
+// has no price in the table (AWS lists none for it); what the calls cost is
+// their share of its rate limit, which tags.refresh bounds.
+func tagLookupsItem(t Traffic) Item {
+	perHour := 0.0
+	for _, n := range t.TagResources {
+		pages := math.Max(1, math.Ceil(float64(n)/tags.PageSize))
+		perHour += pages * float64(time.Hour) / float64(t.TagRefresh)
+	}
+	return Item{ItemTagLookups, perHour * MinutesPerMonth / 60,
+		fmt.Sprintf("tag:GetResources calls (%s an hour per Lambda environment: %s, refresh %s)", count(perHour), plural(len(t.TagResources), "region"), model.Duration(t.TagRefresh)),
+		0, "no listed price"}
 }
 
 // lambdaItem prices the transformation Lambda: Firehose invokes it when

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/cwstream/cwstream/internal/config"
+	"github.com/cwstream/cwstream/internal/testutil"
 )
 
 // point is one data point to encode: a metric of one namespace with one
@@ -307,6 +308,49 @@ func TestLoadPrices(t *testing.T) {
 	} {
 		if _, err := LoadPrices(c.file, c.region); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("LoadPrices(%s, %s) = %v, want an error containing %q", c.file, c.region, err, c.want)
+		}
+	}
+}
+
+// With tags on, the bill counts the Tagging API calls: per region the
+// fixtures stream, one page per refresh. The fixtures carry 13 such
+// resources in us-east-1 (2 ALBs, 3 target groups, 2 ECS clusters, 6
+// services) and 5 in eu-west-1 (4 DB instances, 1 Aurora cluster): one
+// page each, so 2 calls per refresh, 12 refreshes an hour at 5m.
+func TestTagLookupsItem(t *testing.T) {
+	for _, tc := range []struct {
+		yaml    string
+		perHour float64
+	}{
+		{"tags: {enabled: true, refresh: 5m}", 24},
+		{"tags: {enabled: true, refresh: 10m}", 12},
+		{"tags: {enabled: false}", 0},
+	} {
+		cfg, err := config.Parse([]byte(tc.yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := NewMeter(cfg, Filter{})
+		for _, name := range []string{"ecs.bin", "ecs-2.bin", "rds.bin", "alb.bin", "alb-2.bin"} {
+			b, err := os.ReadFile(testutil.Testdata(t, "payloads", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Add(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tr := m.Traffic()
+		bill := Estimate(tr, Default(), DefaultAssumptions())
+		it, ok := bill.Item(ItemTagLookups)
+		if tc.perHour == 0 {
+			if ok {
+				t.Errorf("%s: item %+v", tc.yaml, it)
+			}
+			continue
+		}
+		if !ok || it.Quantity != tc.perHour*730 || it.USDPerMonth != 0 || tr.TagResources["us-east-1"] != 13 || tr.TagResources["eu-west-1"] != 5 {
+			t.Errorf("%s: item %+v, resources %v; want %v calls a month", tc.yaml, it, tr.TagResources, tc.perHour*730)
 		}
 	}
 }

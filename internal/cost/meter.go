@@ -14,6 +14,7 @@ import (
 	"github.com/cwstream/cwstream/internal/decode"
 	"github.com/cwstream/cwstream/internal/naming"
 	"github.com/cwstream/cwstream/internal/sample"
+	"github.com/cwstream/cwstream/internal/tags"
 )
 
 // FirehoseRecordUnit is the size Firehose rounds each record up to when it
@@ -71,6 +72,11 @@ type Traffic struct {
 	// statistic and percentile streamed, before the configuration) to its
 	// CloudWatch metric and statistic: what Suggest resolves queries with.
 	Names map[string]Stat
+	// TagResources counts, per region, the resources the payloads carry
+	// whose tags the enrichment looks up (internal/tags), and TagRefresh
+	// is its refresh interval; 0 when the configuration has it off.
+	TagResources map[string]int
+	TagRefresh   time.Duration
 }
 
 // Stat is one statistic of one CloudWatch metric.
@@ -114,6 +120,8 @@ type Meter struct {
 	samples []sample.Sample
 	t       Traffic
 	key     []byte
+	tagIDs  map[string]map[string]bool // region → resource ids (tags on)
+	ids     []string
 }
 
 // NewMeter returns a Meter for the configuration cfg (valid) and the
@@ -129,7 +137,23 @@ func NewMeter(cfg *config.Config, f Filter) *Meter {
 		series:  map[string]bool{},
 		names:   map[string]Stat{},
 		seen:    map[metricQ]bool{},
+		tagIDs:  tagIDs(cfg),
+		t:       Traffic{TagRefresh: tagRefresh(cfg)},
 	}
+}
+
+func tagIDs(cfg *config.Config) map[string]map[string]bool {
+	if !cfg.Tags.Enabled {
+		return nil
+	}
+	return map[string]map[string]bool{}
+}
+
+func tagRefresh(cfg *config.Config) time.Duration {
+	if !cfg.Tags.Enabled {
+		return 0
+	}
+	return time.Duration(cfg.Tags.Refresh)
 }
 
 // Add measures one Firehose record's data. On malformed data it counts
@@ -143,6 +167,9 @@ func (m *Meter) Add(data []byte) error {
 		all++
 		metric := Metric{u.Namespace, u.MetricName}
 		m.learn(metric, u)
+		if m.tagIDs != nil {
+			m.countResources(u)
+		}
 		if !m.filter.includes(metric) {
 			return nil
 		}
@@ -245,7 +272,31 @@ func (m *Meter) Traffic() Traffic {
 	t := m.t
 	t.Minutes = len(m.minutes)
 	t.Names = m.names
+	if m.tagIDs != nil {
+		t.TagResources = map[string]int{}
+		for region, ids := range m.tagIDs {
+			t.TagResources[region] = len(ids)
+		}
+	}
 	return t
+}
+
+// countResources notes the resources of u whose tags the enrichment looks
+// up (every supported kind: the lookup asks for the configured types, which
+// the count of pages hardly changes).
+func (m *Meter) countResources(u *cw.Update) {
+	m.ids = tags.ResourceIDs(m.ids[:0], u)
+	if len(m.ids) == 0 {
+		return
+	}
+	ids := m.tagIDs[u.Region]
+	if ids == nil {
+		ids = map[string]bool{}
+		m.tagIDs[strings.Clone(u.Region)] = ids
+	}
+	for _, id := range m.ids {
+		ids[id] = true
+	}
 }
 
 // String summarises t in one line, for reports.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/naming"
+	"github.com/cwstream/cwstream/internal/tags"
 )
 
 // Suggestion is what dashboards and rules read, resolved to CloudWatch.
@@ -31,11 +32,21 @@ type Suggestion struct {
 	Unknown []string
 }
 
+// infoNames are the series names of the tag enrichment's info series.
+var infoNames = func() []string {
+	var out []string
+	for _, ns := range tags.Namespaces() {
+		out = append(out, tags.InfoName(ns))
+	}
+	return out
+}()
+
 // Suggest resolves what r reads against names, the series names a stream
 // produces (Traffic.Names). Expressions are parsed with Prometheus's PromQL
 // parser after Substitute; a name matcher is resolved against names, so
 // regular expressions over names are followed exactly; a recording rule's
-// series stands for what its expression reads.
+// series stands for what its expression reads; the tag enrichment's info
+// series are cwstream's own and suggest nothing.
 func Suggest(r Reads, names map[string]Stat) (Suggestion, error) {
 	p := parser.NewParser(parser.Options{})
 	read := map[string]bool{}
@@ -97,6 +108,9 @@ func Suggest(r Reads, names map[string]Stat) (Suggestion, error) {
 				for _, name := range hit {
 					read[name] = true
 				}
+			case !recorded && slices.ContainsFunc(infoNames, matches):
+				// The tag enrichment's info series (internal/tags): written
+				// by cwstream itself, not streamed, so nothing to suggest.
 			case !recorded:
 				if vs.Name != "" {
 					unknown[vs.Name] = true
@@ -255,6 +269,9 @@ func (s Suggestion) Config(base *config.Config) (*config.Config, error) {
 	doc := map[string]any{"statistics": ordered, "percentiles": pcts}
 	if len(base.ExternalLabels) > 0 {
 		doc["external_labels"] = base.ExternalLabels
+	}
+	if base.Tags.Enabled {
+		doc["tags"] = base.Tags
 	}
 	var rules []any
 	for _, rc := range base.RelabelConfigs {

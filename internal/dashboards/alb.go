@@ -17,7 +17,7 @@ const (
 // 3xx this minute) is simply absent instead of breaking the query.
 func statusClasses(source string) string {
 	return `sum by (dimension_LoadBalancer, class) (label_replace(` +
-		`{__name__=~"aws_applicationelb_httpcode_` + source + `_[1-5]_xx_count_sum",` + scope + `,` + albLB + `}` +
+		alb.sel("", `__name__=~"aws_applicationelb_httpcode_`+source+`_[1-5]_xx_count_sum"`, albLB) +
 		`, "class", "${1}xx", "__name__", "aws_applicationelb_httpcode_` + source + `_([1-5])_xx_count_sum")) / 60`
 }
 
@@ -38,25 +38,25 @@ func albDashboard() *dashboard.DashboardBuilder {
 			title: "Requests per second", unit: unitReqPerSec, width: 8,
 			desc: "Requests the load balancer routed to a target, per second (RequestCount Sum / 60).",
 			targets: []target{
-				q(sel(rules.ALBRequestsPerSecond, `dimension_LoadBalancer=~"$load_balancer"`), "{{dimension_LoadBalancer}}"),
-				q(`sum by (dimension_TargetGroup) (`+sel("aws_applicationelb_request_count_sum", albTG)+`) / 60`, "{{dimension_TargetGroup}}"),
+				q(alb.sel(rules.ALBRequestsPerSecond, `dimension_LoadBalancer=~"$load_balancer"`), "{{dimension_LoadBalancer}}"),
+				q(`sum by (dimension_TargetGroup) (`+alb.sel("aws_applicationelb_request_count_sum", albTG)+`) / 60`, "{{dimension_TargetGroup}}"),
 			},
 		}),
 		graph(panel{
 			title: "Target response time", unit: unitSeconds, width: 8, steps: upBad(1, 2),
 			desc: "Time from the request leaving the load balancer to the target's response headers: average and percentiles.",
 			targets: []target{
-				q(sel("aws_applicationelb_target_response_time_average", albLB), "avg {{dimension_LoadBalancer}}"),
-				q(sel("aws_applicationelb_target_response_time_p50", albLB), "p50 {{dimension_LoadBalancer}}"),
-				q(sel("aws_applicationelb_target_response_time_p90", albLB), "p90 {{dimension_LoadBalancer}}"),
-				q(sel("aws_applicationelb_target_response_time_p99", albLB), "p99 {{dimension_LoadBalancer}}"),
+				q(alb.sel("aws_applicationelb_target_response_time_average", albLB), "avg {{dimension_LoadBalancer}}"),
+				q(alb.sel("aws_applicationelb_target_response_time_p50", albLB), "p50 {{dimension_LoadBalancer}}"),
+				q(alb.sel("aws_applicationelb_target_response_time_p90", albLB), "p90 {{dimension_LoadBalancer}}"),
+				q(alb.sel("aws_applicationelb_target_response_time_p99", albLB), "p99 {{dimension_LoadBalancer}}"),
 			},
 		}),
 		graph(panel{
 			title: "5xx share", unit: unitPercentUnit, width: 8, steps: upBad(0.01, 0.05),
 			desc: "5xx responses from targets and from the load balancer per request (recorded rule " + rules.ALB5xxRatio + ").",
 			targets: []target{
-				q(sel(rules.ALB5xxRatio, `dimension_LoadBalancer=~"$load_balancer"`), "{{dimension_LoadBalancer}}"),
+				q(alb.sel(rules.ALB5xxRatio, `dimension_LoadBalancer=~"$load_balancer"`), "{{dimension_LoadBalancer}}"),
 			},
 		}),
 	)
@@ -81,30 +81,30 @@ func albDashboard() *dashboard.DashboardBuilder {
 			title: "Healthy / unhealthy targets", unit: unitShort, width: 8, steps: upBad(0.5, 1),
 			desc: "Targets passing and failing health checks per target group (HealthyHostCount Minimum, UnHealthyHostCount Maximum).",
 			targets: []target{
-				q(sel("aws_applicationelb_healthy_host_count_minimum", albTG), "healthy {{dimension_TargetGroup}}"),
-				q(sel("aws_applicationelb_un_healthy_host_count_maximum", albTG), "unhealthy {{dimension_TargetGroup}}"),
+				q(alb.sel("aws_applicationelb_healthy_host_count_minimum", albTG), "healthy {{dimension_TargetGroup}}"),
+				q(alb.sel("aws_applicationelb_un_healthy_host_count_maximum", albTG), "unhealthy {{dimension_TargetGroup}}"),
 			},
 		}),
 		graph(panel{
 			title: "Connection errors and rejections", unit: unitPerSec, width: 8, steps: upBad(0.01, 1),
 			desc: "Connections the load balancer failed to open to a target, and client connections it rejected at its connection limit, per second.",
 			targets: []target{
-				q(sel("aws_applicationelb_target_connection_error_count_sum", albLB)+" / 60", "target errors {{dimension_LoadBalancer}}"),
-				q(sel("aws_applicationelb_rejected_connection_count_sum", albLB)+" / 60", "rejected {{dimension_LoadBalancer}}"),
+				q(alb.sel("aws_applicationelb_target_connection_error_count_sum", albLB)+" / 60", "target errors {{dimension_LoadBalancer}}"),
+				q(alb.sel("aws_applicationelb_rejected_connection_count_sum", albLB)+" / 60", "rejected {{dimension_LoadBalancer}}"),
 			},
 		}),
 		graph(panel{
 			title: "New connections per second", unit: unitPerSec, width: 8,
 			desc: "New TCP connections from clients per second (NewConnectionCount Sum / 60).",
 			targets: []target{
-				q(sel("aws_applicationelb_new_connection_count_sum", albLB)+" / 60", "{{dimension_LoadBalancer}}"),
+				q(alb.sel("aws_applicationelb_new_connection_count_sum", albLB)+" / 60", "{{dimension_LoadBalancer}}"),
 			},
 		}),
 		graph(panel{
 			title: "Load balancer capacity units", unit: unitShort, width: 24,
 			desc: "LCUs consumed per minute; the load balancer is billed per LCU-hour.",
 			targets: []target{
-				q(sel("aws_applicationelb_consumed_lcus_sum", albLB), "{{dimension_LoadBalancer}}"),
+				q(alb.sel("aws_applicationelb_consumed_lcus_sum", albLB), "{{dimension_LoadBalancer}}"),
 			},
 		}),
 	)

@@ -48,6 +48,53 @@ func sel(name string, matchers ...string) string {
 	return name + "{" + scope + "," + strings.Join(matchers, ",") + "}"
 }
 
+// teamAll is what "All" of the team variable expands to: ".*", which also
+// matches a missing tag_Team label (see resource.sel).
+const teamAll = ".*"
+
+// teamMatcher is the team variable's matcher on a tag_Team label.
+const teamMatcher = `tag_Team=~"$team"`
+
+// resource is a kind of resource whose series the team variable filters:
+// its YACE info series (written by the tag enrichment, internal/tags) and
+// the dimension labels both carry, on which they join.
+type resource struct {
+	info string // a selector's name part: a metric name or {__name__=~…}
+	keys []string
+}
+
+var (
+	rdsInstance = resource{`__name__="aws_rds_info"`, []string{"dimension_DBInstanceIdentifier"}}
+	alb         = resource{`__name__="aws_applicationelb_info"`, []string{"dimension_LoadBalancer"}}
+	// A cluster-level series joins the cluster's info series (no
+	// dimension_ServiceName on either), a service's the service's.
+	ecs = resource{`__name__=~"aws_ecs_info|aws_ecs_containerinsights_info"`, []string{"dimension_ClusterName", "dimension_ServiceName"}}
+)
+
+// infoNames selects every info series the dashboards join, for the team
+// variable.
+const infoNames = `__name__=~"aws_rds_info|aws_applicationelb_info|aws_ecs_info|aws_ecs_containerinsights_info"`
+
+// sel is sel(name, matchers...) limited to the resources of the chosen
+// teams: those whose info series carries a tag_Team the team variable
+// matches. The right-hand side of the join also holds the selected series
+// themselves with the team matcher: they have no tag_Team label, which only
+// "All" (.*) matches, so with All every series passes, tagged or not, and
+// with the tag enrichment off too.
+func (r resource) sel(name string, matchers ...string) string {
+	s := sel(name, matchers...)
+	on := "account_id, region, " + strings.Join(r.keys, ", ")
+	info := "{" + r.info + "," + scope + "," + teamMatcher + "}"
+	self := sel(name, append(matchers, teamMatcher)...)
+	return "(" + s + " and on(" + on + ") (" + info + " or " + self + "))"
+}
+
+// teamVariable lists the Team tags of the info series; without them (the
+// tag enrichment off) it offers only All.
+func teamVariable() cog.Builder[dashboard.VariableModel] {
+	return labelVariable("team", "Team", "{"+infoNames+","+scope+"}", "tag_Team", true).AllValue(teamAll)
+}
+
 func dsRef() common.DataSourceRef {
 	return common.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr("${datasource}")}
 }
@@ -134,7 +181,7 @@ func (p panel) links() []cog.Builder[dashboard.DashboardLink] {
 // dashboardURL links to another cwstream dashboard with the same time range,
 // data source, account and region.
 func dashboardURL(uid string) string {
-	return "/d/" + uid + "?${__url_time_range}&${datasource:queryparam}&${account_id:queryparam}&${region:queryparam}"
+	return "/d/" + uid + "?${__url_time_range}&${datasource:queryparam}&${account_id:queryparam}&${region:queryparam}&${team:queryparam}"
 }
 
 // graph builds a time series panel.
@@ -201,7 +248,7 @@ func single(p panel) *stat.PanelBuilder {
 
 // variables returns the template variables every dashboard starts with:
 // data source, account and region, the latter two read from anchor (a
-// selector-less metric name the dashboard always has).
+// selector-less metric name the dashboard always has), and team.
 func variables(anchor string) []cog.Builder[dashboard.VariableModel] {
 	return []cog.Builder[dashboard.VariableModel]{
 		dashboard.NewDatasourceVariableBuilder("datasource").
@@ -210,6 +257,7 @@ func variables(anchor string) []cog.Builder[dashboard.VariableModel] {
 			Current(option(DataSourceUID)),
 		labelVariable("account_id", "Account", anchor+"{}", "account_id", true),
 		labelVariable("region", "Region", anchor+`{account_id=~"$account_id"}`, "region", true),
+		teamVariable(),
 	}
 }
 

@@ -18,7 +18,7 @@ func ecsDashboard() *dashboard.DashboardBuilder {
 	b.WithVariable(labelVariable("service", "Service",
 		`aws_ecs_containerinsights_running_task_count_average{`+scope+`,dimension_ClusterName=~"$cluster"}`, "dimension_ServiceName", true))
 
-	m := func(name string) string { return sel(name, ecsSvc) }
+	m := func(name string) string { return ecs.sel(name, ecsSvc) }
 	const legend = "{{dimension_ServiceName}}"
 	row(b, "CPU and memory",
 		graph(panel{

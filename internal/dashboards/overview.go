@@ -32,29 +32,29 @@ func overviewDashboard() *dashboard.DashboardBuilder {
 			title: "Requests per second", unit: unitReqPerSec, width: 6, link: toALB,
 			desc: "Requests per second over the selected load balancers.",
 			targets: []target{
-				q(`sum(`+sel(rules.ALBRequestsPerSecond, lbSel)+`)`, "requests/s"),
+				q(`sum(`+alb.sel(rules.ALBRequestsPerSecond, lbSel)+`)`, "requests/s"),
 			},
 		}),
 		single(panel{
 			title: "5xx share", unit: unitPercentUnit, width: 6, steps: upBad(0.01, 0.05), link: toALB,
 			desc: "5xx responses (targets and load balancers) per request over the selected load balancers. 0 when no 5xx was streamed.",
 			targets: []target{
-				q(`clamp_max((sum({__name__=~"aws_applicationelb_httpcode_(target|elb)_5_xx_count_sum",`+scope+`,`+lbRaw+`}) or vector(0))`+
-					` / sum(`+sel("aws_applicationelb_request_count_sum", lbRaw)+`), 1)`, "5xx share"),
+				q(`clamp_max((sum(`+alb.sel("", `__name__=~"aws_applicationelb_httpcode_(target|elb)_5_xx_count_sum"`, lbRaw)+`) or vector(0))`+
+					` / sum(`+alb.sel("aws_applicationelb_request_count_sum", lbRaw)+`), 1)`, "5xx share"),
 			},
 		}),
 		single(panel{
 			title: "Unhealthy targets", unit: unitShort, width: 6, steps: upBad(0.5, 1), link: toALB,
 			desc: "Targets failing health checks over all target groups of the selected load balancers.",
 			targets: []target{
-				q(`sum(`+sel("aws_applicationelb_un_healthy_host_count_maximum", lbSel, rules.ALBTargetGroupLevel)+`)`, "unhealthy"),
+				q(`sum(`+alb.sel("aws_applicationelb_un_healthy_host_count_maximum", lbSel, rules.ALBTargetGroupLevel)+`)`, "unhealthy"),
 			},
 		}),
 		single(panel{
 			title: "Running ECS tasks", unit: unitShort, width: 6, link: toECS,
 			desc: "Tasks running in the selected clusters' services.",
 			targets: []target{
-				q(`sum(`+sel("aws_ecs_containerinsights_running_task_count_average", clusterSel, rules.ECSServiceLevel)+`)`, "tasks"),
+				q(`sum(`+ecs.sel("aws_ecs_containerinsights_running_task_count_average", clusterSel, rules.ECSServiceLevel)+`)`, "tasks"),
 			},
 		}),
 	)
@@ -63,22 +63,22 @@ func overviewDashboard() *dashboard.DashboardBuilder {
 			title: "Cluster CPU use", unit: unitPercent, width: 8, steps: upBad(70, 85), link: toECS,
 			desc: "CPU used per CPU reserved by each cluster's tasks (recorded rule " + rules.ClusterCPUPercent + ").",
 			targets: []target{
-				q(sel(rules.ClusterCPUPercent, clusterSel), "{{dimension_ClusterName}}"),
+				q(ecs.sel(rules.ClusterCPUPercent, clusterSel), "{{dimension_ClusterName}}"),
 			},
 		}),
 		graph(panel{
 			title: "Cluster memory use", unit: unitPercent, width: 8, steps: upBad(75, 90), link: toECS,
 			desc: "Memory used per memory reserved by each cluster's tasks (recorded rule " + rules.ClusterMemoryPercent + ").",
 			targets: []target{
-				q(sel(rules.ClusterMemoryPercent, clusterSel), "{{dimension_ClusterName}}"),
+				q(ecs.sel(rules.ClusterMemoryPercent, clusterSel), "{{dimension_ClusterName}}"),
 			},
 		}),
 		graph(panel{
 			title: "Running vs desired tasks", unit: unitShort, width: 8, link: toECS,
 			desc: "Tasks running and desired, summed over each cluster's services.",
 			targets: []target{
-				q(`sum by (dimension_ClusterName) (`+sel("aws_ecs_containerinsights_running_task_count_average", clusterSel, rules.ECSServiceLevel)+`)`, "running {{dimension_ClusterName}}"),
-				q(`sum by (dimension_ClusterName) (`+sel("aws_ecs_containerinsights_desired_task_count_average", clusterSel, rules.ECSServiceLevel)+`)`, "desired {{dimension_ClusterName}}"),
+				q(`sum by (dimension_ClusterName) (`+ecs.sel("aws_ecs_containerinsights_running_task_count_average", clusterSel, rules.ECSServiceLevel)+`)`, "running {{dimension_ClusterName}}"),
+				q(`sum by (dimension_ClusterName) (`+ecs.sel("aws_ecs_containerinsights_desired_task_count_average", clusterSel, rules.ECSServiceLevel)+`)`, "desired {{dimension_ClusterName}}"),
 			},
 		}),
 	)
@@ -87,22 +87,22 @@ func overviewDashboard() *dashboard.DashboardBuilder {
 			title: "DB connections", unit: unitShort, width: 8, link: toRDS,
 			desc: "Client connections per DB instance.",
 			targets: []target{
-				q(sel("aws_rds_database_connections_average", dbSel), "{{dimension_DBInstanceIdentifier}}"),
+				q(rdsInstance.sel("aws_rds_database_connections_average", dbSel), "{{dimension_DBInstanceIdentifier}}"),
 			},
 		}),
 		graph(panel{
 			title: "DB CPU utilization", unit: unitPercent, width: 8, steps: upBad(70, 80), link: toRDS,
 			desc: "CPU utilization per DB instance.",
 			targets: []target{
-				q(sel("aws_rds_cpuutilization_average", dbSel), "{{dimension_DBInstanceIdentifier}}"),
+				q(rdsInstance.sel("aws_rds_cpuutilization_average", dbSel), "{{dimension_DBInstanceIdentifier}}"),
 			},
 		}),
 		graph(panel{
 			title: "DB read / write latency", unit: unitSeconds, width: 8, steps: upBad(0.02, 0.1), link: toRDS,
 			desc: "Average disk read and write latency per DB instance.",
 			targets: []target{
-				q(sel("aws_rds_read_latency_average", dbSel), "read {{dimension_DBInstanceIdentifier}}"),
-				q(sel("aws_rds_write_latency_average", dbSel), "write {{dimension_DBInstanceIdentifier}}"),
+				q(rdsInstance.sel("aws_rds_read_latency_average", dbSel), "read {{dimension_DBInstanceIdentifier}}"),
+				q(rdsInstance.sel("aws_rds_write_latency_average", dbSel), "write {{dimension_DBInstanceIdentifier}}"),
 			},
 		}),
 	)
@@ -111,22 +111,22 @@ func overviewDashboard() *dashboard.DashboardBuilder {
 			title: "Requests per second", unit: unitReqPerSec, width: 8, link: toALB,
 			desc: "Requests per second per load balancer (recorded rule " + rules.ALBRequestsPerSecond + ").",
 			targets: []target{
-				q(sel(rules.ALBRequestsPerSecond, lbSel), "{{dimension_LoadBalancer}}"),
+				q(alb.sel(rules.ALBRequestsPerSecond, lbSel), "{{dimension_LoadBalancer}}"),
 			},
 		}),
 		graph(panel{
 			title: "Target response time", unit: unitSeconds, width: 8, steps: upBad(1, 2), link: toALB,
 			desc: "Average and p99 target response time per load balancer.",
 			targets: []target{
-				q(sel("aws_applicationelb_target_response_time_average", lbRaw), "avg {{dimension_LoadBalancer}}"),
-				q(sel("aws_applicationelb_target_response_time_p99", lbRaw), "p99 {{dimension_LoadBalancer}}"),
+				q(alb.sel("aws_applicationelb_target_response_time_average", lbRaw), "avg {{dimension_LoadBalancer}}"),
+				q(alb.sel("aws_applicationelb_target_response_time_p99", lbRaw), "p99 {{dimension_LoadBalancer}}"),
 			},
 		}),
 		graph(panel{
 			title: "Error rate (5xx share)", unit: unitPercentUnit, width: 8, steps: upBad(0.01, 0.05), link: toALB,
 			desc: "5xx responses per request, per load balancer and over the account and region (recorded rules).",
 			targets: []target{
-				q(sel(rules.ALB5xxRatio, lbSel), "{{dimension_LoadBalancer}}"),
+				q(alb.sel(rules.ALB5xxRatio, lbSel), "{{dimension_LoadBalancer}}"),
 				q(sel(rules.Region5xxRatio), "all {{account_id}} {{region}}"),
 			},
 		}),

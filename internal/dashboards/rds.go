@@ -14,7 +14,7 @@ func rdsDashboard() *dashboard.DashboardBuilder {
 	b.WithVariable(labelVariable("db_instance", "DB instance",
 		`aws_rds_cpuutilization_average{`+scope+`}`, "dimension_DBInstanceIdentifier", true))
 
-	m := func(name string) string { return sel(name, rdsDB) }
+	m := func(name string) string { return rdsInstance.sel(name, rdsDB) }
 	const legend = "{{dimension_DBInstanceIdentifier}}"
 	row(b, "Compute and connections",
 		graph(panel{

@@ -16,6 +16,7 @@ import (
 	"github.com/cwstream/cwstream/internal/envelope"
 	"github.com/cwstream/cwstream/internal/remotewrite"
 	"github.com/cwstream/cwstream/internal/sample"
+	"github.com/cwstream/cwstream/internal/tags"
 	"github.com/cwstream/cwstream/internal/telemetry"
 )
 
@@ -47,6 +48,9 @@ type Options struct {
 	// OnFailed, if set, is called for every record answered
 	// ProcessingFailed, with its id, cause and error.
 	OnFailed func(recordID string, c cause.Cause, err error)
+	// Tags, if set, writes the info series of the resources the records
+	// carry, after the records' samples and apart from them (see tags.go).
+	Tags *tags.Enricher
 }
 
 // Record is one record's input to the core.
@@ -95,6 +99,9 @@ type Core struct {
 	owner   []int32 // sample index → record index
 	first   []int32 // per record: its lowest failed sample index
 	out     []Outcome
+
+	info     []sample.Sample // the tag enrichment's info series
+	tagStats tags.Stats      // the enricher's counts at the last Process
 }
 
 // NewCore returns a Core converting with cfg and writing to w.
@@ -105,7 +112,11 @@ func NewCore(cfg *config.Config, w Writer, opts Options) *Core {
 	if opts.MetricsNamespace == "" {
 		opts.MetricsNamespace = telemetry.DefaultNamespace
 	}
-	return &Core{conv: convert.New(cfg), writer: w, log: telemetry.Discard(opts.Logger), opts: opts}
+	c := &Core{conv: convert.New(cfg), writer: w, log: telemetry.Discard(opts.Logger), opts: opts}
+	if opts.Tags != nil {
+		c.conv.Enrich(opts.Tags)
+	}
+	return c
 }
 
 // panicError carries a recovered panic.
@@ -171,6 +182,7 @@ func (c *Core) process(ctx context.Context, recs []Record, inv *telemetry.Invoca
 	defer cancel()
 
 	c.samples, c.owner = c.samples[:0], c.owner[:0]
+	c.beginTags()
 	before := c.conv.Stats()
 	for i := range recs {
 		rec := &recs[i]
@@ -230,6 +242,7 @@ func (c *Core) process(ctx context.Context, recs []Record, inv *telemetry.Invoca
 			}
 		}
 	}
+	c.writeInfo(wctx, inv)
 	c.samples, c.owner = c.samples[:0], c.owner[:0]
 }
 

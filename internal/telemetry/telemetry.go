@@ -70,6 +70,26 @@ type Invocation struct {
 
 	RecordsFailed  map[string]int // cause → records answered ProcessingFailed
 	SamplesDropped map[string]int // cause → samples not written
+
+	// Tags counts the tag enrichment's work; nil when it is off.
+	Tags *TagCounts
+}
+
+// TagCounts is what the tag enrichment did in an invocation. Its info series
+// are written apart from the records' samples, so none of this touches a
+// record's answer.
+type TagCounts struct {
+	InfoSeries       int // info series written
+	InfoSeriesFailed int // info series the store did not acknowledge
+	Lookups          int // tag lookups (one per region) that ended since the last invocation
+	LookupErrors     int // of which failed or timed out
+}
+
+func (t *TagCounts) add(o *TagCounts) {
+	t.InfoSeries += o.InfoSeries
+	t.InfoSeriesFailed += o.InfoSeriesFailed
+	t.Lookups += o.Lookups
+	t.LookupErrors += o.LookupErrors
 }
 
 // FailRecord counts a record answered ProcessingFailed for cause.
@@ -116,6 +136,12 @@ func (inv *Invocation) Add(o *Invocation) {
 	for c, n := range o.SamplesDropped {
 		inv.DropSamples(c, n)
 	}
+	if o.Tags != nil {
+		if inv.Tags == nil {
+			inv.Tags = &TagCounts{}
+		}
+		inv.Tags.add(o.Tags)
+	}
 }
 
 // TotalFailed is the number of records answered ProcessingFailed.
@@ -149,6 +175,10 @@ func (inv *Invocation) LogAttrs() []slog.Attr {
 		slog.Int("samples_dropped", inv.TotalDropped()), slog.Int("series", inv.Series),
 		slog.Int("requests", inv.Requests), slog.Int("retries", inv.Retries),
 		slog.Int64("bytes_sent", inv.BytesSent), Millis("write_latency_ms", inv.WriteLatency),
+	}
+	if t := inv.Tags; t != nil {
+		attrs = append(attrs, slog.Int("info_series", t.InfoSeries), slog.Int("info_series_failed", t.InfoSeriesFailed),
+			slog.Int("tag_lookups", t.Lookups), slog.Int("tag_lookup_errors", t.LookupErrors))
 	}
 	if len(inv.RecordsFailed) > 0 {
 		attrs = append(attrs, slog.Any("records_failed_by_cause", inv.RecordsFailed))
@@ -200,6 +230,10 @@ func (inv *Invocation) EMF(w io.Writer, namespace, function string, now time.Tim
 		"Requests": inv.Requests, "Retries": inv.Retries, "BytesSent": inv.BytesSent,
 		"WriteLatency": Millis("", inv.WriteLatency).Value.Float64(),
 	}
+	if t := inv.Tags; t != nil {
+		totals["InfoSeries"], totals["InfoSeriesFailed"] = t.InfoSeries, t.InfoSeriesFailed
+		totals["TagLookups"], totals["TagLookupErrors"] = t.Lookups, t.LookupErrors
+	}
 	units := map[string]string{"BytesSent": "Bytes", "WriteLatency": "Milliseconds", "DataLag": "Seconds"}
 	if inv.NewestSample > 0 {
 		// The period end of the newest datapoint against the clock: how
@@ -246,6 +280,9 @@ func (inv *Invocation) String() string {
 		inv.RecordsIn, inv.RecordsOK, inv.TotalFailed(), inv.Datapoints, inv.SamplesWritten, inv.Samples, inv.Requests, inv.Retries)
 	if len(inv.RecordsFailed) > 0 {
 		fmt.Fprintf(&b, "; failed by cause: %v", inv.RecordsFailed)
+	}
+	if t := inv.Tags; t != nil {
+		fmt.Fprintf(&b, "; %d info series written (%d failed), %d tag lookups (%d failed)", t.InfoSeries, t.InfoSeriesFailed, t.Lookups, t.LookupErrors)
 	}
 	return b.String()
 }

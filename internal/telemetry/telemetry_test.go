@@ -313,6 +313,14 @@ func TestAdd(t *testing.T) {
 		case reflect.Map:
 			av.Field(i).Set(reflect.ValueOf(map[string]int{"rejected": 1 + i, "deadline": 2}))
 			bv.Field(i).Set(reflect.ValueOf(map[string]int{"rejected": 100 + i, "malformed": 3}))
+		case reflect.Pointer: // *TagCounts: every int field, as above
+			for _, v := range []reflect.Value{av, bv} {
+				v.Field(i).Set(reflect.New(f.Type.Elem()))
+			}
+			for j := range f.Type.Elem().NumField() {
+				av.Field(i).Elem().Field(j).SetInt(int64(10 + j))
+				bv.Field(i).Elem().Field(j).SetInt(int64(1000 + j))
+			}
 		default:
 			t.Fatalf("field %s of kind %s: teach TestAdd (and Add) how it combines", f.Name, f.Type.Kind())
 		}
@@ -324,6 +332,12 @@ func TestAdd(t *testing.T) {
 	for i := range typ.NumField() {
 		name := typ.Field(i).Name
 		switch got := sv.Field(i); got.Kind() {
+		case reflect.Pointer:
+			for j := range got.Elem().NumField() {
+				if g, want := got.Elem().Field(j).Int(), int64(10+j+1000+j); g != want {
+					t.Errorf("%s.%s = %d, want %d", name, got.Elem().Type().Field(j).Name, g, want)
+				}
+			}
 		case reflect.Map:
 			want := map[string]int{"rejected": 1 + i + 100 + i, "deadline": 2, "malformed": 3}
 			if !reflect.DeepEqual(got.Interface(), want) {

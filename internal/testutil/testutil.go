@@ -1,7 +1,7 @@
 // Package testutil holds what tests across packages share: finding the
 // repository and the recorded payloads beside it, golden files, the one
 // rule for a missing prerequisite (skip on a developer machine, fail in CI),
-// and a buffer for a child process's output.
+// moto_server, and a buffer for a child process's output.
 package testutil
 
 import (
@@ -11,8 +11,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -232,6 +236,59 @@ func Gzip(tb testing.TB, b []byte) []byte {
 	return buf.Bytes()
 }
 
+// StartMoto starts moto_server on a free loopback port and returns its URL.
+// Without moto_server the test is skipped, except under CI, where that is a
+// failure.
+func StartMoto(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		Missing(t, "moto_server is not on PATH: this test needs it (pip install 'moto[server]')")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so cleanup ends its children too
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	})
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			t.Fatalf("moto_server exited: %v\n%s", err, logs.String())
+		default:
+		}
+		if resp, err := client.Get(url + "/moto-api/"); err == nil {
+			resp.Body.Close()
+			return url
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("moto_server not ready at %s after 60s\n%s", url, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // CPUTime is the CPU time the process has used (user and system), for
 // benchmarks that report work per CPU-second: on a machine shared with other
 // work, wall time also counts the waits for a CPU.
@@ -241,4 +298,17 @@ func CPUTime(tb testing.TB) time.Duration {
 		tb.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// StaticAWSCredentials makes the SDK's default chain find static test
+// credentials in the environment and nothing from the machine (no profile,
+// no shared files, no instance metadata) until the test ends.
+func StaticAWSCredentials(tb testing.TB) {
+	tb.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	tb.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	tb.Setenv("AWS_SESSION_TOKEN", "")
+	tb.Setenv("AWS_PROFILE", "")
+	tb.Setenv("AWS_CONFIG_FILE", filepath.Join(tb.TempDir(), "none"))
+	tb.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(tb.TempDir(), "none"))
+	tb.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 }

@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/firehose"
 	"github.com/cwstream/cwstream/internal/lambdaenv"
 	"github.com/cwstream/cwstream/internal/remotewrite"
+	"github.com/cwstream/cwstream/internal/tags"
 	"github.com/cwstream/cwstream/internal/telemetry"
 )
 
@@ -96,13 +98,15 @@ func setup(ctx context.Context) (*firehose.Handler, *slog.Logger, error) {
 		}
 	}
 	opts := []remotewrite.Option{remotewrite.WithLogger(log)}
-	if s.RemoteWrite.SigV4 {
-		// Credentials come from the function's role through the default
-		// chain, loaded once here and refreshed by the SDK as they expire.
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
+	// Credentials come from the function's role through the default chain,
+	// loaded once here and refreshed by the SDK as they expire.
+	var awsCfg aws.Config
+	if s.RemoteWrite.SigV4 || cfg.Tags.Enabled {
+		if awsCfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
 			return nil, nil, fmt.Errorf("AWS configuration: %w", err)
 		}
+	}
+	if s.RemoteWrite.SigV4 {
 		opts = append(opts, remotewrite.WithCredentials(awsCfg.Credentials))
 	}
 	client, err := remotewrite.New(s.RemoteWrite, opts...)
@@ -112,9 +116,14 @@ func setup(ctx context.Context) (*firehose.Handler, *slog.Logger, error) {
 	log = log.With("function", s.FunctionName)
 	log.Info("configured", "remote_write_url", s.RemoteWrite.URL, "sigv4", s.RemoteWrite.SigV4, "region", s.RemoteWrite.Region,
 		"config", s.ConfigPath, "concurrency", s.RemoteWrite.Concurrency)
-	h := firehose.New(cfg, client, firehose.Options{
+	fopts := firehose.Options{
 		Logger: log, Metrics: os.Stdout,
 		MetricsNamespace: s.MetricsNamespace, FunctionName: s.FunctionName,
-	})
+	}
+	if cfg.Tags.Enabled {
+		fopts.Tags = tags.New(&cfg.Tags, tags.NewAPI(awsCfg), tags.Options{Logger: log, ExternalLabels: cfg.ExternalLabels})
+		log.Info("tag enrichment on", "resource_types", cfg.Tags.ResourceTypes, "refresh", cfg.Tags.Refresh.String())
+	}
+	h := firehose.New(cfg, client, fopts)
 	return h, log, nil
 }

@@ -14,12 +14,14 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/convert"
 	"github.com/cwstream/cwstream/internal/sample"
+	"github.com/cwstream/cwstream/internal/tags/tagstest"
 	"github.com/cwstream/cwstream/internal/testutil"
 )
 
@@ -213,13 +215,7 @@ func TestSetupSigV4(t *testing.T) {
 	t.Setenv("CWSTREAM_REMOTE_WRITE_URL", url)
 	t.Setenv("CWSTREAM_SIGV4", "true")
 	t.Setenv("CWSTREAM_REGION", "eu-west-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	testutil.StaticAWSCredentials(t)
 	captureOutput(t)
 
 	h, _, err := setup(context.Background())
@@ -239,6 +235,49 @@ func TestSetupSigV4(t *testing.T) {
 	defer rc.mu.Unlock()
 	if len(rc.auth) == 0 || !strings.HasPrefix(rc.auth[0], "AWS4-HMAC-SHA256 Credential=AKIDTEST/") || !strings.Contains(rc.auth[0], "/eu-west-1/aps/aws4_request") {
 		t.Errorf("Authorization %q", rc.auth)
+	}
+}
+
+// With tags enabled, the cold start builds the enrichment on the default
+// chain's credentials and AWS_ENDPOINT_URL, and the invocation writes the
+// info series of the records' resources beside their samples.
+func TestSetupTags(t *testing.T) {
+	clearEnv(t)
+	rc, url := startReceiver(t)
+	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
+	t.Setenv("AWS_ENDPOINT_URL", aws.ToString(tagstest.Start(t, fake).BaseEndpoint))
+	t.Setenv("CWSTREAM_REMOTE_WRITE_URL", url)
+	t.Setenv("CWSTREAM_SIGV4", "false")
+	t.Setenv("CWSTREAM_CONFIG_YAML", "tags: {enabled: true}")
+	t.Setenv("AWS_REGION", "us-east-1")
+	testutil.StaticAWSCredentials(t)
+	captureOutput(t)
+
+	h, _, err := setup(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rds, err := os.ReadFile(testutil.Testdata(t, "payloads", "rds.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := h.Invoke(context.Background(), testutil.FirehoseEvent([][]byte{rds}, nil))
+	if err != nil || !strings.Contains(string(resp), `"Dropped"`) {
+		t.Fatalf("response %s, error %v", resp, err)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	info := 0
+	for l := range rc.lines {
+		if strings.HasPrefix(l, "aws_rds_info{") {
+			info++
+			if !strings.Contains(l, `tag_Team="`) {
+				t.Errorf("info series without its tag: %s", l)
+			}
+		}
+	}
+	if info != 5 || fake.Requests() == 0 {
+		t.Errorf("%d aws_rds_info series received (want the fixture's 4 instances and 1 cluster), %d tagging requests", info, fake.Requests())
 	}
 }
 

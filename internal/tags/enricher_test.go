@@ -1,0 +1,280 @@
+package tags
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/cwstream/cwstream/internal/cw"
+	"github.com/cwstream/cwstream/internal/decode"
+	"github.com/cwstream/cwstream/internal/sample"
+	"github.com/cwstream/cwstream/internal/tags/tagstest"
+	"github.com/cwstream/cwstream/internal/testutil"
+)
+
+// fixturePayloads are the sample payloads whose resources the tests tag.
+var fixturePayloads = []string{"rds.bin", "alb.bin", "alb-2.bin", "ecs.bin", "ecs-2.bin"}
+
+// eachFixtureUpdate decodes the fixture payloads and calls fn per update.
+func eachFixtureUpdate(tb testing.TB, fn func(*cw.Update)) {
+	tb.Helper()
+	var dec decode.Decoder
+	for _, name := range fixturePayloads {
+		b, err := os.ReadFile(testutil.Testdata(tb, "payloads", name))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := dec.Decode(b, func(u *cw.Update) error { fn(u); return nil }); err != nil {
+			tb.Fatalf("%s: %v", name, err)
+		}
+	}
+}
+
+func enabled(t testing.TB, yaml string) *Config {
+	t.Helper()
+	c := parseConfig(t, "enabled: true\n"+yaml)
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// fakeClock is a clock the test moves.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// infoText renders info samples as sorted Prometheus text lines.
+func infoText(samples []sample.Sample) []string {
+	var out []string
+	for _, s := range samples {
+		out = append(out, string(sample.AppendText(nil, s)))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// observeFixtures runs one round: every fixture update observed, then
+// Append at t.
+func observeFixtures(t testing.TB, e *Enricher, ts int64) []sample.Sample {
+	t.Helper()
+	eachFixtureUpdate(t, e.Observe)
+	return e.Append(context.Background(), nil, ts)
+}
+
+func TestInfoSeriesOfFixtureResources(t *testing.T) {
+	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 3}
+	api := NewAPI(tagstest.Start(t, fake))
+	e := New(enabled(t, "exclude_keys: ['aws:.*']"), api, Options{
+		ExternalLabels: map[string]string{"env": "test"},
+		Wait:           time.Minute, // lookups answer at once; waiting makes the first round complete
+	})
+	got := infoText(observeFixtures(t, e, 1710238560000))
+
+	// Every line written out by hand from the ARN, the tags above and the
+	// naming contract.
+	l := func(name, arn, region, dims, tags string) string {
+		return name + `{account_id="123456789012",` + dims + `env="test",name="` + arn + `",region="` + region + `",` + tags + `} 0 1710238560000`
+	}
+	rds := "arn:aws:rds:eu-west-1:123456789012:"
+	elb := "arn:aws:elasticloadbalancing:us-east-1:123456789012:"
+	ecs := "arn:aws:ecs:us-east-1:123456789012:"
+	var want []string
+	for _, ns := range []string{"aws_ecs_info", "aws_ecs_containerinsights_info"} {
+		want = append(want,
+			l(ns, ecs+"cluster/prod-web", "us-east-1", `dimension_ClusterName="prod-web",`, `tag_Team="web"`),
+			l(ns, ecs+"cluster/batch-jobs", "us-east-1", `dimension_ClusterName="batch-jobs",`, `tag_Team="data"`),
+			l(ns, ecs+"service/prod-web/web-frontend", "us-east-1", `dimension_ClusterName="prod-web",dimension_ServiceName="web-frontend",`, `tag_Team="web"`),
+			l(ns, ecs+"service/prod-web/orders-api", "us-east-1", `dimension_ClusterName="prod-web",dimension_ServiceName="orders-api",`, `tag_Team="payments"`),
+			l(ns, ecs+"service/prod-web/payments-worker", "us-east-1", `dimension_ClusterName="prod-web",dimension_ServiceName="payments-worker",`, `tag_Team="payments"`),
+			l(ns, ecs+"service/batch-jobs/ingest", "us-east-1", `dimension_ClusterName="batch-jobs",dimension_ServiceName="ingest",`, `tag_Team="data"`),
+			l(ns, ecs+"service/batch-jobs/transform", "us-east-1", `dimension_ClusterName="batch-jobs",dimension_ServiceName="transform",`, `tag_Team="data"`),
+			l(ns, ecs+"service/batch-jobs/report-export", "us-east-1", `dimension_ClusterName="batch-jobs",dimension_ServiceName="report-export",`, `tag_Team="data"`),
+		)
+	}
+	want = append(want,
+		l("aws_rds_info", rds+"db:orders-db-1", "eu-west-1", `dimension_DBInstanceIdentifier="orders-db-1",`, `tag_Environment="prod",tag_Team="payments"`),
+		l("aws_rds_info", rds+"db:orders-db-2", "eu-west-1", `dimension_DBInstanceIdentifier="orders-db-2",`, `tag_Team="payments"`),
+		l("aws_rds_info", rds+"db:analytics-mysql", "eu-west-1", `dimension_DBInstanceIdentifier="analytics-mysql",`, `tag_Team="data",tag_cost_center="42"`),
+		l("aws_rds_info", rds+"db:orders-aurora-instance-1", "eu-west-1", `dimension_DBInstanceIdentifier="orders-aurora-instance-1",`, `tag_Team="payments"`),
+		l("aws_rds_info", rds+"cluster:orders-aurora", "eu-west-1", `dimension_DBClusterIdentifier="orders-aurora",`, `tag_Team="payments"`),
+		l("aws_applicationelb_info", elb+"loadbalancer/app/web/50dc6c495c0c9188", "us-east-1", `dimension_LoadBalancer="app/web/50dc6c495c0c9188",`, `tag_Team="web"`),
+		l("aws_applicationelb_info", elb+"loadbalancer/app/internal-api/9c1b7a3e5d2f4b60", "us-east-1", `dimension_LoadBalancer="app/internal-api/9c1b7a3e5d2f4b60",`, `tag_Team="platform"`),
+		l("aws_applicationelb_info", elb+"targetgroup/web-tg/73e2d6bc24d8a067", "us-east-1", `dimension_TargetGroup="targetgroup/web-tg/73e2d6bc24d8a067",`, `tag_Team="web"`),
+		l("aws_applicationelb_info", elb+"targetgroup/api-tg/1a2b3c4d5e6f7a8b", "us-east-1", `dimension_TargetGroup="targetgroup/api-tg/1a2b3c4d5e6f7a8b",`, `tag_Team="platform"`),
+		l("aws_applicationelb_info", elb+"targetgroup/web-canary-tg/0f1e2d3c4b5a6978", "us-east-1", `dimension_TargetGroup="targetgroup/web-canary-tg/0f1e2d3c4b5a6978",`, `tag_Team="web"`),
+	)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("info series:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// One lookup per region, paged by the fake three at a time.
+	st := e.Stats()
+	if st.Lookups != 2 || st.LookupErrors != 0 || st.InfoSeries != int64(len(want)) {
+		t.Errorf("stats %+v", st)
+	}
+	if n := fake.Requests(); n != api.Requests() || n < 2*2 {
+		t.Errorf("fake saw %d requests, the API counted %d; want several pages per region", n, api.Requests())
+	}
+	for _, f := range fake.Filters() {
+		if !slices.Equal(f, ResourceTypes()) {
+			t.Errorf("ResourceTypeFilters %v, want %v", f, ResourceTypes())
+		}
+	}
+
+	// The next round writes the same series from the cache, without a
+	// lookup, and only for what that round saw.
+	var rdsOnly []sample.Sample
+	eachFixtureUpdate(t, func(u *cw.Update) {
+		if u.Namespace == "AWS/RDS" {
+			e.Observe(u)
+		}
+	})
+	rdsOnly = e.Append(context.Background(), rdsOnly, 1710238620000)
+	if len(rdsOnly) != 5 || e.Stats().Lookups != 2 {
+		t.Errorf("second round: %d info series, %d lookups; want the 5 RDS resources and no lookup", len(rdsOnly), e.Stats().Lookups)
+	}
+}
+
+func TestResourceTypesAndKeyFilters(t *testing.T) {
+	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
+	e := New(enabled(t, "resource_types: [rds:db]\ninclude_keys: [Team, 'cost.*']\nexclude_keys: [cost-center]"), NewAPI(tagstest.Start(t, fake)), Options{Wait: time.Minute})
+	got := infoText(observeFixtures(t, e, 1))
+	if len(got) != 4 {
+		t.Fatalf("want the 4 DB instances only, got\n%s", strings.Join(got, "\n"))
+	}
+	for _, line := range got {
+		if !strings.HasPrefix(line, "aws_rds_info{") || strings.Contains(line, "tag_Environment") || strings.Contains(line, "tag_cost") || !strings.Contains(line, "tag_Team=") {
+			t.Errorf("unexpected %s", line)
+		}
+	}
+	for _, f := range fake.Filters() {
+		if !slices.Equal(f, []string{"rds:db"}) {
+			t.Errorf("ResourceTypeFilters %v, want [rds:db]", f)
+		}
+	}
+}
+
+func TestRefreshInterval(t *testing.T) {
+	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
+	clock := &fakeClock{t: time.Date(2026, 3, 12, 10, 0, 0, 0, time.UTC)}
+	e := New(enabled(t, "refresh: 10m"), NewAPI(tagstest.Start(t, fake)), Options{Now: clock.Now, Wait: time.Minute})
+	observeFixtures(t, e, 1)
+	if e.Stats().Lookups != 2 {
+		t.Fatalf("lookups %d after the first round, want one per region", e.Stats().Lookups)
+	}
+	// Tags change; within the interval nothing is looked up again.
+	fake.Set(func(f *tagstest.Fake) {
+		f.Resources = slices.Clone(f.Resources)
+		f.Resources[0].Tags = [][2]string{{"Team", "billing"}}
+	})
+	clock.Add(9 * time.Minute)
+	e.Begin()
+	got := infoText(observeFixtures(t, e, 2))
+	if e.Stats().Lookups != 2 || !slices.ContainsFunc(got, func(s string) bool {
+		return strings.Contains(s, `db:orders-db-1"`) && strings.Contains(s, `tag_Team="payments"`)
+	}) {
+		t.Fatalf("within the interval: %d lookups, want 2 and the cached tags", e.Stats().Lookups)
+	}
+	clock.Add(time.Minute)
+	e.Begin()
+	got = infoText(observeFixtures(t, e, 3))
+	if e.Stats().Lookups != 4 || !slices.ContainsFunc(got, func(s string) bool {
+		return strings.Contains(s, `db:orders-db-1"`) && strings.Contains(s, `tag_Team="billing"`)
+	}) {
+		t.Errorf("after the interval: %d lookups, want 4 and the new tags:\n%s", e.Stats().Lookups, strings.Join(got, "\n"))
+	}
+}
+
+// A lookup that fails or hangs leaves the info series as they were (absent
+// before the first success), is counted, and is tried again later.
+func TestFailingAndHangingLookups(t *testing.T) {
+	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
+	clock := &fakeClock{t: time.Date(2026, 3, 12, 10, 0, 0, 0, time.UTC)}
+	e := New(enabled(t, "refresh: 5m"), NewAPI(tagstest.Start(t, fake)), Options{Now: clock.Now, Wait: time.Minute, Timeout: 200 * time.Millisecond})
+
+	fake.Set(func(f *tagstest.Fake) { f.Status = 500 })
+	if got := observeFixtures(t, e, 1); len(got) != 0 {
+		t.Fatalf("failing API: %d info series, want none yet", len(got))
+	}
+	if st := e.Stats(); st.LookupErrors != 2 {
+		t.Fatalf("failing API: stats %+v, want an error per region", st)
+	}
+	// Not retried at once: a broken API is not hammered.
+	if got := observeFixtures(t, e, 2); len(got) != 0 || e.Stats().Lookups != 2 {
+		t.Fatalf("retried too soon: %+v", e.Stats())
+	}
+	fake.Set(func(f *tagstest.Fake) { f.Status = 0 })
+	clock.Add(time.Minute)
+	want := len(observeFixtures(t, e, 3))
+	if want == 0 || e.Stats().LookupErrors != 2 {
+		t.Fatalf("recovered API: no info series, stats %+v", e.Stats())
+	}
+
+	// Now the API hangs: the refresh times out, the cached tags stay.
+	hang := make(chan struct{})
+	defer close(hang)
+	fake.Set(func(f *tagstest.Fake) { f.Hang = hang })
+	clock.Add(5 * time.Minute)
+	if got := observeFixtures(t, e, 4); len(got) != want {
+		t.Errorf("hanging API: %d info series, want the %d cached ones", len(got), want)
+	}
+	if st := e.Stats(); st.LookupErrors != 4 {
+		t.Errorf("hanging API: stats %+v, want the two timeouts counted", st)
+	}
+}
+
+// Append never waits longer than Options.Wait for a lookup: the round is
+// answered from the cache (empty here) while the lookup goes on.
+func TestAppendDoesNotWaitForAHangingLookup(t *testing.T) {
+	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100, Hang: make(chan struct{})}
+	e := New(enabled(t, ""), NewAPI(tagstest.Start(t, fake)), Options{Wait: -1, Timeout: time.Hour})
+	if got := observeFixtures(t, e, 1); len(got) != 0 {
+		t.Fatalf("%d info series before any lookup ended", len(got))
+	}
+	// The hanging lookups are still in flight; once they answer, the next
+	// round has the tags without a new lookup.
+	close(fake.Hang)
+	for e.Stats().Lookups < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	if got := observeFixtures(t, e, 2); len(got) == 0 || e.Stats().Lookups != 2 {
+		t.Errorf("after the lookups ended: %d info series, stats %+v", len(got), e.Stats())
+	}
+}
+
+func TestRefreshReportsTheError(t *testing.T) {
+	fake := &tagstest.Fake{Status: 403}
+	e := New(enabled(t, ""), NewAPI(tagstest.Start(t, fake)), Options{})
+	err := e.Refresh(context.Background(), "eu-west-1")
+	if err == nil || !strings.Contains(err.Error(), "tag:GetResources in eu-west-1, page 1") {
+		t.Errorf("Refresh error %v, want one naming the call, region and page", err)
+	}
+}
+
+func TestInfoName(t *testing.T) {
+	for ns, want := range map[string]string{
+		"AWS/RDS":               "aws_rds_info",
+		"AWS/ApplicationELB":    "aws_applicationelb_info",
+		"AWS/ECS":               "aws_ecs_info",
+		"ECS/ContainerInsights": "aws_ecs_containerinsights_info",
+	} {
+		if got := InfoName(ns); got != want || !model.IsValidLegacyMetricName(got) {
+			t.Errorf("InfoName(%q) = %q, want %q", ns, got, want)
+		}
+	}
+}
