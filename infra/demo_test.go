@@ -201,6 +201,14 @@ func TestEcsDemoStack(t *testing.T) {
 			"ClusterSettings": []any{obj{"Name": "containerInsights", "Value": "enabled"}},
 		})
 	})
+	// The service waits for the task role's AMP policy: CDK orders it after
+	// the role only, and a task started before the policy is attached gets
+	// 403 on remote write, which the collector's exporter drops (a permanent 4xx).
+	_, svc := only(t, raw, "AWS::ECS::Service", "")
+	policyID, _ := only(t, raw, "AWS::IAM::Policy", "AdotIngest")
+	if deps, _ := svc["DependsOn"].([]any); !slices.Contains(deps, any(policyID)) {
+		t.Errorf("service DependsOn %v lacks the task role's AMP policy %s", svc["DependsOn"], policyID)
+	}
 	_, sg := only(t, raw, "AWS::EC2::SecurityGroup", "")
 	if props(sg)["SecurityGroupIngress"] != nil {
 		t.Errorf("demo tasks accept inbound traffic: %v", props(sg)["SecurityGroupIngress"])
