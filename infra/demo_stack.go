@@ -203,6 +203,12 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 		CircuitBreaker:    &awsecs.DeploymentCircuitBreaker{Rollback: jsii.Bool(true)},
 		MinHealthyPercent: jsii.Number(100),
 	})
+	// The task role's AMP policy is a separate AWS::IAM::Policy that CDK
+	// does not order before the service (only the role itself). Without
+	// this, the first tasks can start before the policy is attached and
+	// their first remote writes get 403, a 4xx the prometheusremotewrite
+	// exporter treats as permanent: those samples are dropped, not retried.
+	s.Service.Node().AddDependency(sidecar.Policy)
 
 	// No NAT gateway and no interface endpoints: the sidecar's image is on
 	// public ECR, which no VPC endpoint serves, and a NAT gateway would

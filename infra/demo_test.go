@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -42,6 +44,7 @@ func TestEcsDemoStack(t *testing.T) {
 		tdp["RuntimePlatform"].(obj)["CpuArchitecture"] != "ARM64" {
 		t.Errorf("task definition size/platform: cpu %v memory %v %v %v", tdp["Cpu"], tdp["Memory"], tdp["RequiresCompatibilities"], tdp["RuntimePlatform"])
 	}
+	checkFargateSize(t, tdp)
 	var sidecar, app obj
 	for _, c := range tdp["ContainerDefinitions"].([]any) {
 		switch c.(obj)["Name"] {
@@ -201,6 +204,14 @@ func TestEcsDemoStack(t *testing.T) {
 			"ClusterSettings": []any{obj{"Name": "containerInsights", "Value": "enabled"}},
 		})
 	})
+	// The service waits for the task role's AMP policy: CDK orders it after
+	// the role only, and a task started before the policy is attached gets
+	// 403 on remote write, which the collector's exporter drops (a permanent 4xx).
+	_, svc := only(t, raw, "AWS::ECS::Service", "")
+	policyID, _ := only(t, raw, "AWS::IAM::Policy", "AdotIngest")
+	if deps, _ := svc["DependsOn"].([]any); !slices.Contains(deps, any(policyID)) {
+		t.Errorf("service DependsOn %v lacks the task role's AMP policy %s", svc["DependsOn"], policyID)
+	}
 	_, sg := only(t, raw, "AWS::EC2::SecurityGroup", "")
 	if props(sg)["SecurityGroupIngress"] != nil {
 		t.Errorf("demo tasks accept inbound traffic: %v", props(sg)["SecurityGroupIngress"])
@@ -211,5 +222,50 @@ func TestEcsDemoStack(t *testing.T) {
 func TestNoEcsDemoInProd(t *testing.T) {
 	if s := synth(t, "prod"); s.stacks.EcsDemo != nil {
 		t.Error("prod has a demo stack")
+	}
+}
+
+// fargateMemoryMiB is the memory a Fargate task may have for each task CPU
+// value (Amazon ECS developer guide, task definition parameters for
+// Fargate, "Task size"): from, to and step in MiB. 0.25 vCPU takes 512 MiB,
+// 1 GB or 2 GB only, hence 1536 excluded below.
+var fargateMemoryMiB = map[string][3]int{
+	"256": {512, 2048, 512}, "512": {1024, 4096, 1024}, "1024": {2048, 8192, 1024},
+	"2048": {4096, 16384, 1024}, "4096": {8192, 30720, 1024},
+	"8192": {16384, 61440, 4096}, "16384": {32768, 122880, 8192},
+}
+
+// checkFargateSize fails unless the task's CPU and memory are a pair
+// Fargate accepts and its containers fit inside: the containers' cpu
+// together and their memory reservations together at most the task's, no
+// hard limit above it (same guide, container definitions: cpu, memory,
+// memoryReservation).
+func checkFargateSize(t *testing.T, td obj) {
+	t.Helper()
+	cpu, _ := td["Cpu"].(string)
+	mem, err := strconv.Atoi(fmt.Sprint(td["Memory"]))
+	r, ok := fargateMemoryMiB[cpu]
+	if err != nil || !ok || mem < r[0] || mem > r[1] || (mem-r[0])%r[2] != 0 || (cpu == "256" && mem == 1536) {
+		t.Errorf("task size cpu %v memory %v is not a Fargate combination", td["Cpu"], td["Memory"])
+		return
+	}
+	taskCPU, _ := strconv.Atoi(cpu)
+	var cpus, reserved float64
+	for _, c := range td["ContainerDefinitions"].([]any) {
+		c := c.(obj)
+		hard, _ := c["Memory"].(float64)
+		soft, _ := c["MemoryReservation"].(float64)
+		if soft == 0 {
+			soft = hard
+		}
+		if hard > float64(mem) {
+			t.Errorf("container %v: memory %v above the task's %d", c["Name"], hard, mem)
+		}
+		cpu, _ := c["Cpu"].(float64)
+		cpus += cpu
+		reserved += soft
+	}
+	if cpus > float64(taskCPU) || reserved > float64(mem) {
+		t.Errorf("containers reserve %v CPU units and %v MiB; the task has %d and %d", cpus, reserved, taskCPU, mem)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	cw "github.com/cwstream/cwstream/infra/constructs"
 	"github.com/cwstream/cwstream/internal/rules"
+	"github.com/cwstream/cwstream/internal/testutil"
 )
 
 // TestS3BucketKeyEncryptionContext: with an S3 Bucket Key, S3 calls KMS with
@@ -399,9 +400,14 @@ func TestAlarmRunbooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	anchors := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^#+ .*\{#([a-z0-9-]+)\}\s*$`).FindAllStringSubmatch(string(doc), -1) {
-		anchors[m[1]] = true
+	// The anchors GitHub gives the guide (RunbookBase is its github.com
+	// page; GitHub has no {#id} heading ids), and every link inside the
+	// guide lands on one of them.
+	anchors := testutil.MarkdownAnchors(doc)
+	for _, m := range regexp.MustCompile(`\]\(#([^)]+)\)`).FindAllStringSubmatch(string(doc), -1) {
+		if !anchors[m[1]] {
+			t.Errorf("docs/operations.md links to #%s, which no heading of it has", m[1])
+		}
 	}
 	s := synth(t, "prod") // backupAllRecords: every alarm
 	seen := 0
@@ -421,5 +427,61 @@ func TestAlarmRunbooks(t *testing.T) {
 	// The "no data" runbook names metrics this pipeline has.
 	if strings.Contains(string(doc), "DeliveryToHttpEndpoint") {
 		t.Error("docs/operations.md names DeliveryToHttpEndpoint; the stream delivers to S3 only")
+	}
+}
+
+// TestStackKeyPolicies pins, on every customer-managed key of every
+// shipped template, what the services that use it need:
+//   - CloudWatch Logs encrypts a log group only if the key policy lets
+//     logs.<region>.amazonaws.com use the key, for encryption contexts of
+//     this account's log groups (CloudWatch Logs user guide, "Encrypt log
+//     data in CloudWatch Logs using AWS Key Management Service", step 2);
+//   - Control Tower's CT.KMS.PR.3 deny of kms:CreateGrant must leave grants
+//     that an integrated service creates for a resource (kms:GrantIsForAWSResource
+//     true: Firehose's stream encryption, AMP's customer-managed-key
+//     workspace) or that a service principal creates allowed (AWS KMS
+//     developer guide, condition keys: kms:GrantIsForAWSResource; Firehose
+//     API reference, DeliveryStreamEncryptionConfigurationInput: Firehose
+//     calls CreateGrant). A deny without those exemptions would fail the
+//     stream's and the workspace's creation, and cfn-guard would not notice.
+func TestStackKeyPolicies(t *testing.T) {
+	keys := 0
+	for _, name := range shipped {
+		s := synth(t, name)
+		for stack, raw := range s.raw {
+			for id, k := range resources(raw, "AWS::KMS::Key") {
+				keys++
+				logs, denies := false, 0
+				for _, st := range props(k)["KeyPolicy"].(obj)["Statement"].([]any) {
+					st := st.(obj)
+					acts := actions(st)
+					cond := asJSON(st["Condition"])
+					if st["Effect"] == "Allow" && strings.Contains(asJSON(st["Principal"]), `"Service":"logs.`) {
+						region := strings.TrimSuffix(strings.TrimPrefix(st["Principal"].(obj)["Service"].(string), "logs."), ".amazonaws.com")
+						logs = slices.Contains(acts, "kms:GenerateDataKey*") && slices.Contains(acts, "kms:Decrypt*") &&
+							strings.Contains(cond, `"ArnLike":{"kms:EncryptionContext:aws:logs:arn"`) &&
+							strings.Contains(cond, ":logs:"+region+":") && strings.Contains(cond, ":log-group:*")
+					}
+					if st["Effect"] != "Deny" || !slices.Contains(acts, "kms:CreateGrant") {
+						continue
+					}
+					denies++
+					c, _ := st["Condition"].(obj)
+					b, _ := c["BoolIfExists"].(obj)
+					if len(c) != 1 || b["kms:GrantIsForAWSResource"] != "false" || b["aws:PrincipalIsAWSService"] != "false" {
+						t.Errorf("%s/%s: CreateGrant deny %s must apply only to grants that are neither for an AWS resource nor made by a service principal", stack, id, cond)
+					}
+				}
+				if !logs {
+					t.Errorf("%s/%s: no statement lets CloudWatch Logs of the stack's region use the key for this account's log groups", stack, id)
+				}
+				if denies != 1 {
+					t.Errorf("%s/%s: %d CreateGrant denies, want the one CT.KMS.PR.3 statement", stack, id, denies)
+				}
+			}
+		}
+	}
+	if keys == 0 {
+		t.Fatal("no keys")
 	}
 }

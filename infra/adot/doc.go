@@ -19,6 +19,9 @@
 //		WorkspaceArn:   jsii.String("arn:aws:aps:eu-west-1:123456789012:workspace/ws-…"),
 //		Options:        opts,
 //	})
+//	// Start tasks only once the task role's AMP policy is attached: writes
+//	// before that get 403, which the exporter drops without retrying.
+//	service.Node().AddDependency(sidecar.Policy)
 //
 // The application container needs nothing: in awsvpc mode (Fargate) the
 // collector reaches it on localhost; with bridge networking, scrape the

@@ -16,11 +16,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // RepoRoot returns the directory holding the module's go.mod.
@@ -311,4 +313,34 @@ func StaticAWSCredentials(tb testing.TB) {
 	tb.Setenv("AWS_CONFIG_FILE", filepath.Join(tb.TempDir(), "none"))
 	tb.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(tb.TempDir(), "none"))
 	tb.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+}
+
+var (
+	markdownHeadingRE = regexp.MustCompile(`(?m)^#{1,6}[ \t]+(.+?)[ \t#]*$`)
+	markdownAnchorRE  = regexp.MustCompile(`<a (?:id|name)="([^"]+)"`)
+)
+
+// MarkdownAnchors returns the fragment ids GitHub gives a Markdown
+// document: one per heading, its text lower-cased with punctuation removed
+// and spaces turned into hyphens, and any <a id="…"> or <a name="…">. GitHub
+// has no {#id} heading attribute: such a heading's anchor includes the
+// braces' text, so a link to #id lands at the top of the page.
+func MarkdownAnchors(doc []byte) map[string]bool {
+	anchors := map[string]bool{}
+	for _, m := range markdownHeadingRE.FindAllSubmatch(doc, -1) {
+		var b strings.Builder
+		for _, r := range strings.ToLower(string(m[1])) {
+			switch {
+			case r == ' ':
+				b.WriteRune('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		anchors[b.String()] = true
+	}
+	for _, m := range markdownAnchorRE.FindAllSubmatch(doc, -1) {
+		anchors[string(m[1])] = true
+	}
+	return anchors
 }

@@ -35,3 +35,27 @@ func TestMainCheckout(t *testing.T) {
 		t.Errorf("unreadable .git file: mainCheckout = %q, want \"\"", got)
 	}
 }
+
+// GitHub's heading anchors (the slugs its Markdown renderer gives
+// headings): a {#id} suffix is heading text to it, not an id.
+func TestMarkdownAnchors(t *testing.T) {
+	doc := []byte("# cwstream operations\n" +
+		"### LambdaErrors\n" +
+		"## Replaying failed records\n" +
+		"### System overview (`cwstream-overview`)\n" +
+		"### ALBHigh5xxShare {#albhigh5xxshare}\n" +
+		"<a id=\"replay\"></a>\n" +
+		"#not-a-heading\n")
+	got := MarkdownAnchors(doc)
+	for _, want := range []string{
+		"cwstream-operations", "lambdaerrors", "replaying-failed-records",
+		"system-overview-cwstream-overview", "albhigh5xxshare-albhigh5xxshare", "replay",
+	} {
+		if !got[want] {
+			t.Errorf("no anchor %q in %v", want, got)
+		}
+	}
+	if got["albhigh5xxshare"] || got["not-a-heading"] || len(got) != 6 {
+		t.Errorf("anchors %v", got)
+	}
+}
