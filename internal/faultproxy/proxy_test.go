@@ -173,11 +173,10 @@ func TestHangEnds(t *testing.T) {
 		waitRecords(t, p, 1)
 		closed := make(chan struct{})
 		go func() { p.Close(); close(closed) }()
-		select {
-		case <-closed:
-		case <-time.After(5 * time.Second):
-			t.Fatal("Close blocked on a hanging request")
-		}
+		// No clock: a Close that waited for the hang instead of ending it
+		// returns only at the max hang, and the record's note below then
+		// says so.
+		<-closed
 		if err := <-errc; err == nil {
 			t.Error("hang answered")
 		}

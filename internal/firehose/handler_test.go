@@ -278,14 +278,18 @@ type failure struct {
 
 // run is one invocation's observable outcome.
 type run struct {
-	resp    events.KinesisFirehoseResponse
-	raw     []byte
-	err     error
-	elapsed time.Duration
-	inv     *telemetry.Invocation
-	failed  []failure
-	logs    []map[string]any
-	emf     []map[string]any
+	resp events.KinesisFirehoseResponse
+	raw  []byte
+	err  error
+	// ctxErr is the invocation context's error right after Invoke
+	// returned: nil when the answer beat the context's deadline.
+	ctxErr error
+	// deadline is the invocation context's, zero if none.
+	deadline time.Time
+	inv      *telemetry.Invocation
+	failed   []failure
+	logs     []map[string]any
+	emf      []map[string]any
 }
 
 // harness is a handler wired to a receiver, collecting everything the
@@ -355,9 +359,9 @@ func (hs *harness) invoke(t testing.TB, ctx context.Context, event []byte) run {
 	hs.emf.b.Reset()
 	hs.emf.mu.Unlock()
 	hs.inv, hs.failed = nil, nil
-	start := time.Now()
 	raw, err := hs.h.Invoke(ctx, event)
-	r := run{raw: slices.Clone(raw), err: err, elapsed: time.Since(start), inv: hs.inv, failed: hs.failed}
+	r := run{raw: slices.Clone(raw), err: err, ctxErr: ctx.Err(), inv: hs.inv, failed: hs.failed}
+	r.deadline, _ = ctx.Deadline()
 	r.logs, r.emf = hs.logs.jsonLines(t), hs.emf.jsonLines(t)
 	if err == nil {
 		if err := json.Unmarshal(raw, &r.resp); err != nil {
@@ -578,6 +582,27 @@ func containsAny(set map[string]bool, lines []string) bool {
 	return false
 }
 
+// writeWatch wraps a Writer and notes, when Write returns, its context's
+// deadline and whether a retry could still have been sent before it: the
+// transport may give up only when the next wait (at most maxBackoff) would
+// end past the deadline.
+type writeWatch struct {
+	w          firehose.Writer
+	maxBackoff time.Duration
+
+	calls    int
+	deadline time.Time // of the last Write's context; zero if none
+	roomLeft bool      // the last Write returned with time for one more retry
+}
+
+func (ww *writeWatch) Write(ctx context.Context, ss []sample.Sample) remotewrite.Report {
+	rep := ww.w.Write(ctx, ss)
+	ww.calls++
+	ww.deadline, _ = ctx.Deadline()
+	ww.roomLeft = !ww.deadline.IsZero() && !time.Now().Add(ww.maxBackoff).After(ww.deadline)
+	return rep
+}
+
 // panicOnce panics in its first Write, then writes with the real client.
 type panicOnce struct {
 	w     firehose.Writer
@@ -625,6 +650,12 @@ func TestInvoke(t *testing.T) {
 		}
 		return n
 	}
+	// The write of the "503 forever with a deadline" case, watched.
+	var deadlineWrite *writeWatch
+	const (
+		deadlineReserve    = 5 * time.Second
+		deadlineMaxBackoff = 50 * time.Millisecond
+	)
 	cases := []tc{
 		{
 			name:  "event.json: all Dropped, the receiver holds exactly dryrun's golden",
@@ -735,26 +766,37 @@ func TestInvoke(t *testing.T) {
 			},
 		},
 		{
-			name:    "503 forever with a deadline: cause deadline, answered before the deadline",
+			// The reserve is long, so the answer that must come before the
+			// deadline has seconds to spare: only a handler that writes into
+			// the reserve misses it, never a slow machine.
+			name:    "503 forever with a deadline: cause deadline, retried until the reserve, answered before the deadline",
 			event:   event,
-			timeout: 1500 * time.Millisecond,
+			timeout: deadlineReserve + 500*time.Millisecond,
 			opts: harnessOpts{
-				rw:      remotewrite.Config{MaxAttempts: 1 << 20, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+				rw:      remotewrite.Config{MaxAttempts: 1 << 20, MinBackoff: 10 * time.Millisecond, MaxBackoff: deadlineMaxBackoff},
 				answer:  func(int, []string) int { return http.StatusServiceUnavailable },
-				reserve: 400 * time.Millisecond,
+				reserve: deadlineReserve,
+				writer: func(c *remotewrite.Client) firehose.Writer {
+					deadlineWrite = &writeWatch{w: c, maxBackoff: deadlineMaxBackoff}
+					return deadlineWrite
+				},
 			},
 			want: all(cause.Deadline.String()),
 			check: func(t *testing.T, recs []fxRecord, r run, hs *harness) {
-				if r.elapsed >= 1500*time.Millisecond {
-					t.Errorf("Invoke took %v, past the 1.5s deadline", r.elapsed)
+				if r.ctxErr != nil {
+					t.Errorf("answered only after the invocation's deadline: %v", r.ctxErr)
 				}
-				if r.elapsed < 500*time.Millisecond {
-					t.Errorf("Invoke took only %v: it should have retried until 400ms before the deadline", r.elapsed)
+				ww := deadlineWrite
+				if ww.calls != 1 || !ww.deadline.Equal(r.deadline.Add(-deadlineReserve)) {
+					t.Errorf("%d writes, the last with deadline %v; want one write stopping the reserve (%v) before the invocation's deadline %v", ww.calls, ww.deadline, deadlineReserve, r.deadline)
+				}
+				if ww.roomLeft {
+					t.Errorf("the write gave up with time left for another retry before its deadline %v", ww.deadline)
 				}
 				if r.inv.Retries == 0 || r.inv.SamplesDropped[cause.Deadline.String()] != r.inv.Samples {
 					t.Errorf("retries %d, dropped %v of %d samples", r.inv.Retries, r.inv.SamplesDropped, r.inv.Samples)
 				}
-				t.Logf("answered after %v, %d requests, %d retries", r.elapsed, r.inv.Requests, r.inv.Retries)
+				t.Logf("%d requests, %d retries", r.inv.Requests, r.inv.Retries)
 			},
 		},
 		{

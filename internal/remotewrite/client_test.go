@@ -298,31 +298,70 @@ func TestRetryAfterParse(t *testing.T) {
 	}
 }
 
+// The first attempt hangs until the client's RequestTimeout cuts it, then
+// the retry succeeds. The HTTP client sees the first attempt's context end
+// on a deadline no sooner than the RequestTimeout after Write began (Write's
+// own context has none), and the receiver sees that request abandoned before
+// it answers the retry.
 func TestTimeoutIsRetried(t *testing.T) {
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
+	cut := make(chan struct{}) // closed when the first request is abandoned
+	var retryAfterCut atomic.Bool
 	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) bool {
 		if n == 0 {
 			select { // hang past the client's RequestTimeout
 			case <-r.Context().Done():
+				close(cut)
 			case <-release:
 			}
 			return true
+		}
+		// The server may notice the first connection closed only after the
+		// retry arrived: wait for it, unless the client gives up on this
+		// one too.
+		select {
+		case <-cut:
+			retryAfterCut.Store(true)
+		case <-r.Context().Done():
 		}
 		return false
 	})
 	cfg := testConfig(rc.url())
 	cfg.RequestTimeout = 150 * time.Millisecond
-	c, _ := newTestClient(t, cfg)
-	start := time.Now()
+	var first struct {
+		seen     bool
+		deadline time.Time
+		err      error
+	}
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(base.CloseIdleConnections)
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := base.RoundTrip(r)
+		if !first.seen { // one shard: attempts are sequential
+			first.seen = true
+			first.deadline, _ = r.Context().Deadline()
+			first.err = r.Context().Err()
+		}
+		return resp, err
+	})}
+	c, _ := newTestClient(t, cfg, WithHTTPClient(hc))
+	began := time.Now()
 	rep := c.Write(context.Background(), someSamples(4))
 	if len(rep.Failed) != 0 || rep.Retries != 1 || rep.SamplesWritten != 4 {
 		t.Fatalf("report = %+v, want success after one retry", rep)
 	}
-	if el := time.Since(start); el < cfg.RequestTimeout {
-		t.Fatalf("Write took %v, less than the RequestTimeout it should have waited", el)
+	if !retryAfterCut.Load() {
+		t.Fatal("the retry was answered without the first request having been abandoned by the client")
+	}
+	if !errors.Is(first.err, context.DeadlineExceeded) || first.deadline.Before(began.Add(cfg.RequestTimeout)) {
+		t.Fatalf("the first attempt's context ended with %v at deadline %v; want it cut by a deadline no sooner than the RequestTimeout (%v) after Write began (%v)", first.err, first.deadline, cfg.RequestTimeout, began)
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestConnectionResetIsRetried(t *testing.T) {
 	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) bool {
@@ -377,6 +416,9 @@ func TestOversizedErrorBodyIsCapped(t *testing.T) {
 	}
 }
 
+// The backoff after a 503 would end past the deadline: Write gives up at
+// once instead of sleeping towards it. The deadline is generous, so only a
+// client that waits can miss it; the backoff is longer still.
 func TestDeadlineStopsBeforeLongBackoff(t *testing.T) {
 	var attempts atomic.Int32
 	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) bool {
@@ -384,15 +426,15 @@ func TestDeadlineStopsBeforeLongBackoff(t *testing.T) {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 		return true
 	})
+	const timeout = 30 * time.Second
 	cfg := testConfig(rc.url())
-	cfg.MinBackoff, cfg.MaxBackoff = 3*time.Second, 3*time.Second
+	cfg.MinBackoff, cfg.MaxBackoff = 4*timeout, 4*timeout // half of it at least, with jitter
 	c, _ := newTestClient(t, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	start := time.Now()
 	rep := c.Write(ctx, someSamples(3))
-	if el := time.Since(start); el > 250*time.Millisecond {
-		t.Fatalf("Write took %v: it slept towards a wait that passes the deadline instead of giving up at once", el)
+	if err := ctx.Err(); err != nil {
+		t.Fatalf("Write returned only after its context's deadline (%v): it slept towards a wait that passes the deadline instead of giving up at once", err)
 	}
 	if attempts.Load() != 1 {
 		t.Fatalf("server saw %d attempts, want 1", attempts.Load())
@@ -400,29 +442,41 @@ func TestDeadlineStopsBeforeLongBackoff(t *testing.T) {
 	allFailedWith(t, rep, 3, func(err error) bool {
 		var de *DeadlineError
 		var se *StatusError
-		return errors.Is(err, context.DeadlineExceeded) && errors.As(err, &de) && de.Wait >= time.Second && errors.As(de.Last, &se)
+		return errors.Is(err, context.DeadlineExceeded) && errors.As(err, &de) && de.Wait > timeout && errors.As(de.Last, &se)
 	})
 }
 
+// The Write's deadline passes while the receiver hangs: the request is
+// abandoned because of the context, not the much longer RequestTimeout.
+// outer, which ends when the RequestTimeout of the attempt could first end
+// it, must still be live when Write returns.
 func TestDeadlineDuringHangingRequest(t *testing.T) {
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
+	abandoned := make(chan struct{})
 	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) bool {
 		select {
 		case <-r.Context().Done():
+			close(abandoned)
 		case <-release:
 		}
 		return true
 	})
 	cfg := testConfig(rc.url())
-	cfg.RequestTimeout = 10 * time.Second
+	cfg.RequestTimeout = time.Minute
 	c, _ := newTestClient(t, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	outer, cancelOuter := context.WithTimeout(context.Background(), cfg.RequestTimeout)
+	defer cancelOuter()
+	ctx, cancel := context.WithTimeout(outer, 200*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	rep := c.Write(ctx, someSamples(3))
-	if el := time.Since(start); el > 2*time.Second {
-		t.Fatalf("Write took %v past a 200ms deadline", el)
+	if err := outer.Err(); err != nil {
+		t.Fatalf("Write returned only when the RequestTimeout could have cut the request (%v), not at its context's deadline", err)
+	}
+	select {
+	case <-abandoned:
+	case <-outer.Done():
+		t.Fatal("the receiver never saw the hanging request abandoned")
 	}
 	allFailedWith(t, rep, 3, func(err error) bool {
 		var de *DeadlineError
