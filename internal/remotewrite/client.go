@@ -94,7 +94,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	return &Client{
 		cfg: cfg,
 		lim: limits{maxLabels: cfg.MaxLabelsPerSeries, maxNameLen: cfg.MaxLabelNameLength, maxValueLen: cfg.MaxLabelValueLength},
-		tr:  transport{cfg: cfg, http: hc, log: log, now: o.now},
+		tr:  transport{cfg: cfg, http: hc, log: log, now: o.now, wait: sleep},
 		log: log,
 		now: o.now,
 	}, nil

@@ -229,46 +229,42 @@ func TestConcurrentWrites(t *testing.T) {
 	}
 }
 
+// The wait before a retry is what Retry-After asks for, in either form,
+// when that is longer than the backoff. The transport's wait is replaced to
+// record the waits it chose, so nothing here depends on how long a real
+// sleep takes.
 func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	tests := []struct {
 		name  string
-		value func() string
-		// notBefore is when, relative to the first answer, the retry may come.
-		notBefore func(first time.Time) time.Time
+		value string
+		want  time.Duration
 	}{
-		{
-			name:      "seconds",
-			value:     func() string { return "1" },
-			notBefore: func(first time.Time) time.Time { return first.Add(time.Second) },
-		},
-		{
-			name: "http date",
-			// HTTP dates have second resolution: ask for two seconds ahead, so
-			// the date is at least one second away.
-			value: func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) },
-			notBefore: func(first time.Time) time.Time {
-				return first.Add(2 * time.Second).Truncate(time.Second)
-			},
-		},
+		{"seconds", "7", 7 * time.Second},
+		{"http date", now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) bool {
 				if n == 0 {
-					w.Header().Set("Retry-After", tt.value())
+					w.Header().Set("Retry-After", tt.value)
 					http.Error(w, "ingestion rate limit exceeded", http.StatusTooManyRequests)
 					return true
 				}
 				return false
 			})
-			c, _ := newTestClient(t, testConfig(rc.url()))
+			c, _ := newTestClient(t, testConfig(rc.url()), WithClock(func() time.Time { return now }))
+			var waits []time.Duration
+			c.tr.wait = func(_ context.Context, d time.Duration) error {
+				waits = append(waits, d)
+				return nil
+			}
 			rep := c.Write(context.Background(), someSamples(3))
-			got := rc.received()
-			if len(got) != 2 || len(rep.Failed) != 0 || rep.Retries != 1 {
+			if got := rc.received(); len(got) != 2 || len(rep.Failed) != 0 || rep.Retries != 1 {
 				t.Fatalf("attempts = %d, report = %+v; want 2 attempts and success", len(got), rep)
 			}
-			if nb := tt.notBefore(got[0].start); got[1].start.Before(nb) {
-				t.Fatalf("retry at %v, before Retry-After allowed (%v)", got[1].start, nb)
+			if len(waits) != 1 || waits[0] != tt.want {
+				t.Fatalf("waits before the retry = %v, want [%v] as Retry-After %q asks", waits, tt.want, tt.value)
 			}
 		})
 	}

@@ -30,6 +30,22 @@ type transport struct {
 	http *http.Client
 	log  *slog.Logger
 	now  func() time.Time
+	// wait sleeps d, or less if ctx ends first (then it returns ctx's
+	// error): sleep, or in tests a function that records the waits the
+	// loop chose without taking them.
+	wait func(ctx context.Context, d time.Duration) error
+}
+
+// sleep is the real wait: a timer, stopped early when ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
 }
 
 // send runs the retry loop around one request: the attempt is a closure; the
@@ -76,12 +92,8 @@ func (t *transport) send(ctx context.Context, body []byte, where string) (attemp
 			return n, bodyHeld, &DeadlineError{Attempts: n, Wait: wait, Last: last, Err: context.DeadlineExceeded}
 		}
 		t.log.Warn("remote write attempt failed, retrying", "request", where, "attempt", n, "wait_ms", wait.Milliseconds(), "err", last.Error())
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return n, bodyHeld, &DeadlineError{Attempts: n, Last: last, Err: ctx.Err()}
-		case <-timer.C:
+		if err := t.wait(ctx, wait); err != nil {
+			return n, bodyHeld, &DeadlineError{Attempts: n, Last: last, Err: err}
 		}
 	}
 }
