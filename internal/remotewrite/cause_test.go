@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cwstream/cwstream/internal/cause"
@@ -52,7 +53,11 @@ func TestRejectionCause(t *testing.T) {
 func TestDeadlineBeforeEncoding(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// Counted here, before cancel: the receiver records a request only
+	// after its handler returns, which may be after Write has returned.
+	var arrived atomic.Int32
 	rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) bool {
+		arrived.Add(1)
 		cancel() // the first request ends the context
 		return false
 	})
@@ -61,7 +66,7 @@ func TestDeadlineBeforeEncoding(t *testing.T) {
 	cl, _ := newTestClient(t, cfg)
 	in := someSamples(10)
 	rep := cl.Write(ctx, in)
-	if got := len(rc.received()); got != 1 {
+	if got := arrived.Load(); got != 1 {
 		t.Fatalf("%d requests reached the store, want 1", got)
 	}
 	failed := perSample(t, rep)
