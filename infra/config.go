@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/cwstream/cwstream/internal/rules"
+	"github.com/cwstream/cwstream/internal/streamsel"
 	"github.com/cwstream/cwstream/internal/wire"
 )
 
@@ -125,24 +126,13 @@ type StreamConfig struct {
 	IncludeLinkedAccountsMetrics bool                  `json:"includeLinkedAccountsMetrics"`
 }
 
-// NamespaceFilter selects a namespace, optionally only some of its metrics.
-type NamespaceFilter struct {
-	Namespace   string   `json:"namespace"`
-	MetricNames []string `json:"metricNames,omitempty"`
-}
-
-// StatisticsSelection streams extra statistics (percentiles, trimmed means…)
-// for the listed metrics.
-type StatisticsSelection struct {
-	Statistics []string    `json:"statistics"`
-	Metrics    []MetricRef `json:"metrics"`
-}
-
-// MetricRef names one CloudWatch metric.
-type MetricRef struct {
-	Namespace  string `json:"namespace"`
-	MetricName string `json:"metricName"`
-}
+// The stream's selection types are shared with `cwstream cost --suggest`,
+// which writes these settings.
+type (
+	NamespaceFilter     = streamsel.NamespaceFilter
+	StatisticsSelection = streamsel.StatisticsSelection
+	MetricRef           = streamsel.MetricRef
+)
 
 // FirehoseConfig configures the delivery stream.
 type FirehoseConfig struct {

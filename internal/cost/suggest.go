@@ -15,6 +15,7 @@ import (
 
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/naming"
+	"github.com/cwstream/cwstream/internal/streamsel"
 	"github.com/cwstream/cwstream/internal/tags"
 )
 
@@ -174,23 +175,13 @@ type StreamFilter struct {
 	AdditionalStatistics []StatisticsSelection `json:"additionalStatistics,omitempty"`
 }
 
-// NamespaceFilter is one include filter.
-type NamespaceFilter struct {
-	Namespace   string   `json:"namespace"`
-	MetricNames []string `json:"metricNames"`
-}
-
-// StatisticsSelection streams the statistics for the metrics.
-type StatisticsSelection struct {
-	Statistics []string    `json:"statistics"`
-	Metrics    []MetricRef `json:"metrics"`
-}
-
-// MetricRef names one metric.
-type MetricRef struct {
-	Namespace  string `json:"namespace"`
-	MetricName string `json:"metricName"`
-}
+// The selection types are the CDK app's own (package streamsel), so what
+// --suggest prints is what cdk.json takes.
+type (
+	NamespaceFilter     = streamsel.NamespaceFilter
+	StatisticsSelection = streamsel.StatisticsSelection
+	MetricRef           = streamsel.MetricRef
+)
 
 // StreamFilter returns the stream settings, in the shape of cdk.json.
 func (s Suggestion) StreamFilter() StreamFilter {
@@ -222,7 +213,7 @@ func (s Suggestion) StreamFilter() StreamFilter {
 			sel = &StatisticsSelection{Statistics: stats}
 			bySet[key] = sel
 		}
-		sel.Metrics = append(sel.Metrics, MetricRef{m.Namespace, m.Name})
+		sel.Metrics = append(sel.Metrics, MetricRef{Namespace: m.Namespace, MetricName: m.Name})
 	}
 	for _, k := range slices.Sorted(maps.Keys(bySet)) {
 		out.AdditionalStatistics = append(out.AdditionalStatistics, *bySet[k])
