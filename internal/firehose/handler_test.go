@@ -242,25 +242,11 @@ func goldenLines(t testing.TB, name string) map[string]bool {
 	return out
 }
 
-// lockedBuffer collects log and EMF lines written from any goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// jsonLines parses every line as a JSON object.
-func (l *lockedBuffer) jsonLines(t testing.TB) []map[string]any {
+// jsonLines parses every line of text as a JSON object.
+func jsonLines(t testing.TB, text string) []map[string]any {
 	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []map[string]any
-	for line := range strings.Lines(l.b.String()) {
+	for line := range strings.Lines(text) {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("not a JSON line: %v: %q", err, line)
@@ -297,8 +283,8 @@ type run struct {
 type harness struct {
 	h      *firehose.Handler
 	rc     *rwReceiver
-	logs   *lockedBuffer
-	emf    *lockedBuffer
+	logs   *testutil.SyncBuffer
+	emf    *testutil.SyncBuffer
 	inv    *telemetry.Invocation
 	failed []failure
 }
@@ -313,7 +299,7 @@ type harnessOpts struct {
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
-	hs := &harness{rc: startReceiver(t, o.answer), logs: &lockedBuffer{}, emf: &lockedBuffer{}}
+	hs := &harness{rc: startReceiver(t, o.answer), logs: &testutil.SyncBuffer{}, emf: &testutil.SyncBuffer{}}
 	rw := o.rw
 	rw.URL = hs.rc.url()
 	if rw.MinBackoff == 0 {
@@ -352,17 +338,13 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 // invoke runs one invocation and parses what came out of it.
 func (hs *harness) invoke(t testing.TB, ctx context.Context, event []byte) run {
 	t.Helper()
-	hs.logs.mu.Lock()
-	hs.logs.b.Reset()
-	hs.logs.mu.Unlock()
-	hs.emf.mu.Lock()
-	hs.emf.b.Reset()
-	hs.emf.mu.Unlock()
+	hs.logs.Reset()
+	hs.emf.Reset()
 	hs.inv, hs.failed = nil, nil
 	raw, err := hs.h.Invoke(ctx, event)
 	r := run{raw: slices.Clone(raw), err: err, ctxErr: ctx.Err(), inv: hs.inv, failed: hs.failed}
 	r.deadline, _ = ctx.Deadline()
-	r.logs, r.emf = hs.logs.jsonLines(t), hs.emf.jsonLines(t)
+	r.logs, r.emf = jsonLines(t, hs.logs.String()), jsonLines(t, hs.emf.String())
 	if err == nil {
 		if err := json.Unmarshal(raw, &r.resp); err != nil {
 			t.Fatalf("response is not a KinesisFirehoseResponse: %v\n%.300s", err, raw)

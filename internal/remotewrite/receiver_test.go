@@ -1,7 +1,6 @@
 package remotewrite
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"math"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cwstream/cwstream/internal/sample"
+	"github.com/cwstream/cwstream/internal/testutil"
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 )
@@ -109,27 +109,15 @@ func testConfig(url string) Config {
 	}.WithDefaults()
 }
 
-func newTestClient(t testing.TB, cfg Config, opts ...Option) (*Client, *bytes.Buffer) {
+func newTestClient(t testing.TB, cfg Config, opts ...Option) (*Client, *testutil.SyncBuffer) {
 	t.Helper()
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	opts = append([]Option{WithLogger(slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil)))}, opts...)
+	logs := &testutil.SyncBuffer{}
+	opts = append([]Option{WithLogger(slog.New(slog.NewTextHandler(logs, nil)))}, opts...)
 	c, err := New(cfg, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	return c, &logs
-}
-
-type lockedWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return c, logs
 }
 
 // seriesKey renders wire labels as a map key.

@@ -5,8 +5,8 @@ import (
 	"sync"
 )
 
-// SyncBuffer collects a child process's output, written by exec's copying
-// goroutine and read by the test.
+// SyncBuffer collects output written from other goroutines (a child
+// process's, copied by exec; a logger's) and read by the test.
 type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -22,4 +22,18 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Reset empties the buffer.
+func (b *SyncBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
+}
+
+// Len is the number of bytes written since the last Reset.
+func (b *SyncBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
 }
