@@ -27,9 +27,9 @@ func formFiles(t *testing.T, fixture string, f wire.Format) (raw []byte, paths [
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ups []cw.Update
 	var d decode.Decoder
-	if err := d.Decode(v07, func(u *cw.Update) error { ups = append(ups, streamtest.Clone(u)); return nil }); err != nil {
+	ups, err := streamtest.Collect(func(fn func(*cw.Update) error) error { return d.Decode(v07, fn) })
+	if err != nil {
 		t.Fatal(err)
 	}
 	switch f {

@@ -27,9 +27,9 @@ func records(tb testing.TB, size int, f wire.Format) (recs [][]byte, datapoints 
 	for _, n := range testutil.RealPayloadNames {
 		obj := testutil.RealPayload(tb, n)
 		if f != wire.OTel07 {
-			var ups []cw.Update
 			var d decode.Decoder
-			if err := d.Decode(obj, func(u *cw.Update) error { ups = append(ups, streamtest.Clone(u)); return nil }); err != nil {
+			ups, err := streamtest.Collect(func(fn func(*cw.Update) error) error { return d.Decode(obj, fn) })
+			if err != nil {
 				tb.Fatal(err)
 			}
 			if f == wire.OTel10 {

@@ -34,9 +34,9 @@ func TestNamingContractAcrossFormats(t *testing.T) {
 		}
 		// The dataset: the 0.7 fixture as decoded (package otlp checks that
 		// decoding against the generator's oracle file).
-		var ups []cw.Update
 		var d decode.Decoder
-		if err := d.Decode(v07, func(u *cw.Update) error { ups = append(ups, streamtest.Clone(u)); return nil }); err != nil {
+		ups, err := streamtest.Collect(func(fn func(*cw.Update) error) error { return d.Decode(v07, fn) })
+		if err != nil {
 			t.Fatalf("%s: %v", bin, err)
 		}
 		for _, u := range ups {

@@ -28,9 +28,9 @@ func TestEndToEndEveryFormat(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var ups []cw.Update
 		var d decode.Decoder
-		if err := d.Decode(v07, func(u *cw.Update) error { ups = append(ups, streamtest.Clone(u)); return nil }); err != nil {
+		ups, err := streamtest.Collect(func(fn func(*cw.Update) error) error { return d.Decode(v07, fn) })
+		if err != nil {
 			t.Fatal(err)
 		}
 		byFormat[wire.OTel07] = append(byFormat[wire.OTel07], v07)

@@ -165,9 +165,9 @@ func TestWalkS3(t *testing.T) {
 		if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(other)}); err != nil {
 			t.Fatal(err)
 		}
-		var ups []cw.Update
 		var d decode.Decoder
-		if err := d.Decode(raw, func(u *cw.Update) error { ups = append(ups, streamtest.Clone(u)); return nil }); err != nil {
+		ups, err := streamtest.Collect(func(fn func(*cw.Update) error) error { return d.Decode(raw, fn) })
+		if err != nil {
 			t.Fatal(err)
 		}
 		objects := map[string][]byte{"a-json": streamtest.JSON(ups), "b-otel10.gz": testutil.Gzip(t, streamtest.OTel10(ups, 20, streamtest.Nested)), "c-otel07": raw}
