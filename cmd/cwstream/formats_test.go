@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,4 +133,40 @@ func lineSet(s string) map[string]bool {
 		out[strings.TrimSuffix(l, "\n")] = true
 	}
 	return out
+}
+
+// A raw json-format object with a bad line in the middle: the replay names
+// that line alone and writes every other one.
+func TestReplayRawJSONWithABadLine(t *testing.T) {
+	golden, err := os.ReadFile(testutil.Testdata(t, "golden", "rds.prom"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := formFiles(t, "rds", wire.JSON)
+	lines := bytes.SplitAfter(raw, []byte("\n"))
+	half := len(lines) / 2
+	bad := `{"metric_stream_name":"s","namespace":"AWS/RDS","value":{"sum":oops}}` + "\n"
+	var obj []byte
+	for _, l := range lines[:half] {
+		obj = append(obj, l...)
+	}
+	at := len(obj)
+	obj = append(obj, bad...)
+	for _, l := range lines[half:] {
+		obj = append(obj, l...)
+	}
+	p := filepath.Join(t.TempDir(), "raw-with-a-bad-line")
+	if err := os.WriteFile(p, obj, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prom := promtest.Start(t, promtest.WithOutOfOrderWindow(time.Hour))
+	code, out, errs := runCLI(t, "", "replay", "--to", prom.WriteURL(), p)
+	if code != 1 || !strings.Contains(out, "1 failed") {
+		t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	want := fmt.Sprintf("FAILED %s: lines at byte %d: malformed: JSON: line 0 at offset 0: byte 63: want a number, found 'o'", p, at)
+	if !strings.Contains(errs, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, errs)
+	}
+	storeHolds(t, prom, string(golden))
 }

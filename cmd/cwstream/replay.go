@@ -21,6 +21,7 @@ import (
 	"github.com/cwstream/cwstream/internal/source"
 	"github.com/cwstream/cwstream/internal/tags"
 	"github.com/cwstream/cwstream/internal/telemetry"
+	"github.com/cwstream/cwstream/internal/wire"
 )
 
 // Replay hands the core batches of records as Firehose would (at most as
@@ -210,10 +211,14 @@ func (r *replayer) source(ctx context.Context, name string, b []byte) error {
 		if rec.Form != source.Raw {
 			return r.addRecord(ctx, place, rec.Data)
 		}
-		// A raw object holds many records' frames: cut it into
-		// Firehose-sized records of whole frames.
+		// A raw object holds many records' frames or lines: cut it into
+		// Firehose-sized records of whole ones, a bad one on its own.
+		units := "frames"
+		if f, err := decode.Detect(rec.Data); err == nil && f == wire.JSON {
+			units = "lines"
+		}
 		return decode.Split(rec.Data, maxRecordBytes, func(chunk []byte, off int) error {
-			return r.addRecord(ctx, fmt.Sprintf("%s: frames at byte %d", rec.Source, off), chunk)
+			return r.addRecord(ctx, fmt.Sprintf("%s: %s at byte %d", rec.Source, units, off), chunk)
 		})
 	})
 }

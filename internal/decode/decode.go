@@ -147,50 +147,66 @@ func (d *Decoder) Decode(data []byte, fn func(*cw.Update) error) error {
 // a single frame or line is larger, and calls fn with each chunk and its
 // offset in data. A raw object can be far larger than a Firehose record (at
 // most 1000 KiB); splitting it lets a replay send it through the same path
-// as live records. Where the framing breaks, or the format is not
-// recognised, the rest of data from there goes out as one last chunk, for
-// the decoder to report with its offset; the good frames before it go out
-// in chunks of their own, so that a replay writes them.
+// as live records.
+//
+// Each frame or line is decoded on the way, so that a bad one cannot take
+// good ones down with it: a frame or line that does not decode goes out as
+// a chunk of its own, for the decoder to report again with its offset, and
+// the good ones around it in chunks without it. Where the framing breaks,
+// or the format is not recognised, the rest of data from there goes out as
+// one last chunk.
 func Split(data []byte, max int, fn func(chunk []byte, offset int) error) error {
 	f, err := Detect(data)
-	next := func(off int) (int, bool) { // end of the frame at off
-		_, end, ferr := wire.NextFrame(data, off)
-		return end, ferr == nil
+	if err != nil {
+		return fn(data, 0)
 	}
-	switch {
-	case err != nil:
-		next = func(int) (int, bool) { return 0, false }
-	case f == wire.JSON:
-		next = func(off int) (int, bool) {
+	var d Decoder
+	nop := func(*cw.Update) error { return nil }
+	// next returns the end of the frame or line at off, and whether it
+	// decodes; end is -1 where the framing breaks.
+	next := func(off int) (end int, good bool) {
+		if f == wire.JSON {
+			end = len(data)
 			if i := bytes.IndexByte(data[off:], '\n'); i >= 0 {
-				return off + i + 1, true
+				end = off + i + 1
 			}
-			return len(data), true
+			return end, d.json.Decode(data[off:end], nop) == nil
 		}
+		if _, end, ferr := wire.NextFrame(data, off); ferr == nil {
+			return end, d.otlp.Decode(data[off:end], f, nop) == nil
+		}
+		return -1, false
 	}
-	start, off := 0, 0
-	for off < len(data) {
-		end, ok := next(off)
-		if !ok {
-			// The break starts a chunk of its own.
-			if off > start {
-				if err := fn(data[start:off], start); err != nil {
-					return err
-				}
-				start = off
-			}
-			break
+	start := 0 // of the chunk being gathered
+	emit := func(end int) error {
+		if end == start {
+			return nil
 		}
-		if end-start > max && off > start {
-			if err := fn(data[start:off], start); err != nil {
+		err := fn(data[start:end], start)
+		start = end
+		return err
+	}
+	for off := 0; off < len(data); {
+		end, good := next(off)
+		switch {
+		case end < 0:
+			if err := emit(off); err != nil {
 				return err
 			}
-			start = off
+			return emit(len(data))
+		case !good:
+			if err := emit(off); err != nil {
+				return err
+			}
+			if err := emit(end); err != nil {
+				return err
+			}
+		case end-start > max:
+			if err := emit(off); err != nil {
+				return err
+			}
 		}
 		off = end
 	}
-	if start < len(data) {
-		return fn(data[start:], start)
-	}
-	return nil
+	return emit(len(data))
 }

@@ -165,6 +165,75 @@ func TestSplit(t *testing.T) {
 	}
 }
 
+// A frame or line that does not decode is a chunk of its own: a replay
+// fails it alone and writes every good one around it.
+func TestSplitIsolatesABadFrameOrLine(t *testing.T) {
+	ups, v07, v10, js := formats(t)
+	// insert puts bad after half of data's frames or lines.
+	insert := func(data []byte, units func([]byte) [][]byte, bad []byte) ([]byte, int) {
+		u := units(data)
+		var out []byte
+		for _, x := range u[:len(u)/2] {
+			out = append(out, x...)
+		}
+		at := len(out)
+		out = append(out, bad...)
+		for _, x := range u[len(u)/2:] {
+			out = append(out, x...)
+		}
+		return out, at
+	}
+	frames := func(b []byte) (u [][]byte) {
+		for off := 0; off < len(b); {
+			_, end, err := wire.NextFrame(b, off)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, off = append(u, b[off:end]), end
+		}
+		return u
+	}
+	lines := func(b []byte) [][]byte { return bytes.SplitAfter(b, []byte("\n")) }
+	// A frame whose length prefix is right and whose message is cut: field
+	// 1 says 5 bytes and 1 follows.
+	badFrame := protowire.AppendBytes(nil, []byte{0x0a, 0x05, 0x01})
+	badLine := []byte(`{"metric_stream_name":"s","namespace":"AWS/RDS","value":{"sum":oops}}` + "\n")
+	for _, tt := range []struct {
+		name   string
+		data   []byte
+		units  func([]byte) [][]byte
+		bad    []byte
+		reason string
+	}{
+		{"0.7", v07, frames, badFrame, "frame"},
+		{"1.0", v10, frames, badFrame, "frame"},
+		{"json", js, lines, badLine, "line"},
+	} {
+		data, at := insert(tt.data, tt.units, tt.bad)
+		for _, max := range []int{1, 70_000, 1 << 30} {
+			var joined []byte
+			got, failed := 0, 0
+			err := Split(data, max, func(chunk []byte, off int) error {
+				joined = append(joined, chunk...)
+				u, err := collect(t, chunk)
+				if err != nil {
+					failed++
+					if off != at || !bytes.Equal(chunk, tt.bad) {
+						t.Errorf("%s max %d: the chunk at %d (%d bytes) fails (%v); want only the bad %s, at %d (%d bytes)",
+							tt.name, max, off, len(chunk), err, tt.reason, at, len(tt.bad))
+					}
+				}
+				got += len(u)
+				return nil
+			})
+			if err != nil || !bytes.Equal(joined, data) || got != len(ups) || failed != 1 {
+				t.Errorf("%s max %d: err %v, rejoined %v, %d updates of %d, %d failing chunks, want 1",
+					tt.name, max, err, bytes.Equal(joined, data), got, len(ups), failed)
+			}
+		}
+	}
+}
+
 func FuzzDetect(f *testing.F) {
 	_, v07, v10, js := formats(f)
 	f.Add(v07[:2048])
@@ -189,6 +258,25 @@ func FuzzDetect(f *testing.F) {
 			if errors.As(err, &we) && we.Format != format {
 				t.Fatalf("detected %v, decoded as %v: %v", format, we.Format, err)
 			}
+		}
+		// Split loses and repeats nothing, and a replay of its chunks
+		// writes every data point that decoding data whole yields.
+		var joined []byte
+		whole, parts := 0, 0
+		_ = d.Decode(data, func(*cw.Update) error { whole++; return nil })
+		if serr := Split(data, 64, func(chunk []byte, off int) error {
+			if off != len(joined) || len(chunk) == 0 {
+				t.Fatalf("chunk of %d bytes at %d after %d bytes", len(chunk), off, len(joined))
+			}
+			joined = append(joined, chunk...)
+			var c Decoder
+			_ = c.Decode(chunk, func(*cw.Update) error { parts++; return nil })
+			return nil
+		}); serr != nil || !bytes.Equal(joined, data) {
+			t.Fatalf("Split: %v; rejoined %v", serr, bytes.Equal(joined, data))
+		}
+		if parts < whole {
+			t.Fatalf("the chunks decode to %d data points, the whole to %d", parts, whole)
 		}
 	})
 }
