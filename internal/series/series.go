@@ -74,7 +74,7 @@ func New(cfg *config.Config) *Builder {
 		names:   naming.NewCache(),
 		keepPct: make(map[float64]bool),
 		relabel: cfg.RelabelConfigs,
-		cache:   newCache(defaultCacheSeries),
+		cache:   newCache(defaultCacheSeries, defaultCacheBytes),
 		lb:      labels.NewBuilder(labels.EmptyLabels()),
 	}
 	b.collect = b.collectLabel
@@ -140,6 +140,7 @@ func (b *Builder) entry(u *cw.Update) *entry {
 	b.fields = splitKey(b.fields[:0], key)
 	e := &entry{key: key, names: b.names.Metric(u.Namespace, u.MetricName)}
 	e.labels = b.seriesLabels(b.fields)
+	e.size = entrySize(e)
 	b.cache.put(e)
 	return e
 }
@@ -174,7 +175,7 @@ func (b *Builder) statResult(e *entry, s naming.Statistic) *result {
 	r := &e.stat[s]
 	if !r.done {
 		if b.emit[s] {
-			*r = b.resolve(e, e.names.Stat[s])
+			b.remember(e, r, e.names.Stat[s])
 		} else {
 			*r = result{outcome: skipped}
 		}
@@ -190,17 +191,24 @@ func (b *Builder) pctResult(e *entry, q float64) *result {
 			return &e.pcts[i].result
 		}
 	}
-	r := result{outcome: skipped}
+	if len(e.pcts) == maxCachedPercentiles {
+		// Hostile input: decided again next time.
+		b.spare = result{outcome: skipped, done: true}
+		if b.keepsPercentile(q) {
+			b.spare, _ = b.resolve(e, e.names.Percentile(q))
+			b.spare.done = true
+		}
+		return &b.spare
+	}
+	grown := cap(e.pcts)
+	e.pcts = append(e.pcts, pctResult{q: q, result: result{outcome: skipped}})
+	b.cache.grow(e, (cap(e.pcts)-grown)*pctSize)
+	r := &e.pcts[len(e.pcts)-1].result
 	if b.keepsPercentile(q) {
-		r = b.resolve(e, e.names.Percentile(q))
+		b.remember(e, r, e.names.Percentile(q))
 	}
 	r.done = true
-	if len(e.pcts) < maxCachedPercentiles {
-		e.pcts = append(e.pcts, pctResult{q: q, result: r})
-		return &e.pcts[len(e.pcts)-1].result
-	}
-	b.spare = r // hostile input: decided again next time
-	return &b.spare
+	return r
 }
 
 func (b *Builder) keepsPercentile(q float64) bool {
@@ -214,11 +222,20 @@ func (b *Builder) keepsPercentile(q float64) bool {
 	return keep
 }
 
+// remember resolves the sample named name of e's series into r, which e
+// holds, and counts what that adds to e's size.
+func (b *Builder) remember(e *entry, r *result, name string) {
+	var own bool
+	*r, own = b.resolve(e, name)
+	b.cache.grow(e, resultSize(e, r, name, own))
+}
+
 // resolve works out what the sample named name of e's series becomes:
-// relabelled with the rules when there are any.
-func (b *Builder) resolve(e *entry, name string) result {
+// relabelled with the rules when there are any. own reports whether the
+// result's labels are a slice of their own, not one e already holds.
+func (b *Builder) resolve(e *entry, name string) (r result, own bool) {
 	if len(b.relabel) == 0 {
-		return result{name: name, labels: e.labels, hash: sample.SeriesHash(name, e.labels)}
+		return result{name: name, labels: e.labels, hash: sample.SeriesHash(name, e.labels)}, false
 	}
 	b.lb.Reset(labels.EmptyLabels())
 	b.lb.Set(labels.MetricName, name)
@@ -226,21 +243,21 @@ func (b *Builder) resolve(e *entry, name string) result {
 		b.lb.Set(l.Name, l.Value)
 	}
 	if !relabel.ProcessBuilder(b.lb, b.relabel...) {
-		return result{outcome: droppedByRule}
+		return result{outcome: droppedByRule}, false
 	}
 	b.lbls, b.name = b.lbls[:0], ""
 	b.lb.Range(b.collect)
 	if b.name == "" {
-		return result{outcome: droppedNoName}
+		return result{outcome: droppedNoName}, false
 	}
 	sortLabels(b.lbls)
 	// The statistics of one series mostly relabel alike: share their label
 	// slice rather than keep a copy per statistic.
 	lbls := e.sameLabels(b.lbls)
-	if lbls == nil {
+	if own = lbls == nil; own {
 		lbls = slices.Clone(b.lbls)
 	}
-	return result{name: b.name, labels: lbls, hash: sample.SeriesHash(b.name, lbls)}
+	return result{name: b.name, labels: lbls, hash: sample.SeriesHash(b.name, lbls)}, own
 }
 
 // collectLabel gathers the relabelled labels; it is stored as b.collect

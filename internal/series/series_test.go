@@ -183,7 +183,7 @@ func TestSeriesHash(t *testing.T) {
 // turn, and forgets series no longer seen.
 func TestCacheBounded(t *testing.T) {
 	b := New(mustConfig(t, "statistics: [sum, minimum]\npercentiles: []\nrelabel_configs: [{regex: 'dimension_(.*)', action: labelmap}, {source_labels: [__name__], regex: '.*_minimum', action: drop}]"))
-	b.cache = newCache(8)
+	b.cache = newCache(8, defaultCacheBytes)
 	upd := func(i int) *cw.Update {
 		u := rdsUpdate()
 		u.Dimensions = []cw.Dimension{{Name: "DBInstanceIdentifier", Value: fmt.Sprintf("db-%d", i)}}
@@ -249,12 +249,29 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
-// BenchmarkCacheMemory measures what the cache keeps per series (B/series):
-// an ECS-like datapoint with three dimensions, every statistic and three
+// BenchmarkCacheMemory measures what the cache keeps per series (B/series),
+// and what the byte bound estimates for it (estimated-B/series): an
+// ECS-like datapoint with three dimensions, every statistic and three
 // percentiles, through five relabel rules of each kind. defaultCacheSeries
 // is sized from it.
 func BenchmarkCacheMemory(b *testing.B) {
-	cfg, err := config.Parse([]byte(`
+	cfg, err := config.Parse([]byte(ecsRules))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ups := ecsUpdates(20_000)
+	var perSeries, estimated float64
+	for b.Loop() {
+		bl := New(cfg)
+		heap := cacheHeap(bl, ups)
+		perSeries = float64(heap) / float64(len(ups))
+		estimated = float64(cachedBytes(bl)) / float64(len(ups))
+	}
+	b.ReportMetric(perSeries, "B/series")
+	b.ReportMetric(estimated, "estimated-B/series")
+}
+
+const ecsRules = `
 external_labels: {env: prod}
 relabel_configs:
 - {source_labels: [__name__], regex: 'aws_ecs_containerinsights_.*_minimum', action: drop}
@@ -262,11 +279,10 @@ relabel_configs:
 - {source_labels: [dimension_ServiceName], regex: '(.+)', target_label: service}
 - {regex: dimension_TaskDefinitionFamily, action: labeldrop}
 - {regex: 'dimension_(ClusterName)', replacement: '$1', action: labelmap}
-`))
-	if err != nil {
-		b.Fatal(err)
-	}
-	const n = 20_000
+`
+
+// ecsUpdates returns n updates of n ECS-like series.
+func ecsUpdates(n int) []cw.Update {
 	ups := make([]cw.Update, n)
 	for i := range ups {
 		ups[i] = cw.Update{
@@ -281,22 +297,87 @@ relabel_configs:
 			Percentiles: []cw.Quantile{{Q: 0.5, Value: 2}, {Q: 0.9, Value: 3}, {Q: 0.99, Value: 3.9}},
 		}
 	}
-	var dst []sample.Sample
-	var perSeries float64
-	for b.Loop() {
-		bl := New(cfg)
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		for i := range ups {
-			dst = bl.Append(dst[:0], &ups[i])
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		perSeries = float64(after.HeapAlloc-before.HeapAlloc) / n
-		runtime.KeepAlive(bl)
+	return ups
+}
+
+// cacheHeap appends every update with bl and returns how much the live
+// heap grew: what bl keeps, the samples being dropped.
+func cacheHeap(bl *Builder, ups []cw.Update) uint64 {
+	dst := make([]sample.Sample, 0, 64)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range ups {
+		dst = bl.Append(dst[:0], &ups[i])
 	}
-	b.ReportMetric(perSeries, "B/series")
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	// Neither the Builder nor the updates may be collected before the
+	// second reading: only what the cache keeps may differ.
+	runtime.KeepAlive(bl)
+	runtime.KeepAlive(ups)
+	if after.HeapAlloc < before.HeapAlloc {
+		return 0
+	}
+	return after.HeapAlloc - before.HeapAlloc
+}
+
+// cachedBytes is the cache's own estimate of its size.
+func cachedBytes(bl *Builder) int {
+	n := 0
+	for _, m := range []map[string]*entry{bl.cache.cur, bl.cache.prev} {
+		for _, e := range m {
+			n += e.size
+		}
+	}
+	return n
+}
+
+// Series far larger than usual (30 dimensions of 1,000-byte values, and a
+// rule that joins them all into one more label) are bounded by size: the
+// heap the cache holds stays near its byte bound, and the estimate is
+// near what the heap holds, for these series and for usual ones.
+func TestCacheBytesBound(t *testing.T) {
+	var dims, sources []string
+	for d := range 30 {
+		dims = append(dims, fmt.Sprintf("Dim%02d", d))
+		sources = append(sources, fmt.Sprintf("dimension_Dim%02d", d))
+	}
+	cfg := mustConfig(t, fmt.Sprintf("statistics: [sum, maximum]\npercentiles: []\nrelabel_configs: [{source_labels: [%s], separator: ';', target_label: joined}]", strings.Join(sources, ", ")))
+	big := make([]cw.Update, 300)
+	for i := range big {
+		u := rdsUpdate()
+		u.Dimensions = nil
+		for _, d := range dims {
+			u.Dimensions = append(u.Dimensions, cw.Dimension{Name: d, Value: fmt.Sprintf("%06d-%s-%s", i, d, strings.Repeat("v", 988))})
+		}
+		big[i] = *u
+	}
+	const bound = 2 << 20
+	bl := New(cfg)
+	bl.cache = newCache(defaultCacheSeries, bound)
+	heap := cacheHeap(bl, big)
+	est := cachedBytes(bl)
+	t.Logf("300 series of 30 KB dimensions: heap %d bytes, estimate %d, %d series kept", heap, est, bl.cache.len())
+	if heap > bound*3/2 {
+		t.Errorf("the cache holds %d bytes of heap, bound %d", heap, bound)
+	}
+	if kept := bl.cache.len(); kept >= len(big) || kept == 0 {
+		t.Errorf("%d of %d series kept", kept, len(big))
+	}
+	within := func(what string, heap uint64, est int) {
+		if r := float64(est) / float64(heap); r < 0.7 || r > 1.3 {
+			t.Errorf("%s: estimated %d bytes, the heap holds %d (ratio %.2f)", what, est, heap, r)
+		}
+	}
+	within("large series", heap, est)
+
+	usual := New(mustConfig(t, ecsRules))
+	ups := ecsUpdates(2000)
+	within("usual series", cacheHeap(usual, ups), cachedBytes(usual))
+	if per := cachedBytes(usual) / len(ups); per*defaultCacheSeries > defaultCacheBytes {
+		t.Errorf("a usual series is estimated at %d bytes: the byte bound, not the count, would limit the cache", per)
+	}
 }
 
 // More quantiles than a series remembers are still named and relabelled
