@@ -280,3 +280,20 @@ func FuzzDetect(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSplit is what cutting a raw object costs a replay: every frame
+// or line is decoded once on the way (B/s is of the object).
+func BenchmarkSplit(b *testing.B) {
+	_, v07, v10, js := formats(b)
+	for name, data := range map[string][]byte{"0.7": v07, "1.0": v10, "json": js} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := Split(data, 1000<<10, func([]byte, int) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
