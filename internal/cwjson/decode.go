@@ -26,7 +26,8 @@ const (
 // maxTimestampMillis keeps timestamp × 1e6 inside a uint64 (year 2248).
 const maxTimestampMillis = 1 << 43
 
-// periodMillis is the length of every metric-stream period: one minute.
+// periodMillis is the length of a metric-stream period: one minute, as every
+// recorded OpenTelemetry data point spans (see the package doc).
 const periodMillis = 60_000
 
 // Keys is every top-level key of the json output format; the detector

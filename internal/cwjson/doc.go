@@ -20,11 +20,22 @@
 //
 // What the format says differently from the OpenTelemetry formats:
 //
-//   - timestamp is CloudWatch's own datapoint timestamp, the start of the
-//     one-minute period; the OpenTelemetry formats stamp a data point with
-//     the period's end (time_unix_nano). The decoder sets EndUnixNano to
-//     timestamp + 1 minute, so that every format yields the same sample
-//     timestamp, and StartUnixNano to timestamp.
+//   - timestamp is one instant, where the OpenTelemetry formats give the
+//     period as startTimeUnixNano and timeUnixNano, CloudWatch's startTime and
+//     endTime (user guide page
+//     CloudWatch-metric-streams-formats-opentelemetry-translation). The json
+//     page says only that timestamp is in epoch milliseconds. The decoder
+//     takes it for CloudWatch's datapoint timestamp, which is the start of
+//     its period (GetMetricData: StartTime is inclusive of a data point
+//     stamped with it), sets StartUnixNano to it and EndUnixNano to it plus
+//     one minute, so that a sample carries the period's end in every format.
+//     One minute because the format names no period, PutMetricStream takes
+//     none, and every data point of three recorded OpenTelemetry deliveries
+//     (2,647, five-minute EC2 statistic sets included) spans exactly 60 s.
+//     Start rather than end is inferred, not verified: no public recording
+//     holds one data point in both formats. Were timestamp the period's end,
+//     json samples would stand one minute late against the other formats;
+//     README.md (Output formats) lists the evidence.
 //   - value may carry statistics the OpenTelemetry formats cannot (trimmed
 //     means and the like: TM(25%:75%), wm90, PR(:300), ...). The naming
 //     contract names only minimum, maximum, sum, sample count, average and
