@@ -154,9 +154,9 @@ func newGrafanaRole(c constructs.Construct, props *GrafanaWorkspaceProps) awsiam
 // notification with the publisher's data key: Decrypt and GenerateDataKey.
 // A workspace encrypted with a customer managed key is readable by Grafana
 // only with access to the key, as one of its key users (AMP user guide,
-// "Encryption at rest", Step 3); of the key users' actions (KMS developer
-// guide, "Default key policy") a reader needs Decrypt, which it already
-// has, and DescribeKey.
+// "Encryption at rest", Step 3). The page names no actions; of the key
+// users' ones (KMS developer guide, "Default key policy") the role takes
+// the read side: Decrypt, which it already has, and DescribeKey.
 func keyStatement(props *GrafanaWorkspaceProps) *awsiam.PolicyStatementProps {
 	if props.KeyEncryptsPrometheus {
 		return &awsiam.PolicyStatementProps{Sid: jsii.String("NotificationsAndPrometheusKey"),
