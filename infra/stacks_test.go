@@ -194,10 +194,11 @@ func TestWorkspaceStack(t *testing.T) {
 // checkGrafanaPolicy asserts the Grafana role's statements exactly: each
 // action once, with the resource the API allows. The key: Decrypt and
 // GenerateDataKey to publish to the encrypted topic (SNS SSE); and, when
-// the key also encrypts the AMP workspace, DescribeKey, the one key-user
-// action (KMS developer guide, "Default key policy", key users) a reader
-// needs beyond Decrypt (AMP user guide, "Encryption at rest", Step 3:
-// Grafana reads such a workspace only with access to the key).
+// the key also encrypts the AMP workspace, DescribeKey (AMP user guide,
+// "Encryption at rest", Step 3: Grafana reads such a workspace only as a
+// key user; of the key users' actions in the KMS developer guide's
+// "Default key policy", the role takes the read side, Decrypt and
+// DescribeKey).
 func checkGrafanaPolicy(t *testing.T, doc obj, amp, topic, key string, keyEncryptsPrometheus bool) {
 	t.Helper()
 	keyArn := asJSON(obj{"Fn::GetAtt": []any{key, "Arn"}})
