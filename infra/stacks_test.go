@@ -178,7 +178,7 @@ func TestWorkspaceStack(t *testing.T) {
 				t.Errorf("Grafana RoleArn = %s, want the Grafana role", got)
 			}
 			_, pol := only(t, raw, "AWS::IAM::Policy", "Grafana")
-			checkGrafanaPolicy(t, props(pol)["PolicyDocument"].(obj), amp, topicID, keyID)
+			checkGrafanaPolicy(t, props(pol)["PolicyDocument"].(obj), amp, topicID, keyID, env.Prometheus.CustomerManagedKey)
 
 			// Outputs, and the remote-write URL is the workspace's endpoint.
 			for _, o := range []string{"RemoteWriteUrl", "QueryUrl", "WorkspaceArn", "GrafanaUrl", "GrafanaDashboardsUrl", "AlertTopicArn"} {
@@ -192,13 +192,23 @@ func TestWorkspaceStack(t *testing.T) {
 }
 
 // checkGrafanaPolicy asserts the Grafana role's statements exactly: each
-// action once, with the resource the API allows.
-func checkGrafanaPolicy(t *testing.T, doc obj, amp, topic, key string) {
+// action once, with the resource the API allows. The key: Decrypt and
+// GenerateDataKey to publish to the encrypted topic (SNS SSE); and, when
+// the key also encrypts the AMP workspace, DescribeKey (AMP user guide,
+// "Encryption at rest", Step 3: Grafana reads such a workspace only as a
+// key user; of the key users' actions in the KMS developer guide's
+// "Default key policy", the role takes the read side, Decrypt and
+// DescribeKey).
+func checkGrafanaPolicy(t *testing.T, doc obj, amp, topic, key string, keyEncryptsPrometheus bool) {
 	t.Helper()
+	keyArn := asJSON(obj{"Fn::GetAtt": []any{key, "Arn"}})
 	want := map[string]string{ // action → resource (as JSON)
 		"sns:Publish":         asJSON(obj{"Ref": topic}),
-		"kms:Decrypt":         asJSON(obj{"Fn::GetAtt": []any{key, "Arn"}}),
-		"kms:GenerateDataKey": asJSON(obj{"Fn::GetAtt": []any{key, "Arn"}}),
+		"kms:Decrypt":         keyArn,
+		"kms:GenerateDataKey": keyArn,
+	}
+	if keyEncryptsPrometheus {
+		want["kms:DescribeKey"] = keyArn
 	}
 	for _, a := range cw.GrafanaPrometheusActions {
 		want[a] = asJSON(obj{"Fn::GetAtt": []any{amp, "Arn"}})

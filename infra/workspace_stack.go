@@ -88,6 +88,7 @@ func NewWorkspaceStack(scope constructs.Construct, id string, props *WorkspaceSt
 		PrometheusWorkspaceArn: s.Prometheus.Workspace.AttrArn(),
 		NotificationTopic:      s.AlertTopic.Topic,
 		Key:                    s.Key,
+		KeyEncryptsPrometheus:  ampProps.Key != nil,
 	})
 	s.Dashboards = cw.NewGrafanaProvisioner(stack, "Dashboards", &cw.GrafanaProvisionerProps{
 		AssetDir:         props.GrafanaAssetDir,

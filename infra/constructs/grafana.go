@@ -63,6 +63,8 @@ type GrafanaWorkspaceProps struct {
 	// NotificationTopic and its Key receive Grafana alert notifications.
 	NotificationTopic awssns.ITopic
 	Key               awskms.IKey
+	// KeyEncryptsPrometheus says Key also encrypts the AMP workspace.
+	KeyEncryptsPrometheus bool
 }
 
 // GrafanaWorkspace is an AMG workspace with Prometheus and CloudWatch data
@@ -132,7 +134,7 @@ func newGrafanaRole(c constructs.Construct, props *GrafanaWorkspaceProps) awsiam
 		{Sid: jsii.String("CloudWatchLogs"), Actions: jsii.Strings(GrafanaLogGroupActions...), Resources: &[]*string{arn("logs", "log-group:*")}},
 		{Sid: jsii.String("ObservabilityAccessManager"), Actions: jsii.Strings(GrafanaOAMSinkActions...), Resources: &[]*string{arn("oam", "sink/*")}},
 		{Sid: jsii.String("Notifications"), Actions: jsii.Strings("sns:Publish"), Resources: &[]*string{props.NotificationTopic.TopicArn()}},
-		{Sid: jsii.String("NotificationsKey"), Actions: jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"), Resources: &[]*string{props.Key.KeyArn()}},
+		keyStatement(props),
 	}
 	policy := awsiam.NewPolicy(c, jsii.String("Policy"), &awsiam.PolicyProps{Roles: &[]awsiam.IRole{role}})
 	for _, s := range statements {
@@ -146,4 +148,20 @@ func newGrafanaRole(c constructs.Construct, props *GrafanaWorkspaceProps) awsiam
 		{regex(`/^Resource::arn:<AWS::Partition>:logs:\*:<AWS::AccountId>:log-group:\*$/`), "CloudWatch Logs Insights queries in Grafana target log groups chosen at query time; the read-only actions are pinned to this account's log groups."},
 	})
 	return role
+}
+
+// keyStatement is the Grafana role's use of the stack key. SNS encrypts a
+// notification with the publisher's data key: Decrypt and GenerateDataKey.
+// A workspace encrypted with a customer managed key is readable by Grafana
+// only with access to the key, as one of its key users (AMP user guide,
+// "Encryption at rest", Step 3). The page names no actions; of the key
+// users' ones (KMS developer guide, "Default key policy") the role takes
+// the read side: Decrypt, which it already has, and DescribeKey.
+func keyStatement(props *GrafanaWorkspaceProps) *awsiam.PolicyStatementProps {
+	if props.KeyEncryptsPrometheus {
+		return &awsiam.PolicyStatementProps{Sid: jsii.String("NotificationsAndPrometheusKey"),
+			Actions: jsii.Strings("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"), Resources: &[]*string{props.Key.KeyArn()}}
+	}
+	return &awsiam.PolicyStatementProps{Sid: jsii.String("NotificationsKey"),
+		Actions: jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"), Resources: &[]*string{props.Key.KeyArn()}}
 }

@@ -1,8 +1,11 @@
 package constructs
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsaps"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -18,7 +21,8 @@ type PrometheusWorkspaceProps struct {
 	RetentionDays int
 	// OutOfOrderWindowSeconds is AMP's out-of-order time window.
 	OutOfOrderWindowSeconds int
-	// Key, when set, encrypts the workspace with a customer-managed key.
+	// Key, when set, encrypts the workspace with a customer-managed key of
+	// the same stack; its key policy gets the statement AMP needs.
 	Key awskms.IKey
 	// LogRetentionDays and LogKey configure the workspace's log group.
 	LogRetentionDays int
@@ -69,6 +73,7 @@ func NewPrometheusWorkspace(scope constructs.Construct, id string, props *Promet
 	}
 	if props.Key != nil {
 		wsProps.KmsKeyArn = props.Key.KeyArn()
+		allowPrometheus(c, props.Key)
 	}
 	ws := awsaps.NewCfnWorkspace(c, jsii.String("Workspace"), wsProps)
 	ws.ApplyRemovalPolicy(props.RemovalPolicy, nil)
@@ -85,4 +90,32 @@ func NewPrometheusWorkspace(scope constructs.Construct, id string, props *Promet
 		RemoteWriteURL: awscdk.Fn_Join(jsii.String(""), jsii.Strings(*ws.AttrPrometheusEndpoint(), "api/v1/remote_write")),
 		QueryURL:       awscdk.Fn_Join(jsii.String(""), jsii.Strings(*ws.AttrPrometheusEndpoint(), "api/v1/query")),
 	}
+}
+
+// allowPrometheus adds to key's policy the statement the AMP user guide
+// gives for a workspace encrypted with a customer managed key ("Encryption
+// at rest", Step 1, key policy): any principal of this account, but only
+// through AMP in this region, may DescribeKey (AMP validates the key) and
+// CreateGrant (AMP creates its three grants when the workspace is created,
+// on behalf of the caller: here CloudFormation with the deployer's
+// credentials), GenerateDataKey and Decrypt. The key policy itself, not
+// the deployer's IAM policies, then lets the workspace be created; and the
+// principals of this account that AMP serves (the ingest function writing,
+// Grafana reading) are covered if AMP calls KMS on their behalf.
+// No encryption context condition: the page names the context key
+// aws:amp:arn in its text but aws:aps:arn in its examples.
+func allowPrometheus(scope constructs.Construct, key awskms.IKey) {
+	stack := awscdk.Stack_Of(scope)
+	// allowNoOp false: CDK refuses a key whose policy this stack cannot
+	// change (an imported key) instead of silently leaving AMP out.
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("PrometheusWorkspace"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("kms:DescribeKey", "kms:CreateGrant", "kms:GenerateDataKey", "kms:Decrypt"),
+		Resources:  jsii.Strings("*"), // in a key policy "*" means this key
+		Conditions: &map[string]any{"StringEquals": map[string]any{
+			"kms:ViaService":    fmt.Sprintf("aps.%s.amazonaws.com", *stack.Region()),
+			"kms:CallerAccount": stack.Account(),
+		}},
+	}), jsii.Bool(false))
 }
