@@ -25,7 +25,7 @@ func newEnricher(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ta
 	}
 	tc := cfg.Tags
 	tc.Enabled = true
-	return tags.New(&tc, tags.NewAPI(awsCfg), tags.Options{
+	return tags.New(&tc, tags.NewAPI(awsCfg, tc.RoleARN), tags.Options{
 		Logger:         log,
 		ExternalLabels: cfg.ExternalLabels,
 		Wait:           tags.DefaultTimeout,

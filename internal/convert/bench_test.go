@@ -120,7 +120,7 @@ func benchmarkRecord(b *testing.B, f wire.Format, mb int) {
 				// Every resource known and looked up before timing, as
 				// in a warm Lambda.
 				fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
-				e = tags.New(&cfg.Tags, tags.NewAPI(tagstest.Start(b, fake)), tags.Options{Wait: time.Minute})
+				e = tags.New(&cfg.Tags, tags.NewAPI(tagstest.Start(b, fake), ""), tags.Options{Wait: time.Minute})
 				c.Enrich(e)
 				for _, r := range recs {
 					if _, _, err := c.Record(nil, r); err != nil {

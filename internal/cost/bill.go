@@ -235,20 +235,25 @@ func Estimate(t Traffic, p Prices, a Assumptions) Bill {
 }
 
 // tagLookupsItem counts the tag enrichment's calls to the Resource Groups
-// Tagging API: per region, every refresh, one GetResources call per page of
-// tags.PageSize resources. The count is per Lambda execution environment
-// (each looks up on its own) and a lower bound, since the API returns every
-// tagged resource of the types asked for, not only those streamed. The API
-// has no price in the table (AWS lists none for it); what the calls cost is
-// their share of its rate limit, which tags.refresh bounds.
+// Tagging API: per region (per account and region with tags.role_arn),
+// every refresh, one GetResources call per page of tags.PageSize
+// resources. The count is per Lambda execution environment (each looks up
+// on its own) and a lower bound, since the API returns every tagged
+// resource of the types asked for, not only those streamed. The API has no
+// price in the table (AWS lists none for it); what the calls cost is their
+// share of its rate limit, which tags.refresh bounds.
 func tagLookupsItem(t Traffic) Item {
+	unit := "region"
+	if t.TagAccounts {
+		unit = "account region"
+	}
 	perHour := 0.0
 	for _, n := range t.TagResources {
 		pages := math.Max(1, math.Ceil(float64(n)/tags.PageSize))
 		perHour += pages * float64(time.Hour) / float64(t.TagRefresh)
 	}
 	return Item{ItemTagLookups, perHour * MinutesPerMonth / 60,
-		fmt.Sprintf("tag:GetResources calls (%s an hour per Lambda environment: %s, refresh %s)", count(perHour), plural(len(t.TagResources), "region"), model.Duration(t.TagRefresh)),
+		fmt.Sprintf("tag:GetResources calls (%s an hour per Lambda environment: %s, refresh %s)", count(perHour), plural(len(t.TagResources), unit), model.Duration(t.TagRefresh)),
 		0, "no listed price"}
 }
 

@@ -12,6 +12,8 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/cwstream/cwstream/internal/config"
+	"github.com/cwstream/cwstream/internal/cw"
+	"github.com/cwstream/cwstream/internal/streamtest"
 	"github.com/cwstream/cwstream/internal/testutil"
 )
 
@@ -316,15 +318,21 @@ func TestLoadPrices(t *testing.T) {
 // fixtures stream, one page per refresh. The fixtures carry 13 such
 // resources in us-east-1 (2 ALBs, 3 target groups, 2 ECS clusters, 6
 // services) and 5 in eu-west-1 (4 DB instances, 1 Aurora cluster): one
-// page each, so 2 calls per refresh, 12 refreshes an hour at 5m.
+// page each, so 2 calls per refresh, 12 refreshes an hour at 5m. One more
+// record carries a DB of another account in eu-west-1: with tags.role_arn
+// that account's region is a lookup of its own.
 func TestTagLookupsItem(t *testing.T) {
+	other := streamtest.JSON([]cw.Update{{AccountID: "210987654321", Region: "eu-west-1", Namespace: "AWS/RDS", MetricName: "CPUUtilization",
+		Dimensions: []cw.Dimension{{Name: "DBInstanceIdentifier", Value: "ledger-db"}}, EndUnixNano: 1_710_238_560_000_000_000, Count: 1, Sum: 1}})
 	for _, tc := range []struct {
 		yaml    string
 		perHour float64
+		unit    string
 	}{
-		{"tags: {enabled: true, refresh: 5m}", 24},
-		{"tags: {enabled: true, refresh: 10m}", 12},
-		{"tags: {enabled: false}", 0},
+		{"tags: {enabled: true, refresh: 5m}", 24, "2 regions"},
+		{"tags: {enabled: true, refresh: 10m}", 12, "2 regions"},
+		{"tags: {enabled: true, refresh: 5m, role_arn: 'arn:aws:iam::{account}:role/cwstream-tags'}", 36, "3 account regions"},
+		{"tags: {enabled: false}", 0, ""},
 	} {
 		cfg, err := config.Parse([]byte(tc.yaml))
 		if err != nil {
@@ -340,6 +348,9 @@ func TestTagLookupsItem(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		if err := m.Add(other); err != nil {
+			t.Fatal(err)
+		}
 		tr := m.Traffic()
 		bill := Estimate(tr, Default(), DefaultAssumptions())
 		it, ok := bill.Item(ItemTagLookups)
@@ -349,8 +360,9 @@ func TestTagLookupsItem(t *testing.T) {
 			}
 			continue
 		}
-		if !ok || it.Quantity != tc.perHour*730 || it.USDPerMonth != 0 || tr.TagResources["us-east-1"] != 13 || tr.TagResources["eu-west-1"] != 5 {
-			t.Errorf("%s: item %+v, resources %v; want %v calls a month", tc.yaml, it, tr.TagResources, tc.perHour*730)
+		own := func(region string) int { return tr.TagResources[region] + tr.TagResources["123456789012 "+region] }
+		if !ok || it.Quantity != tc.perHour*730 || it.USDPerMonth != 0 || own("us-east-1") != 13 || own("eu-west-1") < 5 || !strings.Contains(it.Unit, tc.unit) {
+			t.Errorf("%s: item %+v, resources %v; want %v calls a month over %s", tc.yaml, it, tr.TagResources, tc.perHour*730, tc.unit)
 		}
 	}
 }

@@ -72,11 +72,14 @@ type Traffic struct {
 	// statistic and percentile streamed, before the configuration) to its
 	// CloudWatch metric and statistic: what Suggest resolves queries with.
 	Names map[string]Stat
-	// TagResources counts, per region, the resources the payloads carry
+	// TagResources counts, per lookup, the resources the payloads carry
 	// whose tags the enrichment looks up (internal/tags), and TagRefresh
-	// is its refresh interval; 0 when the configuration has it off.
+	// is its refresh interval; 0 when the configuration has it off. A
+	// lookup covers a region ("eu-west-1"), or with tags.role_arn an
+	// account's region ("123456789012 eu-west-1"), TagAccounts then true.
 	TagResources map[string]int
 	TagRefresh   time.Duration
+	TagAccounts  bool
 }
 
 // Stat is one statistic of one CloudWatch metric.
@@ -120,7 +123,7 @@ type Meter struct {
 	samples []sample.Sample
 	t       Traffic
 	key     []byte
-	tagIDs  map[string]map[string]bool // region → resource ids (tags on)
+	tagIDs  map[string]map[string]bool // lookup (see Traffic.TagResources) → resource ids (tags on)
 	ids     []string
 }
 
@@ -138,7 +141,7 @@ func NewMeter(cfg *config.Config, f Filter) *Meter {
 		names:   map[string]Stat{},
 		seen:    map[metricQ]bool{},
 		tagIDs:  tagIDs(cfg),
-		t:       Traffic{TagRefresh: tagRefresh(cfg)},
+		t:       Traffic{TagRefresh: tagRefresh(cfg), TagAccounts: cfg.Tags.Enabled && cfg.Tags.RoleARN != ""},
 	}
 }
 
@@ -274,8 +277,8 @@ func (m *Meter) Traffic() Traffic {
 	t.Names = m.names
 	if m.tagIDs != nil {
 		t.TagResources = map[string]int{}
-		for region, ids := range m.tagIDs {
-			t.TagResources[region] = len(ids)
+		for key, ids := range m.tagIDs {
+			t.TagResources[key] = len(ids)
 		}
 	}
 	return t
@@ -289,10 +292,14 @@ func (m *Meter) countResources(u *cw.Update) {
 	if len(m.ids) == 0 {
 		return
 	}
-	ids := m.tagIDs[u.Region]
+	key := u.Region
+	if m.t.TagAccounts {
+		key = u.AccountID + " " + u.Region
+	}
+	ids := m.tagIDs[key]
 	if ids == nil {
 		ids = map[string]bool{}
-		m.tagIDs[strings.Clone(u.Region)] = ids
+		m.tagIDs[strings.Clone(key)] = ids
 	}
 	for _, id := range m.ids {
 		ids[id] = true

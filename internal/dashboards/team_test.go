@@ -23,7 +23,7 @@ func streamSamplesWithInfo(t *testing.T) []sample.Sample {
 	cfg := parseStreamConfig(t)
 	cfg.Tags.Enabled = true
 	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
-	e := tags.New(&cfg.Tags, tags.NewAPI(tagstest.Start(t, fake)), tags.Options{Wait: time.Minute, ExternalLabels: cfg.ExternalLabels})
+	e := tags.New(&cfg.Tags, tags.NewAPI(tagstest.Start(t, fake), ""), tags.Options{Wait: time.Minute, ExternalLabels: cfg.ExternalLabels})
 	conv := convert.New(cfg)
 	conv.Enrich(e)
 	var minute []sample.Sample

@@ -57,7 +57,7 @@ func enrichedHandler(t *testing.T, prom *promtest.Server, awsCfg aws.Config, opt
 	}
 	var invs []*telemetry.Invocation
 	h := firehose.New(cfg, rw, firehose.Options{
-		Tags:         tags.New(&cfg.Tags, tags.NewAPI(awsCfg), opts),
+		Tags:         tags.New(&cfg.Tags, tags.NewAPI(awsCfg, ""), opts),
 		OnInvocation: func(inv *telemetry.Invocation) { invs = append(invs, inv) },
 		OnFailed:     func(id string, c cause.Cause, err error) { t.Errorf("record %s failed: %s: %v", id, c, err) },
 	})

@@ -14,7 +14,7 @@ import (
 func BenchmarkObserve(b *testing.B) {
 	updates := fixtureUpdates(b)
 	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
-	e := New(enabled(b, ""), NewAPI(tagstest.Start(b, fake)), Options{Wait: time.Minute})
+	e := New(enabled(b, ""), NewAPI(tagstest.Start(b, fake), ""), Options{Wait: time.Minute})
 	for i := range updates {
 		e.Observe(&updates[i])
 	}
@@ -64,6 +64,6 @@ func fixtureUpdates(tb testing.TB) []cw.Update {
 // that no resource is tagged.
 type noResources struct{}
 
-func (noResources) Resources(context.Context, string, []string) ([]Resource, error) {
+func (noResources) Resources(context.Context, string, string, []string) ([]Resource, error) {
 	return nil, nil
 }

@@ -29,13 +29,28 @@ const MinRefresh = time.Minute
 //	  refresh: 5m                             # default 5m, at least 1m
 //	  include_keys: [Team, Service, Environment]  # regexps, anchored; default all
 //	  exclude_keys: ['aws:.*']                # regexps, anchored; applied after include
+//	  role_arn: arn:aws:iam::{account}:role/cwstream-tags  # default: own account only
+//
+// The Tagging API answers only for the caller's account. A stream that
+// carries other accounts' metrics (CloudWatch cross-account observability)
+// needs role_arn: the role assumed in each of those accounts to look their
+// resources up, {account} standing for the account's id. Without it, only
+// the function's own account's resources get info series.
 type Config struct {
 	Enabled       bool           `yaml:"enabled"`
 	ResourceTypes []string       `yaml:"resource_types,omitempty"`
 	Refresh       model.Duration `yaml:"refresh,omitempty"`
 	IncludeKeys   []string       `yaml:"include_keys,omitempty"`
 	ExcludeKeys   []string       `yaml:"exclude_keys,omitempty"`
+	RoleARN       string         `yaml:"role_arn,omitempty"`
 }
+
+// AccountPlaceholder stands for an account's id in Config.RoleARN.
+const AccountPlaceholder = "{account}"
+
+// roleARN is what a role ARN looks like once AccountPlaceholder is
+// replaced: IAM's format, arn:partition:iam::account:role/path/name.
+var roleARN = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
 
 // Default returns the section's defaults: off, every supported resource
 // type, a refresh every DefaultRefresh, every tag key.
@@ -71,6 +86,14 @@ func (c *Config) Validate() error {
 	}
 	if r := time.Duration(c.Refresh); r < MinRefresh {
 		errs = append(errs, fmt.Errorf("tags.refresh: %s is below the minimum of %s (the Tagging API is rate limited per account, and every Lambda environment looks up on its own)", r, MinRefresh))
+	}
+	if c.RoleARN != "" {
+		switch {
+		case strings.Count(c.RoleARN, AccountPlaceholder) != 1 || !strings.HasPrefix(c.RoleARN[strings.Index(c.RoleARN, AccountPlaceholder)+len(AccountPlaceholder):], ":role/"):
+			errs = append(errs, fmt.Errorf("tags.role_arn: %q must name the account as %s, once, e.g. arn:aws:iam::%s:role/cwstream-tags", c.RoleARN, AccountPlaceholder, AccountPlaceholder))
+		case !roleARN.MatchString(RoleARN(c.RoleARN, "123456789012")):
+			errs = append(errs, fmt.Errorf("tags.role_arn: %q is not an IAM role ARN (arn:aws:iam::%s:role/NAME)", c.RoleARN, AccountPlaceholder))
+		}
 	}
 	for _, l := range []struct {
 		key  string

@@ -29,6 +29,14 @@ func TestConfig(t *testing.T) {
 		{"refresh too short", "refresh: 30s", "tags.refresh: 30s is below the minimum"},
 		{"bad include", "include_keys: ['(']", "tags.include_keys[0]: error parsing regexp"},
 		{"empty exclude", "exclude_keys: ['']", "tags.exclude_keys[0]: empty pattern"},
+		{"role", "role_arn: 'arn:aws:iam::{account}:role/cwstream-tags'", ""},
+		{"role with a path, other partition", "role_arn: 'arn:aws-us-gov:iam::{account}:role/ops/cwstream-tags'", ""},
+		{"role without the account", "role_arn: 'arn:aws:iam::123456789012:role/cwstream-tags'", `tags.role_arn: "arn:aws:iam::123456789012:role/cwstream-tags" must name the account as {account}, once`},
+		{"role with the account twice", "role_arn: 'arn:aws:iam::{account}:role/{account}'", "must name the account as {account}, once"},
+		{"account elsewhere", "role_arn: 'arn:aws:iam::123456789012:role/{account}'", "must name the account as {account}, once"},
+		{"not a role", "role_arn: 'arn:aws:iam::{account}:user/cwstream'", "must name the account as {account}, once"},
+		{"not IAM", "role_arn: 'arn:aws:sts::{account}:role/cwstream'", "is not an IAM role ARN"},
+		{"no name", "role_arn: 'arn:aws:iam::{account}:role/'", "is not an IAM role ARN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

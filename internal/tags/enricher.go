@@ -51,7 +51,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
-	// Timeout bounds one region's lookup, every page included. Zero is
+	// Timeout bounds one lookup (an account's region), every page
+	// included. Zero is
 	// DefaultTimeout.
 	Timeout time.Duration
 	// Wait bounds how long Append waits for lookups in flight before it
@@ -65,7 +66,7 @@ type Options struct {
 // Stats counts what an Enricher did since it was made. Lookups and their
 // errors happen on other goroutines; Stats is safe to call at any time.
 type Stats struct {
-	Lookups      int64 // region lookups finished, failed ones included
+	Lookups      int64 // lookups (of an account's region) finished, failed ones included
 	LookupErrors int64 // lookups that failed or timed out
 	InfoSeries   int64 // info samples appended
 	Overflow     int64 // resources not remembered because MaxResources was reached
@@ -78,6 +79,7 @@ type Stats struct {
 // longer than Options.Wait.
 type Enricher struct {
 	lookup  Lookup
+	cross   bool // tags.role_arn is set: every account is looked up
 	types   []string
 	kindOn  []bool // by index into kinds
 	filter  keyFilter
@@ -94,10 +96,10 @@ type Enricher struct {
 	seen    map[seenKey]*seenEntry
 	current []*seenEntry // seen since the last Append
 	gen     uint64
-	regions []string // scratch
+	scopes  []scope // scratch
 
 	mu    sync.Mutex
-	state map[string]*regionState
+	state map[scope]*scopeState
 
 	lookups, lookupErrors, infoSeries, overflow atomic.Int64
 }
@@ -119,14 +121,29 @@ type seenEntry struct {
 	gen uint64
 }
 
-// regionState is the cache of one region. index is replaced whole by a
+// scope is what one lookup covers: a region of an account. account is ""
+// without tags.role_arn: the function's own account, the only one the
+// Tagging API answers for then.
+type scope struct {
+	account, region string
+}
+
+func (s scope) String() string {
+	if s.account == "" {
+		return s.region
+	}
+	return "account " + s.account + ", " + s.region
+}
+
+// scopeState is the cache of one scope. index is replaced whole by a
 // lookup, never changed in place, so info samples may alias its labels.
-type regionState struct {
+type scopeState struct {
 	index     map[resKey][]sample.Label
 	fetched   time.Time     // the last successful lookup ended
 	attempted time.Time     // the last lookup started
 	inflight  chan struct{} // closed when the lookup in flight ends; nil when none
 	err       error         // of the last lookup
+	never     bool          // an account that cannot be looked up (ErrNoRole, ErrNotAnAccount)
 }
 
 // New returns an Enricher for cfg, which must be valid and enabled, looking
@@ -147,6 +164,7 @@ func New(cfg *Config, l Lookup, opts Options) *Enricher {
 	}
 	e := &Enricher{
 		lookup:  l,
+		cross:   cfg.RoleARN != "",
 		kindOn:  make([]bool, len(kinds)),
 		types:   slices.Clone(cfg.ResourceTypes),
 		filter:  newKeyFilter(cfg),
@@ -157,7 +175,7 @@ func New(cfg *Config, l Lookup, opts Options) *Enricher {
 		now:     opts.Now,
 		nsIndex: make(map[string]int, len(namespaces)),
 		seen:    make(map[seenKey]*seenEntry),
-		state:   make(map[string]*regionState),
+		state:   make(map[scope]*scopeState),
 	}
 	for _, t := range cfg.ResourceTypes {
 		if i := kindIndex(t); i >= 0 {
@@ -249,43 +267,51 @@ func (e *Enricher) mark(key seenKey) {
 	e.current = append(e.current, ent)
 }
 
-// Begin starts a lookup for every region seen before whose tags are due for
-// a refresh, so that it runs while the records are processed. It never
-// blocks.
+// Begin starts a lookup for every account and region seen before whose
+// tags are due for a refresh, so that it runs while the records are
+// processed. It never blocks.
 func (e *Enricher) Begin() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.now()
-	for region, st := range e.state {
-		e.startLocked(region, st, now)
+	for sc, st := range e.state {
+		e.startLocked(sc, st, now)
 	}
+}
+
+// scopeOf returns the lookup that covers a resource seen.
+func (e *Enricher) scopeOf(k *seenKey) scope {
+	if !e.cross {
+		return scope{region: k.region}
+	}
+	return scope{account: k.res.account, region: k.region}
 }
 
 // Append appends an info series sample, timestamped t, for every resource
 // observed since the last Append whose tags are known, and starts the
-// lookups that are due for the regions seen. It waits for lookups in flight
-// in those regions at most Options.Wait, and never past ctx: a lookup that
-// fails or hangs only leaves the info series stale (or absent until a
-// lookup succeeds), counted in Stats.LookupErrors.
+// lookups that are due for the accounts and regions seen. It waits for
+// lookups in flight there at most Options.Wait, and never past ctx: a
+// lookup that fails or hangs only leaves the info series stale (or absent
+// until a lookup succeeds), counted in Stats.LookupErrors.
 //
 // The samples' labels are shared and must not be modified.
 func (e *Enricher) Append(ctx context.Context, dst []sample.Sample, t int64) []sample.Sample {
-	e.regions = e.regions[:0]
+	e.scopes = e.scopes[:0]
 	for _, ent := range e.current {
-		if !slices.Contains(e.regions, ent.key.region) {
-			e.regions = append(e.regions, ent.key.region)
+		if sc := e.scopeOf(&ent.key); !slices.Contains(e.scopes, sc) {
+			e.scopes = append(e.scopes, sc)
 		}
 	}
 	var waits []chan struct{}
 	e.mu.Lock()
 	now := e.now()
-	for _, r := range e.regions {
-		st, ok := e.state[r]
+	for _, sc := range e.scopes {
+		st, ok := e.state[sc]
 		if !ok {
-			st = &regionState{}
-			e.state[r] = st
+			st = &scopeState{}
+			e.state[sc] = st
 		}
-		e.startLocked(r, st, now)
+		e.startLocked(sc, st, now)
 		if st.inflight != nil {
 			waits = append(waits, st.inflight)
 		}
@@ -309,7 +335,7 @@ func (e *Enricher) Append(ctx context.Context, dst []sample.Sample, t int64) []s
 
 	e.mu.Lock()
 	for _, ent := range e.current {
-		st := e.state[ent.key.region]
+		st := e.state[e.scopeOf(&ent.key)]
 		if lbls, ok := st.index[ent.key.res]; ok {
 			dst = append(dst, sample.Sample{Name: e.infos[ent.key.ns], Labels: lbls, T: t, V: InfoValue})
 			e.infoSeries.Add(1)
@@ -321,11 +347,12 @@ func (e *Enricher) Append(ctx context.Context, dst []sample.Sample, t int64) []s
 	return dst
 }
 
-// due reports whether a region's tags should be looked up now: never looked
+// due reports whether a scope's tags should be looked up now: never looked
 // up, or older than the refresh interval; after a failure, not before a
-// minute (or the refresh interval, if shorter) has passed.
-func (e *Enricher) due(st *regionState, now time.Time) bool {
-	if st.inflight != nil {
+// minute (or the refresh interval, if shorter) has passed; never for an
+// account that cannot be looked up.
+func (e *Enricher) due(st *scopeState, now time.Time) bool {
+	if st.inflight != nil || st.never {
 		return false
 	}
 	if st.err != nil && now.Sub(st.attempted) < min(e.refresh, retryAfter) {
@@ -334,52 +361,18 @@ func (e *Enricher) due(st *regionState, now time.Time) bool {
 	return st.index == nil || now.Sub(st.fetched) >= e.refresh
 }
 
-func (e *Enricher) startLocked(region string, st *regionState, now time.Time) {
+func (e *Enricher) startLocked(sc scope, st *scopeState, now time.Time) {
 	if !e.due(st, now) {
 		return
 	}
 	st.attempted = now
 	st.inflight = make(chan struct{})
-	go e.run(region, st.inflight)
+	go e.run(sc, st.inflight)
 }
 
-// Refresh looks up the tags of regions now and waits for them (at most
-// Options.Timeout each): the CLI uses it so that a short run still writes
-// the info series. It returns the lookups' errors, which are also counted.
-func (e *Enricher) Refresh(ctx context.Context, regions ...string) error {
-	var errs []error
-	for _, r := range regions {
-		e.mu.Lock()
-		st, ok := e.state[r]
-		if !ok {
-			st = &regionState{}
-			e.state[r] = st
-		}
-		ch := st.inflight
-		if ch == nil {
-			st.attempted = e.now()
-			ch = make(chan struct{})
-			st.inflight = ch
-			go e.run(r, ch)
-		}
-		e.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		e.mu.Lock()
-		if st.err != nil {
-			errs = append(errs, st.err)
-		}
-		e.mu.Unlock()
-	}
-	return errors.Join(errs...)
-}
-
-// run looks one region up and publishes the result. It is the only place
+// run looks one scope up and publishes the result. It is the only place
 // that calls the Lookup, on a goroutine of its own.
-func (e *Enricher) run(region string, done chan struct{}) {
+func (e *Enricher) run(sc scope, done chan struct{}) {
 	var (
 		index map[resKey][]sample.Label
 		err   error
@@ -388,25 +381,31 @@ func (e *Enricher) run(region string, done chan struct{}) {
 		defer func() {
 			// A panic on this goroutine would end the Lambda process.
 			if v := recover(); v != nil {
-				err = fmt.Errorf("tags: lookup in %s panicked: %v", region, v)
+				err = fmt.Errorf("tags: lookup in %s panicked: %v", sc, v)
 			}
 		}()
 		ctx, cancel := context.WithTimeout(context.Background(), e.timeout)
 		defer cancel()
 		var res []Resource
-		res, err = e.lookup.Resources(ctx, region, e.types)
+		res, err = e.lookup.Resources(ctx, sc.account, sc.region, e.types)
 		if err == nil {
 			index = e.build(res)
 		}
 	}()
 	e.lookups.Add(1)
 	e.mu.Lock()
-	st := e.state[region]
+	st := e.state[sc]
 	st.err = err
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrNoRole), errors.Is(err, ErrNotAnAccount):
+		// Configuration or input, not a failure: said once, never tried
+		// again.
+		st.never = true
+		e.log.Info("resources of an account that cannot be looked up get no info series", "account", sc.account, "region", sc.region, "error", err)
+	case err != nil:
 		e.lookupErrors.Add(1)
-		e.log.Warn("tag lookup failed; info series stay as they were", "region", region, "error", err)
-	} else {
+		e.log.Warn("tag lookup failed; info series stay as they were", "account", sc.account, "region", sc.region, "error", err)
+	default:
 		st.index, st.fetched = index, e.now()
 	}
 	st.inflight = nil

@@ -2,6 +2,8 @@ package tags
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -78,7 +80,7 @@ func observeFixtures(t testing.TB, e *Enricher, ts int64) []sample.Sample {
 
 func TestInfoSeriesOfFixtureResources(t *testing.T) {
 	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 3}
-	api := NewAPI(tagstest.Start(t, fake))
+	api := NewAPI(tagstest.Start(t, fake), "")
 	e := New(enabled(t, "exclude_keys: ['aws:.*']"), api, Options{
 		ExternalLabels: map[string]string{"env": "test"},
 		Wait:           time.Minute, // lookups answer at once; waiting makes the first round complete
@@ -152,7 +154,7 @@ func TestInfoSeriesOfFixtureResources(t *testing.T) {
 
 func TestResourceTypesAndKeyFilters(t *testing.T) {
 	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
-	e := New(enabled(t, "resource_types: [rds:db]\ninclude_keys: [Team, 'cost.*']\nexclude_keys: [cost-center]"), NewAPI(tagstest.Start(t, fake)), Options{Wait: time.Minute})
+	e := New(enabled(t, "resource_types: [rds:db]\ninclude_keys: [Team, 'cost.*']\nexclude_keys: [cost-center]"), NewAPI(tagstest.Start(t, fake), ""), Options{Wait: time.Minute})
 	got := infoText(observeFixtures(t, e, 1))
 	if len(got) != 4 {
 		t.Fatalf("want the 4 DB instances only, got\n%s", strings.Join(got, "\n"))
@@ -172,7 +174,7 @@ func TestResourceTypesAndKeyFilters(t *testing.T) {
 func TestRefreshInterval(t *testing.T) {
 	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
 	clock := &fakeClock{t: time.Date(2026, 3, 12, 10, 0, 0, 0, time.UTC)}
-	e := New(enabled(t, "refresh: 10m"), NewAPI(tagstest.Start(t, fake)), Options{Now: clock.Now, Wait: time.Minute})
+	e := New(enabled(t, "refresh: 10m"), NewAPI(tagstest.Start(t, fake), ""), Options{Now: clock.Now, Wait: time.Minute})
 	observeFixtures(t, e, 1)
 	if e.Stats().Lookups != 2 {
 		t.Fatalf("lookups %d after the first round, want one per region", e.Stats().Lookups)
@@ -205,7 +207,7 @@ func TestRefreshInterval(t *testing.T) {
 func TestFailingAndHangingLookups(t *testing.T) {
 	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
 	clock := &fakeClock{t: time.Date(2026, 3, 12, 10, 0, 0, 0, time.UTC)}
-	e := New(enabled(t, "refresh: 5m"), NewAPI(tagstest.Start(t, fake)), Options{Now: clock.Now, Wait: time.Minute, Timeout: 200 * time.Millisecond})
+	e := New(enabled(t, "refresh: 5m"), NewAPI(tagstest.Start(t, fake), ""), Options{Now: clock.Now, Wait: time.Minute, Timeout: 200 * time.Millisecond})
 
 	fake.Set(func(f *tagstest.Fake) { f.Status = 500 })
 	if got := observeFixtures(t, e, 1); len(got) != 0 {
@@ -242,7 +244,7 @@ func TestFailingAndHangingLookups(t *testing.T) {
 // answered from the cache (empty here) while the lookup goes on.
 func TestAppendDoesNotWaitForAHangingLookup(t *testing.T) {
 	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100, Hang: make(chan struct{})}
-	e := New(enabled(t, ""), NewAPI(tagstest.Start(t, fake)), Options{Wait: -1, Timeout: time.Hour})
+	e := New(enabled(t, ""), NewAPI(tagstest.Start(t, fake), ""), Options{Wait: -1, Timeout: time.Hour})
 	if got := observeFixtures(t, e, 1); len(got) != 0 {
 		t.Fatalf("%d info series before any lookup ended", len(got))
 	}
@@ -257,12 +259,11 @@ func TestAppendDoesNotWaitForAHangingLookup(t *testing.T) {
 	}
 }
 
-func TestRefreshReportsTheError(t *testing.T) {
+func TestLookupErrorSaysWhere(t *testing.T) {
 	fake := &tagstest.Fake{Status: 403}
-	e := New(enabled(t, ""), NewAPI(tagstest.Start(t, fake)), Options{})
-	err := e.Refresh(context.Background(), "eu-west-1")
+	_, err := NewAPI(tagstest.Start(t, fake), "").Resources(context.Background(), "", "eu-west-1", ResourceTypes())
 	if err == nil || !strings.Contains(err.Error(), "tag:GetResources in eu-west-1, page 1") {
-		t.Errorf("Refresh error %v, want one naming the call, region and page", err)
+		t.Errorf("lookup error %v, want one naming the call, region and page", err)
 	}
 }
 
@@ -276,5 +277,88 @@ func TestInfoName(t *testing.T) {
 		if got := InfoName(ns); got != want || !model.IsValidLegacyMetricName(got) {
 			t.Errorf("InfoName(%q) = %q, want %q", ns, got, want)
 		}
+	}
+}
+
+// scopeLookup answers per account: resources of the accounts in res, the
+// error of the accounts in errs; it counts calls per account and region.
+type scopeLookup struct {
+	mu    sync.Mutex
+	res   map[string][]Resource
+	errs  map[string]error
+	calls map[string]int
+}
+
+func (l *scopeLookup) Resources(_ context.Context, account, region string, _ []string) ([]Resource, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls[account+" "+region]++
+	if err := l.errs[account]; err != nil {
+		return nil, err
+	}
+	return l.res[account], nil
+}
+
+func (l *scopeLookup) count(scope string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.calls[scope]
+}
+
+// With tags.role_arn a lookup covers an account's region. An account that
+// cannot be looked up (no role, or no account id) is asked once and never
+// again, and is no lookup error; one that fails is tried again.
+func TestLookupsPerAccount(t *testing.T) {
+	tag := func(v string) []Tag { return []Tag{{"Team", v}} }
+	l := &scopeLookup{
+		res: map[string][]Resource{
+			"111111111111": {{ARN: "arn:aws:rds:eu-west-1:111111111111:db:a", Tags: tag("a")}},
+			"222222222222": {{ARN: "arn:aws:rds:eu-west-1:222222222222:db:b", Tags: tag("b")}},
+		},
+		errs: map[string]error{
+			"333333333333": fmt.Errorf("wrapped: %w", ErrNoRole),
+			"not-an-id":    fmt.Errorf("wrapped: %w", ErrNotAnAccount),
+			"444444444444": errors.New("AccessDenied"),
+		},
+		calls: map[string]int{},
+	}
+	clock := &fakeClock{t: time.Date(2026, 3, 12, 10, 0, 0, 0, time.UTC)}
+	e := New(enabled(t, "role_arn: 'arn:aws:iam::{account}:role/cwstream-tags'\nrefresh: 5m"), l, Options{Now: clock.Now, Wait: time.Minute})
+	round := func(ts int64) []string {
+		for _, acct := range []string{"111111111111", "222222222222", "333333333333", "not-an-id", "444444444444"} {
+			for _, db := range []string{"a", "b"} {
+				e.Observe(&cw.Update{AccountID: acct, Region: "eu-west-1", Namespace: "AWS/RDS", MetricName: "CPUUtilization",
+					Dimensions: []cw.Dimension{{Name: "DBInstanceIdentifier", Value: db}}})
+			}
+		}
+		return infoText(e.Append(context.Background(), nil, ts))
+	}
+	got := round(1)
+	if len(got) != 2 || !strings.Contains(got[0], `account_id="111111111111"`) || !strings.Contains(got[0], `tag_Team="a"`) ||
+		!strings.Contains(got[1], `account_id="222222222222"`) || !strings.Contains(got[1], `tag_Team="b"`) {
+		t.Fatalf("info series: each account's own DB, want 2:\n%s", strings.Join(got, "\n"))
+	}
+	if st := e.Stats(); st.Lookups != 5 || st.LookupErrors != 1 {
+		t.Errorf("first round: %+v, want 5 lookups, 1 error (444444444444's)", st)
+	}
+	clock.Add(5 * time.Minute)
+	e.Begin()
+	round(2)
+	for scope, want := range map[string]int{"111111111111 eu-west-1": 2, "222222222222 eu-west-1": 2, "444444444444 eu-west-1": 2,
+		"333333333333 eu-west-1": 1, "not-an-id eu-west-1": 1} {
+		if n := l.count(scope); n != want {
+			t.Errorf("%s looked up %d times, want %d", scope, n, want)
+		}
+	}
+
+	// Without role_arn a lookup covers a region, for the own account.
+	own := &scopeLookup{res: map[string][]Resource{"": l.res["111111111111"]}, calls: map[string]int{}}
+	e = New(enabled(t, ""), own, Options{Wait: time.Minute})
+	e.Observe(&cw.Update{AccountID: "111111111111", Region: "eu-west-1", Namespace: "AWS/RDS", MetricName: "CPUUtilization",
+		Dimensions: []cw.Dimension{{Name: "DBInstanceIdentifier", Value: "a"}}})
+	e.Observe(&cw.Update{AccountID: "222222222222", Region: "eu-west-1", Namespace: "AWS/RDS", MetricName: "CPUUtilization",
+		Dimensions: []cw.Dimension{{Name: "DBInstanceIdentifier", Value: "b"}}})
+	if got := e.Append(context.Background(), nil, 1); len(got) != 1 || own.count(" eu-west-1") != 1 || len(own.calls) != 1 {
+		t.Errorf("without role_arn: %d info series, lookups %v; want 1 and one lookup of the region", len(got), own.calls)
 	}
 }

@@ -2,10 +2,17 @@ package tags
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/cwstream/cwstream/internal/cw"
 	"github.com/cwstream/cwstream/internal/tags/tagstest"
@@ -22,7 +29,7 @@ func TestMoto(t *testing.T) {
 	cfg := tagstest.MotoConfig(url)
 	albARN := tagstest.SeedMoto(t, cfg)
 
-	api := NewAPI(cfg)
+	api := NewAPI(cfg, "")
 	e := New(enabled(t, ""), api, Options{Wait: time.Minute})
 	eachFixtureUpdate(t, e.Observe)
 	// CloudWatch names an ALB by the final part of its ARN (app/<name>/<id>).
@@ -60,4 +67,78 @@ func TestMoto(t *testing.T) {
 	if st := e.Stats(); st.LookupErrors != 0 || st.Lookups != 2 {
 		t.Errorf("stats %+v", st)
 	}
+}
+
+// TestMotoOtherAccount: the Tagging API answers only for the caller's
+// account, so another account's resources are looked up with a role
+// assumed there (moto_server runs each assumed role's calls in its
+// account). Without tags.role_arn they get no info series, and no lookup
+// is tried for them.
+func TestMotoOtherAccount(t *testing.T) {
+	const other = "210987654321"
+	url := testutil.StartMoto(t)
+	cfg := tagstest.MotoConfig(url)
+	ctx := context.Background()
+	role := "arn:aws:iam::{account}:role/cwstream-tags"
+	// A tagged DB in the other account, created through the role.
+	otherCfg := cfg.Copy()
+	otherCfg.Region = "eu-west-1"
+	otherCfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), RoleARN(role, other)))
+	if _, err := rds.NewFromConfig(otherCfg).CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
+		DBInstanceIdentifier: aws.String("ledger-db"), DBInstanceClass: aws.String("db.t3.micro"), Engine: aws.String("postgres"),
+		AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("admin"), MasterUserPassword: aws.String("password123"),
+		Tags: []rdstypes.Tag{{Key: aws.String("Team"), Value: aws.String("finance")}},
+	}); err != nil {
+		t.Fatalf("moto CreateDBInstance in %s: %v", other, err)
+	}
+	tagstest.SeedMoto(t, cfg) // the own account's resources
+	observe := func(e *Enricher) []string {
+		eachFixtureUpdate(t, e.Observe)
+		e.Observe(&cw.Update{AccountID: other, Region: "eu-west-1", Namespace: "AWS/RDS", MetricName: "CPUUtilization",
+			Dimensions: []cw.Dimension{{Name: "DBInstanceIdentifier", Value: "ledger-db"}}})
+		return infoText(e.Append(ctx, nil, 1710238560000))
+	}
+	ledger := `aws_rds_info{account_id="` + other + `",dimension_DBInstanceIdentifier="ledger-db",name="arn:aws:rds:eu-west-1:` + other + `:db:ledger-db",region="eu-west-1",tag_Team="finance"} 0 1710238560000`
+
+	t.Run("role", func(t *testing.T) {
+		e := New(enabled(t, "role_arn: '"+role+"'"), NewAPI(cfg, role), Options{Wait: time.Minute})
+		got := observe(e)
+		if !slices.Contains(got, ledger) {
+			t.Errorf("no info series of the other account's DB:\n%s", strings.Join(got, "\n"))
+		}
+		// The own account's 22, as in TestMoto less the ALB it adds, and
+		// the other account's one; a lookup per account and region.
+		if len(got) != 5+16+1 {
+			t.Errorf("%d info series, want 22:\n%s", len(got), strings.Join(got, "\n"))
+		}
+		if st := e.Stats(); st.LookupErrors != 0 || st.Lookups != 3 {
+			t.Errorf("stats %+v, want 3 lookups (own account: eu-west-1, us-east-1; %s: eu-west-1), no error", st, other)
+		}
+	})
+	t.Run("no role", func(t *testing.T) {
+		e := New(enabled(t, ""), NewAPI(cfg, ""), Options{Wait: time.Minute})
+		got := observe(e)
+		if slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, other) }) || len(got) != 5+16 {
+			t.Errorf("without role_arn: %d info series, want the own account's 21:\n%s", len(got), strings.Join(got, "\n"))
+		}
+		if st := e.Stats(); st.LookupErrors != 0 || st.Lookups != 2 {
+			t.Errorf("stats %+v, want a lookup per region of the own account", st)
+		}
+	})
+	t.Run("API", func(t *testing.T) {
+		self, err := NewAPI(cfg, "").Resources(ctx, tagstest.Account, "eu-west-1", []string{"rds:db"})
+		if err != nil || len(self) != 5 || slices.ContainsFunc(self, func(r Resource) bool { return !strings.Contains(r.ARN, ":"+tagstest.Account+":") }) {
+			t.Errorf("the own account asked by its id: %v, %v; want its 5 DB instances", self, err)
+		}
+		_, err = NewAPI(cfg, "").Resources(ctx, other, "eu-west-1", []string{"rds:db"})
+		if !errors.Is(err, ErrNoRole) || !strings.Contains(err.Error(), "tag:GetResources in account "+other+", eu-west-1") {
+			t.Errorf("another account without a role: %v, want ErrNoRole saying where", err)
+		}
+		// An account id from the payload goes into a role ARN only when it
+		// is one.
+		_, err = NewAPI(cfg, role).Resources(ctx, "123456789012:role/admin", "eu-west-1", []string{"rds:db"})
+		if !errors.Is(err, ErrNotAnAccount) {
+			t.Errorf("a payload account that is no account id: %v, want ErrNotAnAccount", err)
+		}
+	})
 }

@@ -121,7 +121,7 @@ func setup(ctx context.Context) (*firehose.Handler, *slog.Logger, error) {
 		MetricsNamespace: s.MetricsNamespace, FunctionName: s.FunctionName,
 	}
 	if cfg.Tags.Enabled {
-		fopts.Tags = tags.New(&cfg.Tags, tags.NewAPI(awsCfg), tags.Options{Logger: log, ExternalLabels: cfg.ExternalLabels})
+		fopts.Tags = tags.New(&cfg.Tags, tags.NewAPI(awsCfg, cfg.Tags.RoleARN), tags.Options{Logger: log, ExternalLabels: cfg.ExternalLabels})
 		log.Info("tag enrichment on", "resource_types", cfg.Tags.ResourceTypes, "refresh", cfg.Tags.Refresh.String())
 	}
 	h := firehose.New(cfg, client, fopts)
