@@ -134,6 +134,7 @@ func BuildApp(app awscdk.App, env *EnvConfig, paths Paths) (*Stacks, error) {
 			Workspace:  out.Workspace,
 			AssetDir:   assetDir,
 			TagLookups: cfg.Tags.Enabled,
+			TagRoleARN: cfg.Tags.RoleARN,
 		})
 		in.Node().AddValidation(&frameworkHandlerGuards{in.Stack})
 		out.Ingest = append(out.Ingest, in)

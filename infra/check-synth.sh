@@ -51,5 +51,8 @@ for env in $envs; do
   fi
   all+=("${templates[@]}")
 done
-echo "== cfn-lint and cfn-guard $("$guard" --version | cut -d' ' -f2) (Control Tower rules) on ${#all[@]} templates of: $envs"
+# The role each source account deploys for tags.role_arn (not synthesized:
+# a plain template for StackSets).
+all+=("$root/infra/source-account/tags-role.template.json")
+echo "== cfn-lint and cfn-guard $("$guard" --version | cut -d' ' -f2) (Control Tower rules) on ${#all[@]} templates of: $envs, source-account"
 go run ./infra/templatecheck -guard "$guard" -rules "$guard_rules" -cfn-lint cfn-lint -- "${all[@]}"

@@ -35,8 +35,10 @@ type IngestStackProps struct {
 	// AssetDir is the function's staged deployment package.
 	AssetDir string
 	// TagLookups grants the function tag:GetResources: its configuration
-	// turns tag enrichment on.
+	// turns tag enrichment on. TagRoleARN is its tags.role_arn, the role
+	// it may assume in other accounts.
 	TagLookups bool
+	TagRoleARN string
 }
 
 // IngestStack is one per environment and region: metric stream → Firehose →
@@ -151,6 +153,7 @@ func NewIngestStack(scope constructs.Construct, id string, props *IngestStackPro
 		Environment:         environment,
 		RemovalPolicy:       removal,
 		TagLookups:          props.TagLookups,
+		TagRoleARN:          props.TagRoleARN,
 	})
 	s.DeliveryStream = cw.NewDeliveryStream(stack, "Firehose", &cw.DeliveryStreamProps{
 		Function:                       s.Function.Function,
@@ -177,6 +180,7 @@ func NewIngestStack(scope constructs.Construct, id string, props *IngestStackPro
 	output(stack, "BucketName", s.Bucket.BucketName(), "S3 bucket with processing-failed records (and raw backups) for replay")
 	output(stack, "AlarmTopicArn", s.AlarmTopic.Topic.TopicArn(), "SNS topic the ingest alarms notify")
 	output(stack, "FunctionName", s.Function.Function.FunctionName(), "cwstream ingest Lambda")
+	output(stack, "FunctionRoleArn", s.Function.Role.RoleArn(), "The ingest Lambda's role: what each source account's tags.role_arn role trusts")
 	output(stack, "DeliveryStreamName", s.DeliveryStream.Stream.Ref(), "Firehose delivery stream")
 	output(stack, "MetricStreamName", s.MetricStream.Stream.Ref(), "CloudWatch metric stream")
 	return s

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/cwstream/cwstream/internal/tags"
 )
 
 // IngestFunctionProps configures an IngestFunction.
@@ -35,10 +37,23 @@ type IngestFunctionProps struct {
 	// TagLookups lets the function call tag:GetResources: its
 	// configuration turns resource tag enrichment on (tags.enabled).
 	TagLookups bool
+	// TagRoleARN is tags.role_arn, the role to assume in other accounts
+	// for their tags ({account} for the account): the function may assume
+	// it in every account.
+	TagRoleARN string
+}
+
+// TagRoleResource is the resource of the function's sts:AssumeRole
+// statement for tags.role_arn: the role in any account.
+func TagRoleResource(roleARN string) string {
+	return tags.RoleARN(roleARN, "*")
 }
 
 // tagLookupsReason is why tag:GetResources is granted on "*".
 const tagLookupsReason = "tag:GetResources (Resource Groups Tagging API) supports no resource-level permissions or condition keys: the Service Authorization Reference lists no resource type for it, so the statement must name *. It is read-only and only lists the tags of this account's resources, which the function writes as info series (tags.enabled in its configuration)."
+
+// tagRolesReason is why sts:AssumeRole names the role in any account.
+const tagRolesReason = "tags.role_arn: the Tagging API answers only for the caller's account, so the function assumes this one role, by name, in each other account its metric stream carries (CloudWatch cross-account observability) to read their tags; which accounts those are is decided by the stream's source accounts and by each account's trust policy, not known when the stack is made."
 
 // IngestFunction is the Firehose transformation Lambda (provided.al2023,
 // arm64) with its own log group and a role that can write its logs and
@@ -66,6 +81,15 @@ func NewIngestFunction(scope constructs.Construct, id string, props *IngestFunct
 			Resources: jsii.Strings("*"),
 		}))
 		wildcards = append(wildcards, nagReason{"Resource::*", tagLookupsReason})
+		if props.TagRoleARN != "" {
+			res := TagRoleResource(props.TagRoleARN)
+			grants = append(grants, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("AssumeTagRoles"),
+				Actions:   jsii.Strings("sts:AssumeRole"),
+				Resources: jsii.Strings(res),
+			}))
+			wildcards = append(wildcards, nagReason{"Resource::" + res, tagRolesReason})
+		}
 	}
 	fn, role, logGroup := newGoFunction(c, &goFunctionProps{
 		Description:         "cwstream: CloudWatch metric stream records (OpenTelemetry 0.7) to Prometheus remote write",
