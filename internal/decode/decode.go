@@ -152,9 +152,13 @@ func (d *Decoder) Decode(data []byte, fn func(*cw.Update) error) error {
 // Each frame or line is decoded on the way, so that a bad one cannot take
 // good ones down with it: a frame or line that does not decode goes out as
 // a chunk of its own, for the decoder to report again with its offset, and
-// the good ones around it in chunks without it. Where the framing breaks,
-// or the format is not recognised, the rest of data from there goes out as
-// one last chunk.
+// the good ones around it in chunks without it. A chunk is decoded on its
+// own, its format detected again, so a cut is made only before a frame or
+// line that alone reads as data's format (a json line that starts with a
+// key of the format, an OpenTelemetry frame whose data points tell the
+// version): each chunk then decodes as it does within data. Where the
+// framing breaks, or the format is not recognised, the rest of data from
+// there goes out as one last chunk.
 func Split(data []byte, max int, fn func(chunk []byte, offset int) error) error {
 	f, err := Detect(data)
 	if err != nil {
@@ -201,7 +205,7 @@ func Split(data []byte, max int, fn func(chunk []byte, offset int) error) error 
 			if err := emit(end); err != nil {
 				return err
 			}
-		case end-start > max:
+		case end-start > max && startsChunk(data[off:end], f):
 			if err := emit(off); err != nil {
 				return err
 			}
@@ -209,4 +213,11 @@ func Split(data []byte, max int, fn func(chunk []byte, offset int) error) error 
 		off = end
 	}
 	return emit(len(data))
+}
+
+// startsChunk reports whether a chunk may start with unit: whether unit
+// alone is detected as format f.
+func startsChunk(unit []byte, f wire.Format) bool {
+	g, err := Detect(unit)
+	return err == nil && g == f
 }

@@ -234,6 +234,36 @@ func TestSplitIsolatesABadFrameOrLine(t *testing.T) {
 	}
 }
 
+// A chunk is detected again on its own, so Split cuts only before a line
+// or frame that alone reads as the object's format: a json line whose
+// first key is not one of the format's stays with the chunk before it.
+// (FuzzDetect found it; it also checks the rule for frames.)
+func TestSplitCutsWhereTheFormatIsTold(t *testing.T) {
+	line := func(first string) string {
+		return `{"` + first + `":"s","namespace":"AWS/RDS","metric_name":"M","dimensions":{},"timestamp":1710238500000,"value":{"count":1,"sum":2,"max":2,"min":2},"unit":"None"}` + "\n"
+	}
+	data := []byte(line("metric_stream_name") + line("other_key") + line("metric_stream_name"))
+	whole, err := collect(t, data)
+	if err != nil || len(whole) != 3 {
+		t.Fatalf("whole: %d data points, %v", len(whole), err)
+	}
+	var chunks [][]byte
+	if err := Split(data, 1, func(chunk []byte, _ int) error { chunks = append(chunks, chunk); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for _, c := range chunks {
+		u, err := collect(t, c)
+		if err != nil {
+			t.Errorf("a chunk fails alone: %v\n%s", err, c)
+		}
+		got += len(u)
+	}
+	if got != len(whole) || len(chunks) != 2 {
+		t.Errorf("%d chunks with %d data points, want 2 with %d", len(chunks), got, len(whole))
+	}
+}
+
 func FuzzDetect(f *testing.F) {
 	_, v07, v10, js := formats(f)
 	f.Add(v07[:2048])
