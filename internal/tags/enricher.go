@@ -39,6 +39,15 @@ const retryAfter = time.Minute
 // resource past it gets no info series (counted in Stats.Overflow).
 const MaxResources = 100_000
 
+// MaxScopes bounds the lookups an Enricher keeps: accounts times regions
+// with tags.role_arn, regions without. CloudWatch cross-account
+// observability links a monitoring account to many source accounts, but
+// every one is a lookup (and an sts:AssumeRole) per refresh: past the
+// bound, resources of new accounts and regions get no info series
+// (counted in Stats.Overflow), so that hostile input cannot turn into a
+// flood of API calls.
+const MaxScopes = 1000
+
 // Defaults of Options.
 const (
 	DefaultTimeout = 30 * time.Second
@@ -69,7 +78,7 @@ type Stats struct {
 	Lookups      int64 // lookups (of an account's region) finished, failed ones included
 	LookupErrors int64 // lookups that failed or timed out
 	InfoSeries   int64 // info samples appended
-	Overflow     int64 // resources not remembered because MaxResources was reached
+	Overflow     int64 // resources not remembered (MaxResources) or not looked up (MaxScopes)
 }
 
 // Enricher turns the resources seen in the stream into YACE info series.
@@ -308,6 +317,9 @@ func (e *Enricher) Append(ctx context.Context, dst []sample.Sample, t int64) []s
 	for _, sc := range e.scopes {
 		st, ok := e.state[sc]
 		if !ok {
+			if len(e.state) >= MaxScopes {
+				continue
+			}
 			st = &scopeState{}
 			e.state[sc] = st
 		}
@@ -336,6 +348,10 @@ func (e *Enricher) Append(ctx context.Context, dst []sample.Sample, t int64) []s
 	e.mu.Lock()
 	for _, ent := range e.current {
 		st := e.state[e.scopeOf(&ent.key)]
+		if st == nil {
+			e.overflow.Add(1)
+			continue
+		}
 		if lbls, ok := st.index[ent.key.res]; ok {
 			dst = append(dst, sample.Sample{Name: e.infos[ent.key.ns], Labels: lbls, T: t, V: InfoValue})
 			e.infoSeries.Add(1)

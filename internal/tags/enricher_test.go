@@ -362,3 +362,18 @@ func TestLookupsPerAccount(t *testing.T) {
 		t.Errorf("without role_arn: %d info series, lookups %v; want 1 and one lookup of the region", len(got), own.calls)
 	}
 }
+
+// Past MaxScopes accounts and regions, new ones are neither looked up nor
+// given info series, and are counted as overflow.
+func TestMaxScopes(t *testing.T) {
+	l := &scopeLookup{calls: map[string]int{}}
+	e := New(enabled(t, "role_arn: 'arn:aws:iam::{account}:role/cwstream-tags'"), l, Options{Wait: time.Minute})
+	for i := range MaxScopes + 10 {
+		e.Observe(&cw.Update{AccountID: fmt.Sprintf("%012d", i), Region: "eu-west-1", Namespace: "AWS/RDS", MetricName: "CPUUtilization",
+			Dimensions: []cw.Dimension{{Name: "DBInstanceIdentifier", Value: "db"}}})
+	}
+	e.Append(context.Background(), nil, 1)
+	if st := e.Stats(); st.Lookups != MaxScopes || st.Overflow != 10 || len(l.calls) != MaxScopes {
+		t.Errorf("stats %+v, %d scopes looked up; want %d lookups and 10 overflowing", st, len(l.calls), MaxScopes)
+	}
+}
