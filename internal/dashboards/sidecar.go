@@ -36,7 +36,7 @@ func sidecarRow(b *dashboard.DashboardBuilder) {
 	row(b, "Application and containers (ADOT sidecar)",
 		graph(panel{
 			title: "Scrape targets up", unit: unitShort, width: 8, steps: downBad(0.5, 1),
-			desc: "Targets the sidecar scraped successfully (up), per service: below the task count means the application's /metrics fails or the sidecar is down (see the sidecar's log group).",
+			desc: "Targets the sidecar scraped successfully (up), per service: below the task count means the application's /metrics fails (the ADOTScrapeTargetDown alert) or the sidecar is down (ADOTSidecarStopped when no task writes; see the sidecar's log group).",
 			targets: []target{
 				q(`sum by (`+adot.LabelService+`) (`+m("up")+`)`, svc),
 			},

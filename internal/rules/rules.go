@@ -1,6 +1,6 @@
 // Package rules is cwstream's Prometheus rule file as code: recording rules
-// for the dashboards' expensive expressions and alerts on ALB, RDS, ECS and
-// the stream itself. The same file is checked by promtool, loaded into a real
+// for the dashboards' expensive expressions and alerts on ALB, RDS, ECS,
+// the stream itself and the ADOT collector sidecars. The same file is checked by promtool, loaded into a real
 // Prometheus by the tests and uploaded to the AMP rule groups namespace.
 //
 // AlertManagerDefinition gives the matching AMP alert manager definition,
@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v2"
+
+	"github.com/cwstream/cwstream/internal/adot"
 )
 
 // Recorded series, used by the dashboards as well as the alerts.
@@ -160,6 +162,7 @@ func Build(o Options) (File, error) {
 		{Name: "cwstream-rds", Rules: rdsAlerts(o)},
 		{Name: "cwstream-ecs", Rules: ecsAlerts(o)},
 		{Name: "cwstream-pipeline", Rules: pipelineAlerts(o)},
+		{Name: "cwstream-sidecar", Rules: sidecarAlerts(o)},
 	}}, nil
 }
 
@@ -358,4 +361,55 @@ func pipelineAlerts(o Options) []Rule {
 		Probe: present,
 	}
 	return []Rule{noData, stopped}
+}
+
+// sidecarUp selects the up series the ADOT collector sidecars write: one per
+// scrape target and task, written at every scrape (1 scraped, 0 failed),
+// whatever the metric relabel rules drop, since Prometheus does not relabel
+// its own report series. The task id label tells them from any other
+// writer's up.
+var sidecarUp = "up{" + adot.LabelTask + `!=""}`
+
+// sidecarJob are the labels of a sidecar job that a deployment keeps: ECS
+// replaces every task (new task ids) but not the cluster, the service or
+// the scrape job.
+var sidecarJob = keep + ", " + adot.LabelCluster + ", " + adot.LabelService + ", job"
+
+func sidecarAlerts(o Options) []Rule {
+	svc := "{{ $labels." + adot.LabelCluster + " }}/{{ $labels." + adot.LabelService + " }}"
+	job := "{{ $labels.job }}"
+	task := "{{ $labels." + adot.LabelTask + " }}"
+	present := "group by (" + sidecarJob + ") (" + sidecarUp + ")"
+	stopped := Rule{
+		Alert: "ADOTSidecarStopped",
+		// Per job, not per task: the old tasks' series end at every
+		// deployment and the new tasks' start under the same job, so only
+		// a job no task writes any more is missing. The hour is how long a
+		// job is remembered: a service scaled to zero or deleted alerts
+		// until its last sample is an hour old.
+		Expr:   "group by (" + sidecarJob + ") (last_over_time(" + sidecarUp + "[1h]))\nunless\n" + present,
+		For:    "5m",
+		Labels: map[string]string{"severity": "warning"},
+		Annotations: map[string]string{
+			"summary": "ADOT sidecars of " + svc + " stopped writing job " + job,
+			"description": "The ADOT collector sidecars of service " + svc + " (" + where + ") wrote series of job " + job +
+				" within the last hour but no task has written any for about 10 minutes: the collectors stopped, their remote write to AMP fails, or the service runs no task.",
+			"runbook_url": runbook(o, "ADOTSidecarStopped"),
+		},
+		Probe: present,
+	}
+	// Per task and target: at a deployment a new task's application may
+	// take a while to answer and an old one's stops before its sidecar;
+	// neither lasts 5 minutes. max_over_time, not the instant up: a stopped
+	// task's last up, often 0, would count for another 5 minutes of
+	// lookback (the collector writes no staleness marker when it is
+	// stopped), so a 3-minute shutdown would alert. Over 5 minutes (the
+	// lookback, so any scrape interval the instant up works with works)
+	// it is below 1 only while every sample in the window is 0, for as
+	// long as the failures lasted, 5 minutes after they began.
+	down := alert(o, "ADOTScrapeTargetDown", "warning", "5m",
+		"max by ("+sidecarJob+", "+adot.LabelTask+", instance) (max_over_time("+sidecarUp+"[5m]))", "<", 1,
+		"ADOT sidecar in "+svc+" task "+task+" cannot scrape {{ $labels.instance }}",
+		"The ADOT collector sidecar of task "+task+" of "+svc+" ("+where+") has failed to scrape target {{ $labels.instance }} of job "+job+" for 5 minutes: the metrics of the application in that task do not reach AMP.")
+	return []Rule{stopped, down}
 }

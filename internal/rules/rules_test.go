@@ -131,6 +131,7 @@ func TestEveryAlertIsComplete(t *testing.T) {
 		"RDSCPUHigh", "RDSFreeableMemoryLow", "RDSFreeStorageLow", "RDSConnectionsNearMax", "RDSReplicaLagHigh",
 		"ALBHigh5xxShare", "ALBTargetResponseTimeP99High", "ALBUnhealthyHosts", "ALBRejectedConnections",
 		"ECSServiceCPUHigh", "ECSServiceMemoryHigh", "ECSServiceRunningBelowDesired", "CWStreamNoData",
+		"ADOTSidecarStopped", "ADOTScrapeTargetDown",
 	} {
 		if !names[want] {
 			t.Errorf("alert %s missing", want)
