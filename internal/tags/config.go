@@ -49,8 +49,10 @@ type Config struct {
 const AccountPlaceholder = "{account}"
 
 // roleARN is what a role ARN looks like once AccountPlaceholder is
-// replaced: IAM's format, arn:partition:iam::account:role/path/name.
-var roleARN = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
+// replaced: IAM's format, arn:partition:iam::account:role/path/name, the
+// path's parts of printable ASCII, the name of IAM's role name characters
+// (IAM API reference, CreateRole: Path and RoleName patterns).
+var roleARN = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/(?:[\x21-\x2e\x30-\x7e]+/)*[\w+=,.@-]{1,64}$`)
 
 // Default returns the section's defaults: off, every supported resource
 // type, a refresh every DefaultRefresh, every tag key.

@@ -37,6 +37,10 @@ func TestConfig(t *testing.T) {
 		{"not a role", "role_arn: 'arn:aws:iam::{account}:user/cwstream'", "must name the account as {account}, once"},
 		{"not IAM", "role_arn: 'arn:aws:sts::{account}:role/cwstream'", "is not an IAM role ARN"},
 		{"no name", "role_arn: 'arn:aws:iam::{account}:role/'", "is not an IAM role ARN"},
+		{"a path and no name", "role_arn: 'arn:aws:iam::{account}:role/ops/'", "is not an IAM role ARN"},
+		{"an empty path part", "role_arn: 'arn:aws:iam::{account}:role//cwstream'", "is not an IAM role ARN"},
+		{"a path of other printable characters", "role_arn: 'arn:aws:iam::{account}:role/team#1/cwstream-tags'", ""},
+		{"a name too long", "role_arn: 'arn:aws:iam::{account}:role/" + strings.Repeat("n", 65) + "'", "is not an IAM role ARN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -48,6 +48,11 @@ const MaxResources = 100_000
 // flood of API calls.
 const MaxScopes = 1000
 
+// concurrentLookups bounds the lookups running at once: with many accounts
+// their refreshes fall due together, and each is an sts:AssumeRole and a
+// run of GetResources pages against per-account rate limits.
+const concurrentLookups = 8
+
 // Defaults of Options.
 const (
 	DefaultTimeout = 30 * time.Second
@@ -109,6 +114,7 @@ type Enricher struct {
 
 	mu    sync.Mutex
 	state map[scope]*scopeState
+	slots chan struct{} // concurrentLookups
 
 	lookups, lookupErrors, infoSeries, overflow atomic.Int64
 }
@@ -185,6 +191,7 @@ func New(cfg *Config, l Lookup, opts Options) *Enricher {
 		nsIndex: make(map[string]int, len(namespaces)),
 		seen:    make(map[seenKey]*seenEntry),
 		state:   make(map[scope]*scopeState),
+		slots:   make(chan struct{}, concurrentLookups),
 	}
 	for _, t := range cfg.ResourceTypes {
 		if i := kindIndex(t); i >= 0 {
@@ -307,7 +314,9 @@ func (e *Enricher) scopeOf(k *seenKey) scope {
 func (e *Enricher) Append(ctx context.Context, dst []sample.Sample, t int64) []sample.Sample {
 	e.scopes = e.scopes[:0]
 	for _, ent := range e.current {
-		if sc := e.scopeOf(&ent.key); !slices.Contains(e.scopes, sc) {
+		if sc := e.scopeOf(&ent.key); !slices.Contains(e.scopes, sc) && (sc.account == "" || isAccountID(sc.account)) {
+			// An "account" that is no account id did not come from
+			// CloudWatch: it takes no lookup, nor one of MaxScopes.
 			e.scopes = append(e.scopes, sc)
 		}
 	}
@@ -347,9 +356,12 @@ func (e *Enricher) Append(ctx context.Context, dst []sample.Sample, t int64) []s
 
 	e.mu.Lock()
 	for _, ent := range e.current {
-		st := e.state[e.scopeOf(&ent.key)]
+		sc := e.scopeOf(&ent.key)
+		st := e.state[sc]
 		if st == nil {
-			e.overflow.Add(1)
+			if sc.account == "" || isAccountID(sc.account) {
+				e.overflow.Add(1)
+			}
 			continue
 		}
 		if lbls, ok := st.index[ent.key.res]; ok {
@@ -400,6 +412,8 @@ func (e *Enricher) run(sc scope, done chan struct{}) {
 				err = fmt.Errorf("tags: lookup in %s panicked: %v", sc, v)
 			}
 		}()
+		e.slots <- struct{}{}
+		defer func() { <-e.slots }()
 		ctx, cancel := context.WithTimeout(context.Background(), e.timeout)
 		defer cancel()
 		var res []Resource

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -305,9 +306,10 @@ func (l *scopeLookup) count(scope string) int {
 	return l.calls[scope]
 }
 
-// With tags.role_arn a lookup covers an account's region. An account that
-// cannot be looked up (no role, or no account id) is asked once and never
-// again, and is no lookup error; one that fails is tried again.
+// With tags.role_arn a lookup covers an account's region. An account the
+// Lookup says it cannot look up (no role) is asked once and never again,
+// and is no lookup error; one that fails is tried again; an "account" that
+// is no account id is never asked.
 func TestLookupsPerAccount(t *testing.T) {
 	tag := func(v string) []Tag { return []Tag{{"Team", v}} }
 	l := &scopeLookup{
@@ -338,14 +340,14 @@ func TestLookupsPerAccount(t *testing.T) {
 		!strings.Contains(got[1], `account_id="222222222222"`) || !strings.Contains(got[1], `tag_Team="b"`) {
 		t.Fatalf("info series: each account's own DB, want 2:\n%s", strings.Join(got, "\n"))
 	}
-	if st := e.Stats(); st.Lookups != 5 || st.LookupErrors != 1 {
-		t.Errorf("first round: %+v, want 5 lookups, 1 error (444444444444's)", st)
+	if st := e.Stats(); st.Lookups != 4 || st.LookupErrors != 1 || st.Overflow != 0 {
+		t.Errorf("first round: %+v, want 4 lookups, 1 error (444444444444's), no overflow", st)
 	}
 	clock.Add(5 * time.Minute)
 	e.Begin()
 	round(2)
 	for scope, want := range map[string]int{"111111111111 eu-west-1": 2, "222222222222 eu-west-1": 2, "444444444444 eu-west-1": 2,
-		"333333333333 eu-west-1": 1, "not-an-id eu-west-1": 1} {
+		"333333333333 eu-west-1": 1, "not-an-id eu-west-1": 0} {
 		if n := l.count(scope); n != want {
 			t.Errorf("%s looked up %d times, want %d", scope, n, want)
 		}
@@ -375,5 +377,56 @@ func TestMaxScopes(t *testing.T) {
 	e.Append(context.Background(), nil, 1)
 	if st := e.Stats(); st.Lookups != MaxScopes || st.Overflow != 10 || len(l.calls) != MaxScopes {
 		t.Errorf("stats %+v, %d scopes looked up; want %d lookups and 10 overflowing", st, len(l.calls), MaxScopes)
+	}
+}
+
+// gatedLookup blocks every lookup until released, noting how many run at
+// once.
+type gatedLookup struct {
+	started, release chan struct{}
+	mu               sync.Mutex
+	running, most    int
+}
+
+func (l *gatedLookup) Resources(context.Context, string, string, []string) ([]Resource, error) {
+	l.mu.Lock()
+	l.running++
+	l.most = max(l.most, l.running)
+	l.mu.Unlock()
+	l.started <- struct{}{}
+	<-l.release
+	l.mu.Lock()
+	l.running--
+	l.mu.Unlock()
+	return nil, nil
+}
+
+// Refreshes of many accounts fall due together; at most concurrentLookups
+// of them run at once. With concurrentLookups lookups blocked, the others
+// get every chance to start (the scheduler is yielded to many times) and
+// must not; with the bound gone they do.
+func TestConcurrentLookups(t *testing.T) {
+	const accounts = 20
+	l := &gatedLookup{started: make(chan struct{}, accounts), release: make(chan struct{})}
+	e := New(enabled(t, "role_arn: 'arn:aws:iam::{account}:role/cwstream-tags'"), l, Options{Wait: time.Hour})
+	for i := range accounts {
+		e.Observe(&cw.Update{AccountID: fmt.Sprintf("%012d", i+1), Region: "eu-west-1", Namespace: "AWS/RDS", MetricName: "CPUUtilization",
+			Dimensions: []cw.Dimension{{Name: "DBInstanceIdentifier", Value: "db"}}})
+	}
+	done := make(chan struct{})
+	go func() { e.Append(context.Background(), nil, 1); close(done) }()
+	for range concurrentLookups {
+		<-l.started
+	}
+	for range 10_000 {
+		runtime.Gosched()
+	}
+	if n := len(l.started); n != 0 {
+		t.Errorf("%d more lookups started while %d ran", n, concurrentLookups)
+	}
+	close(l.release)
+	<-done
+	if l.most > concurrentLookups || e.Stats().Lookups != accounts {
+		t.Errorf("%d lookups ran at once, want at most %d; stats %+v", l.most, concurrentLookups, e.Stats())
 	}
 }

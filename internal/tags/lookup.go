@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -121,10 +122,13 @@ func (a *API) roleCredentials(account, region string) aws.CredentialsProvider {
 	if p, ok := a.creds[account]; ok {
 		return p
 	}
-	stsc := sts.NewFromConfig(a.cfg, func(o *sts.Options) { o.Region = region })
-	p := aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsc, RoleARN(a.role, account), func(o *stscreds.AssumeRoleOptions) {
+	p := aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(a.sts(region), RoleARN(a.role, account), func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = "cwstream-tags"
-	}))
+	}), func(o *aws.CredentialsCacheOptions) {
+		// Renewed a minute before they expire, so that a lookup's pages
+		// never run into ExpiredToken (the default window is none).
+		o.ExpiryWindow = time.Minute
+	})
 	a.creds[account] = p
 	return p
 }
@@ -138,9 +142,10 @@ func (a *API) selfAccount(ctx context.Context, region string) (string, error) {
 	if self != "" {
 		return self, nil
 	}
-	out, err := sts.NewFromConfig(a.cfg, func(o *sts.Options) { o.Region = region }).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	c := a.sts(region)
+	out, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return "", fmt.Errorf("sts:GetCallerIdentity in %s (to tell the function's own account from others): %w", region, err)
+		return "", fmt.Errorf("sts:GetCallerIdentity in %s (to tell the function's own account from others): %w", c.Options().Region, err)
 	}
 	a.mu.Lock()
 	a.self = aws.ToString(out.Account)
@@ -158,6 +163,16 @@ func isAccountID(s string) bool {
 		}
 	}
 	return true
+}
+
+// sts returns an STS client in the API's own region (the function's: the
+// STS endpoint its network reaches), or in region when cfg names none.
+func (a *API) sts(region string) *sts.Client {
+	return sts.NewFromConfig(a.cfg, func(o *sts.Options) {
+		if o.Region == "" {
+			o.Region = region
+		}
+	})
 }
 
 // RoleARN returns the role of template to assume in account.
