@@ -143,23 +143,28 @@ func (d *Decoder) Decode(data []byte, fn func(*cw.Update) error) error {
 }
 
 // Split cuts data (a raw S3 object: concatenated frames, or JSON lines)
-// into chunks of whole frames or whole lines, each at most max bytes unless
-// a single frame or line is larger, and calls fn with each chunk and its
-// offset in data. A raw object can be far larger than a Firehose record (at
-// most 1000 KiB); splitting it lets a replay send it through the same path
-// as live records.
+// into chunks of whole frames or whole lines, each at most max bytes where
+// it can be (see below), and calls fn with each chunk and its offset in
+// data. A raw object can be far larger than a Firehose record (at most
+// 1000 KiB); splitting it lets a replay send it through the same path as
+// live records.
+//
+// A chunk is decoded on its own, its format detected again, so each chunk
+// must read as data does: a cut is made only before a frame or line that
+// alone is detected as data's format (a json line that starts with a key of
+// the format, an OpenTelemetry frame whose data points tell the version),
+// and only after a chunk that holds one. Other frames and lines stay with
+// the chunk before them, which can then outgrow max.
 //
 // Each frame or line is decoded on the way, so that a bad one cannot take
-// good ones down with it: a frame or line that does not decode goes out as
-// a chunk of its own, for the decoder to report again with its offset, and
-// the good ones around it in chunks without it. A chunk is decoded on its
-// own, its format detected again, so a cut is made only before a frame or
-// line that alone reads as data's format (a json line that starts with a
-// key of the format, an OpenTelemetry frame whose data points tell the
-// version): each chunk then decodes as it does within data. Where the
+// good ones down with it: a frame or line that does not decode starts a
+// chunk of its own (with the frames or lines before it if they tell no
+// format, as they would fail alone), for the decoder to report again with
+// its offset, which ends before the next frame or line that may start a
+// chunk. Where the
 // framing breaks, or the format is not recognised, the rest of data from
 // there goes out as one last chunk.
-func Split(data []byte, max int, fn func(chunk []byte, offset int) error) error {
+func Split(data []byte, limit int, fn func(chunk []byte, offset int) error) error {
 	f, err := Detect(data)
 	if err != nil {
 		return fn(data, 0)
@@ -181,7 +186,11 @@ func Split(data []byte, max int, fn func(chunk []byte, offset int) error) error 
 		}
 		return -1, false
 	}
-	start := 0 // of the chunk being gathered
+	var (
+		start int  // of the chunk being gathered
+		bad   bool // it holds a frame or line that does not decode
+		told  bool // it holds one that alone is detected as f
+	)
 	emit := func(end int) error {
 		if end == start {
 			return nil
@@ -192,23 +201,30 @@ func Split(data []byte, max int, fn func(chunk []byte, offset int) error) error 
 	}
 	for off := 0; off < len(data); {
 		end, good := next(off)
-		switch {
-		case end < 0:
+		if end < 0 {
 			if err := emit(off); err != nil {
 				return err
 			}
 			return emit(len(data))
-		case !good:
-			if err := emit(off); err != nil {
-				return err
+		}
+		switch {
+		case !good && !bad:
+			// A chunk that tells no format would fail alone too: its
+			// frames or lines go with the bad one.
+			if told {
+				if err := emit(off); err != nil {
+					return err
+				}
 			}
-			if err := emit(end); err != nil {
-				return err
+			bad, told = true, false
+		case good && (bad || !told || end-start > limit) && startsChunk(data[off:end], f):
+			if bad || end-start > limit && told {
+				if err := emit(off); err != nil {
+					return err
+				}
+				bad = false
 			}
-		case end-start > max && startsChunk(data[off:end], f):
-			if err := emit(off); err != nil {
-				return err
-			}
+			told = true
 		}
 		off = end
 	}

@@ -235,32 +235,59 @@ func TestSplitIsolatesABadFrameOrLine(t *testing.T) {
 }
 
 // A chunk is detected again on its own, so Split cuts only before a line
-// or frame that alone reads as the object's format: a json line whose
-// first key is not one of the format's stays with the chunk before it.
-// (FuzzDetect found it; it also checks the rule for frames.)
+// or frame that alone reads as the object's format, and only after a chunk
+// that holds one: a json line whose first key is not the format's (found
+// by FuzzDetect), a blank line, or an OpenTelemetry frame whose data points
+// tell no version stays with the chunk before it, a bad chunk included.
 func TestSplitCutsWhereTheFormatIsTold(t *testing.T) {
 	line := func(first string) string {
 		return `{"` + first + `":"s","namespace":"AWS/RDS","metric_name":"M","dimensions":{},"timestamp":1710238500000,"value":{"count":1,"sum":2,"max":2,"min":2},"unit":"None"}` + "\n"
 	}
-	data := []byte(line("metric_stream_name") + line("other_key") + line("metric_stream_name"))
-	whole, err := collect(t, data)
-	if err != nil || len(whole) != 3 {
-		t.Fatalf("whole: %d data points, %v", len(whole), err)
+	bad := `{"metric_stream_name":"s","value":{"sum":oops}}` + "\n"
+	// An OpenTelemetry frame whose data point has neither labels (0.7) nor
+	// attributes (1.0): it decodes in either version and tells neither.
+	msg := func(field protowire.Number, b []byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(nil, field, protowire.BytesType), b)
 	}
-	var chunks [][]byte
-	if err := Split(data, 1, func(chunk []byte, _ int) error { chunks = append(chunks, chunk); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	got := 0
-	for _, c := range chunks {
-		u, err := collect(t, c)
-		if err != nil {
-			t.Errorf("a chunk fails alone: %v\n%s", err, c)
+	point := protowire.AppendFixed64(protowire.AppendTag(nil, 3, protowire.Fixed64Type), 1_710_238_560_000_000_000)
+	point = protowire.AppendFixed64(protowire.AppendTag(point, 4, protowire.Fixed64Type), 1)
+	untold := protowire.AppendBytes(nil, msg(1, msg(2, msg(2, append(msg(1, []byte("m")), msg(11, msg(1, point))...)))))
+	v10 := streamtest.OTel10([]cw.Update{{Namespace: "AWS/RDS", MetricName: "M", EndUnixNano: 1_710_238_560_000_000_000, Count: 1, Sum: 2}}, 0, streamtest.Nested)
+
+	for _, tt := range []struct {
+		name       string
+		units      []string
+		chunks     int // every one of them decodes but the one at failAt
+		failAt     int // index of the unit the failing chunk starts with; -1 none
+		failUnits  int // units in the failing chunk
+		dataPoints int // of the chunks that decode
+	}{
+		{"json, a line starting with another key", []string{line("metric_stream_name"), line("other_key"), line("metric_stream_name")}, 2, -1, 0, 3},
+		{"json, after a bad line: another key, a blank line", []string{line("metric_stream_name"), bad, line("other_key"), "\n", line("metric_stream_name")}, 3, 1, 3, 2},
+		{"json, a blank line before a bad one", []string{"\n", bad, line("metric_stream_name")}, 2, 0, 2, 1},
+		{"1.0, a first frame that tells no version", []string{string(untold), string(v10), string(v10)}, 2, -1, 0, 3},
+	} {
+		var data []byte
+		var offs []int
+		for _, u := range tt.units {
+			offs = append(offs, len(data))
+			data = append(data, u...)
 		}
-		got += len(u)
-	}
-	if got != len(whole) || len(chunks) != 2 {
-		t.Errorf("%d chunks with %d data points, want 2 with %d", len(chunks), got, len(whole))
+		chunks, points := 0, 0
+		err := Split(data, 1, func(chunk []byte, off int) error {
+			chunks++
+			u, err := collect(t, chunk)
+			switch {
+			case err == nil:
+				points += len(u)
+			case tt.failAt < 0 || off != offs[tt.failAt] || len(chunk) != offs[tt.failAt+tt.failUnits-1]+len(tt.units[tt.failAt+tt.failUnits-1])-off:
+				t.Errorf("%s: the chunk at byte %d (%d bytes) fails alone: %v", tt.name, off, len(chunk), err)
+			}
+			return nil
+		})
+		if err != nil || chunks != tt.chunks || points != tt.dataPoints {
+			t.Errorf("%s: %v, %d chunks decoding to %d data points; want %d chunks, %d data points", tt.name, err, chunks, points, tt.chunks, tt.dataPoints)
+		}
 	}
 }
 
@@ -289,26 +316,55 @@ func FuzzDetect(f *testing.F) {
 				t.Fatalf("detected %v, decoded as %v: %v", format, we.Format, err)
 			}
 		}
-		// Split loses and repeats nothing, and a replay of its chunks
-		// writes every data point that decoding data whole yields.
+		// Split loses and repeats nothing, a chunk fails only for a frame
+		// or line of its own that does not decode, and when data decodes
+		// whole, so does every chunk, to the same data points.
 		var joined []byte
 		whole, parts := 0, 0
-		_ = d.Decode(data, func(*cw.Update) error { whole++; return nil })
+		werr := d.Decode(data, func(*cw.Update) error { whole++; return nil })
 		if serr := Split(data, 64, func(chunk []byte, off int) error {
 			if off != len(joined) || len(chunk) == 0 {
 				t.Fatalf("chunk of %d bytes at %d after %d bytes", len(chunk), off, len(joined))
 			}
 			joined = append(joined, chunk...)
 			var c Decoder
-			_ = c.Decode(chunk, func(*cw.Update) error { parts++; return nil })
+			if err := c.Decode(chunk, func(*cw.Update) error { parts++; return nil }); err != nil && derr == nil && allUnitsDecode(chunk, format) {
+				t.Fatalf("the chunk at %d fails, every frame or line of it decodes: %v", off, err)
+			}
 			return nil
 		}); serr != nil || !bytes.Equal(joined, data) {
 			t.Fatalf("Split: %v; rejoined %v", serr, bytes.Equal(joined, data))
 		}
-		if parts < whole {
+		if werr == nil && parts != whole {
 			t.Fatalf("the chunks decode to %d data points, the whole to %d", parts, whole)
 		}
 	})
+}
+
+// allUnitsDecode reports whether every frame or line of chunk decodes as
+// format f.
+func allUnitsDecode(chunk []byte, f wire.Format) bool {
+	var d Decoder
+	nop := func(*cw.Update) error { return nil }
+	for off := 0; off < len(chunk); {
+		var end int
+		if f == wire.JSON {
+			end = len(chunk)
+			if i := bytes.IndexByte(chunk[off:], '\n'); i >= 0 {
+				end = off + i + 1
+			}
+			if d.json.Decode(chunk[off:end], nop) != nil {
+				return false
+			}
+		} else {
+			var err *wire.Error
+			if _, end, err = wire.NextFrame(chunk, off); err != nil || d.otlp.Decode(chunk[off:end], f, nop) != nil {
+				return false
+			}
+		}
+		off = end
+	}
+	return true
 }
 
 // BenchmarkSplit is what cutting a raw object costs a replay: every frame
