@@ -322,12 +322,16 @@ func cacheHeap(bl *Builder, ups []cw.Update) uint64 {
 	return after.HeapAlloc - before.HeapAlloc
 }
 
-// cachedBytes is the cache's own estimate of its size.
+// cachedBytes is the cache's own estimate of its size, every entry once
+// (one found again in prev is in cur too).
 func cachedBytes(bl *Builder) int {
-	n := 0
+	n, seen := 0, map[*entry]bool{}
 	for _, m := range []map[string]*entry{bl.cache.cur, bl.cache.prev} {
 		for _, e := range m {
-			n += e.size
+			if !seen[e] {
+				seen[e] = true
+				n += e.size
+			}
 		}
 	}
 	return n

@@ -3,12 +3,17 @@ package tags
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
@@ -141,4 +146,72 @@ func TestMotoOtherAccount(t *testing.T) {
 			t.Errorf("a payload account that is no account id: %v, want ErrNotAnAccount", err)
 		}
 	})
+}
+
+// stsStandIn answers STS's query protocol beside the fake Tagging API:
+// GetCallerIdentity names account self, AssumeRole is denied.
+func stsStandIn(t *testing.T, tagging http.Handler, self string) aws.Config {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") != "" {
+			tagging.ServeHTTP(w, r)
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/xml")
+		switch r.Form.Get("Action") {
+		case "GetCallerIdentity":
+			fmt.Fprintf(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::%s:role/fn</Arn><UserId>AROA:fn</UserId><Account>%s</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`, self, self)
+		default:
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform: sts:AssumeRole</Message></Error><RequestId>2</RequestId></ErrorResponse>`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return aws.Config{
+		Region:           "eu-west-1",
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "SECRET", ""),
+		BaseEndpoint:     aws.String(srv.URL),
+		RetryMaxAttempts: 1,
+	}
+}
+
+// A role that cannot be assumed is a lookup error: counted, logged with the
+// account, tried again after a minute; the own account's lookup is not
+// affected.
+func TestAssumeRoleDenied(t *testing.T) {
+	const other = "210987654321"
+	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
+	cfg := stsStandIn(t, fake, tagstest.Account)
+	var logs testutil.SyncBuffer
+	clock := &fakeClock{t: time.Date(2026, 3, 12, 10, 0, 0, 0, time.UTC)}
+	role := "arn:aws:iam::{account}:role/cwstream-tags"
+	e := New(enabled(t, "role_arn: '"+role+"'"), NewAPI(cfg, role), Options{Wait: time.Minute, Now: clock.Now,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	round := func() []string {
+		e.Observe(&cw.Update{AccountID: other, Region: "eu-west-1", Namespace: "AWS/RDS", MetricName: "CPUUtilization",
+			Dimensions: []cw.Dimension{{Name: "DBInstanceIdentifier", Value: "ledger-db"}}})
+		e.Observe(&cw.Update{AccountID: tagstest.Account, Region: "eu-west-1", Namespace: "AWS/RDS", MetricName: "CPUUtilization",
+			Dimensions: []cw.Dimension{{Name: "DBInstanceIdentifier", Value: "orders-db-1"}}})
+		return infoText(e.Append(context.Background(), nil, 1))
+	}
+	got := round()
+	if len(got) != 1 || !strings.Contains(got[0], "orders-db-1") {
+		t.Errorf("info series %v, want the own account's DB alone", got)
+	}
+	if st := e.Stats(); st.Lookups != 2 || st.LookupErrors != 1 {
+		t.Errorf("stats %+v, want 2 lookups, 1 error", st)
+	}
+	if l := logs.String(); !strings.Contains(l, "account="+other) || !strings.Contains(l, "AccessDenied") || !strings.Contains(l, "tag:GetResources in account "+other+", eu-west-1") {
+		t.Errorf("log lacks the account, the call and the error:\n%s", l)
+	}
+	clock.Add(time.Minute)
+	e.Begin()
+	round()
+	if st := e.Stats(); st.Lookups != 3 || st.LookupErrors != 2 {
+		t.Errorf("a minute later: %+v, want the denied account tried again (3 lookups, 2 errors)", st)
+	}
 }
