@@ -92,7 +92,8 @@ func synthVariant(t *testing.T, envName, cwstreamYAML string) *synthesized {
 // endpoints they call: with tags.role_arn also STS's (GetCallerIdentity,
 // AssumeRole), without tags.enabled neither the Tagging API's nor STS's.
 // The ingest stack outside the network's region has no endpoints; its
-// function is not in a VPC and reaches the public ones.
+// function is not in a VPC and reaches the public ones. cdk-nag stays
+// clean on both.
 func TestTagEndpoints(t *testing.T) {
 	const role = "arn:aws:iam::{account}:role/ops/cwstream-tags"
 	for _, c := range []struct {
@@ -123,6 +124,7 @@ func TestTagEndpoints(t *testing.T) {
 			if private != 1 {
 				t.Errorf("%d ingest functions in the private network, want prod's %s one", private, s.env.Region)
 			}
+			checkNag(t, s)
 		})
 	}
 }
