@@ -86,10 +86,11 @@ func TaggingService(region string) string {
 }
 
 // STSService is STS's endpoint service name (AWS PrivateLink guide, same
-// table; IAM user guide, "Create a VPC endpoint for AWS STS": the endpoint
-// serves the regional endpoint sts.REGION.amazonaws.com, not the global
-// one, which is what SDK for Go v2 clients call by default: AWS SDKs and
-// Tools reference guide, "AWS STS Regional endpoints", default regional).
+// table). The endpoint serves the regional endpoint sts.REGION.amazonaws.com,
+// not the global sts.amazonaws.com (IAM user guide, "Create a VPC endpoint
+// for AWS STS"); SDK for Go v2 clients call the regional one by default
+// (AWS SDKs and Tools reference guide, "AWS STS Regional endpoints"; the
+// sts client's endpoint parameter UseGlobalEndpoint defaults to false).
 func STSService(region string) string {
 	return fmt.Sprintf("com.amazonaws.%s.sts", region)
 }
