@@ -18,6 +18,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	cw "github.com/cwstream/cwstream/infra/constructs"
+	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/rules"
 	"github.com/cwstream/cwstream/internal/testutil"
 )
@@ -235,16 +236,22 @@ func TestGuardSuppressionsHaveReasons(t *testing.T) {
 }
 
 // TestPrivateNetwork: with the network setting (prod) the ingest function
-// of the workspace's region runs in private subnets; the only way out is an
-// aps-workspaces interface endpoint with private DNS (AMP user guide, "Using
-// Amazon Managed Service for Prometheus with interface VPC endpoints"), whose
-// policy lets only the function's role remote-write to this environment's
-// workspace, behind a security group that takes HTTPS from the function only.
+// of the workspace's region runs in private subnets; the only ways out are
+// interface endpoints with private DNS behind a security group that takes
+// HTTPS from the function only: AMP's aps-workspaces (AMP user guide, "Using
+// Amazon Managed Service for Prometheus with interface VPC endpoints"),
+// whose policy lets only the function's role remote-write to this
+// environment's workspace, and, since the function's configuration turns
+// tag lookups on (tags.enabled), the Resource Groups Tagging API's.
 func TestPrivateNetwork(t *testing.T) {
 	for _, name := range shipped {
 		s := synth(t, name)
 		wsRaw := s.raw[*s.stacks.Workspace.StackName()]
 		amp, _ := only(t, wsRaw, "AWS::APS::Workspace", "")
+		cfg, err := config.Load(filepath.Join(repoRoot, s.env.ConfigFile))
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, in := range s.stacks.Ingest {
 			raw := s.raw[*in.StackName()]
 			_, fn := only(t, raw, "AWS::Lambda::Function", "Ingest")
@@ -259,12 +266,31 @@ func TestPrivateNetwork(t *testing.T) {
 				}
 				continue
 			}
-			checkPrivateNetwork(t, s, *in.StackName(), vpcCfg, obj{"Fn::GetAtt": []any{amp, "Arn"}})
+			checkPrivateNetwork(t, s, *in.StackName(), vpcCfg, obj{"Fn::GetAtt": []any{amp, "Arn"}}, cfg.Tags.Enabled, cfg.Tags.RoleARN)
 		}
 	}
 }
 
-func checkPrivateNetwork(t *testing.T, s *synthesized, stackName string, vpcCfg obj, workspaceArn any) {
+// endpointServices are the interface endpoints' service names, from the
+// AWS PrivateLink guide's table "AWS services that integrate with AWS
+// PrivateLink": AMP's data plane, the Resource Groups Tagging API (for
+// tags.enabled) and STS (for tags.role_arn).
+func endpointServices(region string, tagLookups bool, tagRole string) []string {
+	want := []string{"com.amazonaws." + region + ".aps-workspaces"}
+	if tagLookups {
+		want = append(want, "com.amazonaws."+region+".tagging")
+		if tagRole != "" {
+			want = append(want, "com.amazonaws."+region+".sts")
+		}
+	}
+	sort.Strings(want)
+	return want
+}
+
+// checkPrivateNetwork checks one ingest stack's private network for a
+// function whose configuration has tags.enabled = tagLookups and
+// tags.role_arn = tagRole.
+func checkPrivateNetwork(t *testing.T, s *synthesized, stackName string, vpcCfg obj, workspaceArn any, tagLookups bool, tagRole string) {
 	t.Helper()
 	raw := s.raw[stackName]
 	wsRaw := s.raw[*s.stacks.Workspace.StackName()]
@@ -274,34 +300,83 @@ func checkPrivateNetwork(t *testing.T, s *synthesized, stackName string, vpcCfg 
 		t.Fatalf("function security groups %s", asJSON(fnSG))
 	}
 	fnSGID := fnSG[0].(obj)["Fn::GetAtt"].([]any)[0].(string)
-
-	epID, ep := only(t, raw, "AWS::EC2::VPCEndpoint", "")
-	p := props(ep)
-	if p["ServiceName"] != cw.ApsWorkspacesService(s.env.Region) || p["VpcEndpointType"] != "Interface" || p["PrivateDnsEnabled"] != true {
-		t.Errorf("endpoint %s", asJSON(p))
-	}
-	if asJSON(p["SubnetIds"]) != asJSON(vpcCfg["SubnetIds"]) {
-		t.Errorf("endpoint subnets %s, function subnets %s", asJSON(p["SubnetIds"]), asJSON(vpcCfg["SubnetIds"]))
-	}
-	if deps := asSlice(fn["DependsOn"]); !slices.Contains(deps, any(epID)) {
-		t.Errorf("function DependsOn %v, want the endpoint %s", deps, epID)
-	}
-	sts := p["PolicyDocument"].(obj)["Statement"].([]any)
 	role := props(fn)["Role"].(obj)["Fn::GetAtt"].([]any)[0].(string)
+	rolePrincipal := asJSON(obj{"AWS": obj{"Fn::GetAtt": []any{role, "Arn"}}})
+
+	// Every endpoint: an interface endpoint with private DNS (the SDK's
+	// default regional names resolve to it), in the function's subnets,
+	// in one group, created before the function.
+	byService := map[string]obj{}
+	var services []string
+	var epSG string
+	for id, ep := range resources(raw, "AWS::EC2::VPCEndpoint") {
+		p := props(ep)
+		svc, _ := p["ServiceName"].(string)
+		byService[svc] = p
+		services = append(services, svc)
+		if p["VpcEndpointType"] != "Interface" || p["PrivateDnsEnabled"] != true {
+			t.Errorf("%s (%s): type %v, private DNS %v", id, svc, p["VpcEndpointType"], p["PrivateDnsEnabled"])
+		}
+		if asJSON(p["SubnetIds"]) != asJSON(vpcCfg["SubnetIds"]) {
+			t.Errorf("%s subnets %s, function subnets %s", id, asJSON(p["SubnetIds"]), asJSON(vpcCfg["SubnetIds"]))
+		}
+		groups := asSlice(p["SecurityGroupIds"])
+		if len(groups) != 1 {
+			t.Fatalf("%s security groups %s", id, asJSON(groups))
+		}
+		g := groups[0].(obj)["Fn::GetAtt"].([]any)[0].(string)
+		if epSG == "" {
+			epSG = g
+		} else if g != epSG {
+			t.Errorf("%s in group %s, another endpoint in %s", id, g, epSG)
+		}
+		if deps := asSlice(fn["DependsOn"]); !slices.Contains(deps, any(id)) {
+			t.Errorf("function DependsOn %v, want the endpoint %s", deps, id)
+		}
+	}
+	sort.Strings(services)
+	if want := endpointServices(s.env.Region, tagLookups, tagRole); !slices.Equal(services, want) {
+		t.Fatalf("%s: endpoints %v, want %v", stackName, services, want)
+	}
+
+	aps := byService["com.amazonaws."+s.env.Region+".aps-workspaces"]
+	sts := aps["PolicyDocument"].(obj)["Statement"].([]any)
 	if len(sts) != 1 {
 		t.Fatalf("endpoint policy %s", asJSON(sts))
 	}
 	st := sts[0].(obj)
-	if st["Effect"] != "Allow" || st["Action"] != "aps:RemoteWrite" ||
-		asJSON(st["Principal"]) != asJSON(obj{"AWS": obj{"Fn::GetAtt": []any{role, "Arn"}}}) {
+	if st["Effect"] != "Allow" || st["Action"] != "aps:RemoteWrite" || asJSON(st["Principal"]) != rolePrincipal {
 		t.Errorf("endpoint policy statement %s", asJSON(st))
 	}
 	if got := asJSON(resolveAcross(t, st["Resource"], raw, wsRaw)); got != asJSON(workspaceArn) {
 		t.Errorf("endpoint policy resource %s, want the workspace %s", got, asJSON(workspaceArn))
 	}
+	// The Tagging API endpoint keeps the default policy: its PrivateLink
+	// page documents none, and the sessions of the roles the function
+	// assumes in other accounts (tags.role_arn) call through it too.
+	if tagging, ok := byService["com.amazonaws."+s.env.Region+".tagging"]; ok && tagging["PolicyDocument"] != nil {
+		t.Errorf("tagging endpoint policy %s", asJSON(tagging["PolicyDocument"]))
+	}
+	// STS takes endpoint policies (IAM user guide, "Control access to AWS
+	// STS with VPC endpoint policies"): the function's role may ask who it
+	// is (GetCallerIdentity has no resource) and assume tags.role_arn in
+	// any account, nothing else.
+	if stsEP, ok := byService["com.amazonaws."+s.env.Region+".sts"]; ok {
+		wantRes := map[string]string{"sts:GetCallerIdentity": "*", "sts:AssumeRole": strings.Replace(tagRole, "{account}", "*", 1)}
+		got := asSlice(asMap(stsEP["PolicyDocument"])["Statement"])
+		if len(got) != len(wantRes) {
+			t.Errorf("STS endpoint policy %s", asJSON(got))
+		}
+		for _, st := range got {
+			st := asMap(st)
+			a := actions(st)
+			if len(a) != 1 || st["Effect"] != "Allow" || asJSON(st["Principal"]) != rolePrincipal || st["Resource"] != wantRes[a[0]] || wantRes[a[0]] == "" {
+				t.Errorf("STS endpoint policy statement %s", asJSON(st))
+			}
+		}
+	}
 
-	// The endpoint's group: HTTPS in from the function's group, nothing else.
-	epSG := p["SecurityGroupIds"].([]any)[0].(obj)["Fn::GetAtt"].([]any)[0].(string)
+	// The endpoints' group: HTTPS in from the function's group, nothing else.
 	sg := props(raw["Resources"].(obj)[epSG].(obj))
 	wantIn := asJSON([]any{obj{"Description": "HTTPS from the ingest function", "FromPort": 443, "IpProtocol": "tcp",
 		"SourceSecurityGroupId": obj{"Fn::GetAtt": []any{fnSGID, "GroupId"}}, "ToPort": 443}})
@@ -309,7 +384,7 @@ func checkPrivateNetwork(t *testing.T, s *synthesized, stackName string, vpcCfg 
 		t.Errorf("endpoint ingress %s\nwant %s", got, wantIn)
 	}
 	// The function's group: no inline egress but the no-op rule, and one
-	// egress rule, HTTPS to the endpoint's group.
+	// egress rule, HTTPS to the endpoints' group.
 	for id, g := range map[string]obj{fnSGID: props(raw["Resources"].(obj)[fnSGID].(obj)), epSG: sg} {
 		for _, e := range asSlice(g["SecurityGroupEgress"]) {
 			if e.(obj)["CidrIp"] != "255.255.255.255/32" {
@@ -381,7 +456,11 @@ func TestExistingVPC(t *testing.T) {
 		}
 	}
 	amp, _ := only(t, s.raw[*stacks.Workspace.StackName()], "AWS::APS::Workspace", "")
-	checkPrivateNetwork(t, s, *in.StackName(), vpcCfg, obj{"Fn::GetAtt": []any{amp, "Arn"}})
+	cfg, err := config.Load(filepath.Join(repoRoot, env.ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPrivateNetwork(t, s, *in.StackName(), vpcCfg, obj{"Fn::GetAtt": []any{amp, "Arn"}}, cfg.Tags.Enabled, cfg.Tags.RoleARN)
 }
 
 func templateJSON(st awscdk.Stack) map[string]any {

@@ -131,6 +131,8 @@ func NewIngestStack(scope constructs.Construct, id string, props *IngestStackPro
 			s.Network = cw.NewPrivateNetwork(stack, "Network", &cw.PrivateNetworkProps{
 				VpcID: n.VpcID, SubnetIDs: n.SubnetIDs, VpcCidr: n.VpcCidr,
 				WorkspaceArn:         props.Workspace.Prometheus.Workspace.AttrArn(),
+				TagLookups:           props.TagLookups,
+				TagRoleARN:           props.TagRoleARN,
 				FlowLogRetentionDays: env.Lambda.LogRetentionDays,
 				Key:                  s.Key,
 				RemovalPolicy:        removal,

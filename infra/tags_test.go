@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/prometheus/common/model"
 
@@ -23,29 +22,9 @@ import (
 // hold a wildcard (IAM user guide, "IAM JSON policy elements: Resource":
 // "You can use wildcard characters as part of the resource ARN").
 func TestTagRoles(t *testing.T) {
-	ctx := cdkContext(t)
-	env, err := LoadEnvConfig(ctx[ContextKeyEnvironments], "dev", "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Dir(filepath.Join(root, env.ConfigFile)), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	const role = "arn:aws:iam::{account}:role/ops/cwstream-tags"
-	if err := os.WriteFile(filepath.Join(root, env.ConfigFile), []byte("external_labels: {env: dev}\ntags: {enabled: true, role_arn: '"+role+"'}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bootstrap := filepath.Join(root, "bootstrap")
-	if err := os.WriteFile(bootstrap, []byte("binary"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())})
-	stacks, err := BuildApp(app, env, Paths{Root: root, Bootstrap: bootstrap, GrafanaBootstrap: bootstrap, DemoApp: bootstrap})
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := *assertions.Template_FromStack(stacks.Ingest[0].Stack, nil).ToJSON()
+	v := synthVariant(t, "dev", "external_labels: {env: dev}\ntags: {enabled: true, role_arn: '"+role+"'}\n")
+	raw := v.raw[*v.stacks.Ingest[0].StackName()]
 	id, policy := only(t, raw, "AWS::IAM::Policy", "Ingest")
 	sts := statementsWith(props(policy)["PolicyDocument"].(obj), "sts:AssumeRole")
 	const want = "arn:aws:iam::*:role/ops/cwstream-tags"
@@ -72,6 +51,81 @@ func TestTagRoles(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// synthVariant builds cdk.json's environment envName with cwstreamYAML as
+// its cwstream configuration, on a temporary root with stand-in binaries,
+// and returns the workspace and ingest templates.
+func synthVariant(t *testing.T, envName, cwstreamYAML string) *synthesized {
+	t.Helper()
+	ctx := cdkContext(t)
+	env, err := LoadEnvConfig(ctx[ContextKeyEnvironments], envName, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(root, env.ConfigFile)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, env.ConfigFile), []byte(cwstreamYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bootstrap := filepath.Join(root, "bootstrap")
+	if err := os.WriteFile(bootstrap, []byte("binary"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())})
+	stacks, err := BuildApp(app, env, Paths{Root: root, Bootstrap: bootstrap, GrafanaBootstrap: bootstrap, DemoApp: bootstrap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &synthesized{env: env, stacks: stacks, raw: map[string]map[string]any{}}
+	s.raw[*stacks.Workspace.StackName()] = templateJSON(stacks.Workspace.Stack)
+	for _, in := range stacks.Ingest {
+		s.raw[*in.StackName()] = templateJSON(in.Stack)
+	}
+	return s
+}
+
+// TestTagEndpoints: in prod's private network the tag lookups get the
+// endpoints they call: with tags.role_arn also STS's (GetCallerIdentity,
+// AssumeRole), without tags.enabled neither the Tagging API's nor STS's.
+// The ingest stack outside the network's region has no endpoints; its
+// function is not in a VPC and reaches the public ones. cdk-nag stays
+// clean on both.
+func TestTagEndpoints(t *testing.T) {
+	const role = "arn:aws:iam::{account}:role/ops/cwstream-tags"
+	for _, c := range []struct {
+		name, yaml string
+		tags       bool
+		role       string
+	}{
+		{"role_arn", "external_labels: {env: prod}\ntags: {enabled: true, role_arn: '" + role + "'}\n", true, role},
+		{"tags off", "external_labels: {env: prod}\n", false, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := synthVariant(t, "prod", c.yaml)
+			amp, _ := only(t, s.raw[*s.stacks.Workspace.StackName()], "AWS::APS::Workspace", "")
+			private := 0
+			for _, in := range s.stacks.Ingest {
+				raw := s.raw[*in.StackName()]
+				_, fn := only(t, raw, "AWS::Lambda::Function", "Ingest")
+				vpcCfg, inVPC := props(fn)["VpcConfig"].(obj)
+				if !inVPC {
+					if n := len(resources(raw, "AWS::EC2::VPCEndpoint")); n != 0 {
+						t.Errorf("%s: %d VPC endpoints without a network", *in.StackName(), n)
+					}
+					continue
+				}
+				private++
+				checkPrivateNetwork(t, s, *in.StackName(), vpcCfg, obj{"Fn::GetAtt": []any{amp, "Arn"}}, c.tags, c.role)
+			}
+			if private != 1 {
+				t.Errorf("%d ingest functions in the private network, want prod's %s one", private, s.env.Region)
+			}
+			checkNag(t, s)
+		})
 	}
 }
 
