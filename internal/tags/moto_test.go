@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
@@ -171,12 +170,9 @@ func stsStandIn(t *testing.T, tagging http.Handler, self string) aws.Config {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	return aws.Config{
-		Region:           "eu-west-1",
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "SECRET", ""),
-		BaseEndpoint:     aws.String(srv.URL),
-		RetryMaxAttempts: 1,
-	}
+	cfg := tagstest.ClientConfig(srv.URL)
+	cfg.Region = "eu-west-1"
+	return cfg
 }
 
 // A role that cannot be assumed is a lookup error: counted, logged with the

@@ -153,10 +153,16 @@ func Start(t testing.TB, f *Fake) aws.Config {
 	t.Helper()
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
+	return ClientConfig(srv.URL)
+}
+
+// ClientConfig is the SDK configuration for a stand-in at url: static
+// credentials, no retries, us-east-1.
+func ClientConfig(url string) aws.Config {
 	return aws.Config{
 		Region:           "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "SECRET", ""),
-		BaseEndpoint:     aws.String(srv.URL),
+		BaseEndpoint:     aws.String(url),
 		RetryMaxAttempts: 1,
 	}
 }
