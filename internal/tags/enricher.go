@@ -295,12 +295,14 @@ func (e *Enricher) Begin() {
 	}
 }
 
-// scopeOf returns the lookup that covers a resource seen.
-func (e *Enricher) scopeOf(k *seenKey) scope {
+// scopeOf returns the lookup that covers a resource seen; ok is false for
+// an "account" that is no account id: it did not come from CloudWatch, and
+// takes no lookup, nor one of MaxScopes.
+func (e *Enricher) scopeOf(k *seenKey) (sc scope, ok bool) {
 	if !e.cross {
-		return scope{region: k.region}
+		return scope{region: k.region}, true
 	}
-	return scope{account: k.res.account, region: k.region}
+	return scope{account: k.res.account, region: k.region}, isAccountID(k.res.account)
 }
 
 // Append appends an info series sample, timestamped t, for every resource
@@ -314,9 +316,7 @@ func (e *Enricher) scopeOf(k *seenKey) scope {
 func (e *Enricher) Append(ctx context.Context, dst []sample.Sample, t int64) []sample.Sample {
 	e.scopes = e.scopes[:0]
 	for _, ent := range e.current {
-		if sc := e.scopeOf(&ent.key); !slices.Contains(e.scopes, sc) && (sc.account == "" || isAccountID(sc.account)) {
-			// An "account" that is no account id did not come from
-			// CloudWatch: it takes no lookup, nor one of MaxScopes.
+		if sc, ok := e.scopeOf(&ent.key); ok && !slices.Contains(e.scopes, sc) {
 			e.scopes = append(e.scopes, sc)
 		}
 	}
@@ -356,12 +356,13 @@ func (e *Enricher) Append(ctx context.Context, dst []sample.Sample, t int64) []s
 
 	e.mu.Lock()
 	for _, ent := range e.current {
-		sc := e.scopeOf(&ent.key)
+		sc, ok := e.scopeOf(&ent.key)
+		if !ok {
+			continue
+		}
 		st := e.state[sc]
-		if st == nil {
-			if sc.account == "" || isAccountID(sc.account) {
-				e.overflow.Add(1)
-			}
+		if st == nil { // past MaxScopes
+			e.overflow.Add(1)
 			continue
 		}
 		if lbls, ok := st.index[ent.key.res]; ok {

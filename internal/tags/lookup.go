@@ -183,10 +183,7 @@ func RoleARN(template, account string) string {
 // Resources returns every resource of resourceTypes in account and region
 // with its tags.
 func (a *API) Resources(ctx context.Context, account, region string, resourceTypes []string) ([]Resource, error) {
-	where := region
-	if account != "" {
-		where = "account " + account + ", " + region
-	}
+	where := scope{account: account, region: region}
 	c, err := a.client(ctx, account, region)
 	if err != nil {
 		return nil, fmt.Errorf("tag:GetResources in %s: %w", where, err)
