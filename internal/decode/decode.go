@@ -143,8 +143,8 @@ func (d *Decoder) Decode(data []byte, fn func(*cw.Update) error) error {
 }
 
 // Split cuts data (a raw S3 object: concatenated frames, or JSON lines)
-// into chunks of whole frames or whole lines, each at most max bytes where
-// it can be (see below), and calls fn with each chunk and its offset in
+// into chunks of whole frames or whole lines, each at most limit bytes
+// where it can be (see below), and calls fn with each chunk and its offset in
 // data. A raw object can be far larger than a Firehose record (at most
 // 1000 KiB); splitting it lets a replay send it through the same path as
 // live records.
@@ -154,16 +154,16 @@ func (d *Decoder) Decode(data []byte, fn func(*cw.Update) error) error {
 // alone is detected as data's format (a json line that starts with a key of
 // the format, an OpenTelemetry frame whose data points tell the version),
 // and only after a chunk that holds one. Other frames and lines stay with
-// the chunk before them, which can then outgrow max.
+// the chunk before them, which can then outgrow limit.
 //
 // Each frame or line is decoded on the way, so that a bad one cannot take
 // good ones down with it: a frame or line that does not decode starts a
 // chunk of its own (with the frames or lines before it if they tell no
 // format, as they would fail alone), for the decoder to report again with
 // its offset, which ends before the next frame or line that may start a
-// chunk. Where the
-// framing breaks, or the format is not recognised, the rest of data from
-// there goes out as one last chunk.
+// chunk. Where the framing breaks, or the format is not recognised, the
+// rest of data from there goes out as one last chunk (with the frames
+// before it if they tell no format).
 func Split(data []byte, limit int, fn func(chunk []byte, offset int) error) error {
 	f, err := Detect(data)
 	if err != nil {
@@ -202,8 +202,10 @@ func Split(data []byte, limit int, fn func(chunk []byte, offset int) error) erro
 	for off := 0; off < len(data); {
 		end, good := next(off)
 		if end < 0 {
-			if err := emit(off); err != nil {
-				return err
+			if told || bad {
+				if err := emit(off); err != nil {
+					return err
+				}
 			}
 			return emit(len(data))
 		}
