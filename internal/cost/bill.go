@@ -235,7 +235,7 @@ func Estimate(t Traffic, p Prices, a Assumptions) Bill {
 		add(tagLookupsItem(t))
 	}
 	if a.InterfaceEndpoints > 0 {
-		add(interfaceEndpointsItem(month(t.RemoteWriteBytes)/gib, p, a))
+		add(interfaceEndpointsItem(month(t.RemoteWriteBytes)/gib, t.RemoteWriteMeasured, p, a))
 	}
 
 	// Polling requests one metric per series (metric, dimensions,
@@ -283,12 +283,18 @@ func tagLookupsItem(t Traffic) Item {
 // (see tag_lookups), negligible next to them, and AMP's answers to remote
 // writes are empty. The per-GB price is the first tier (1 PB a month over
 // all the region's interface endpoints), far above this pipeline's volume.
-func interfaceEndpointsItem(writeGB float64, p Prices, a Assumptions) Item {
+// Traffic from a meter that did not measure remote writes says so in the
+// price rather than passing 0 GB off as a measurement.
+func interfaceEndpointsItem(writeGB float64, measured bool, p Prices, a Assumptions) Item {
 	hours := float64(a.InterfaceEndpoints*a.EndpointAZs) * MinutesPerMonth / 60
+	written := count(writeGB) + " GB remote-written"
+	if !measured {
+		written = "remote writes (not measured)"
+	}
 	return Item{ItemInterfaceEndpoints, hours,
 		fmt.Sprintf("endpoint-AZ hours (%s × %s)", plural(a.InterfaceEndpoints, "endpoint"), plural(a.EndpointAZs, "AZ")),
 		hours*p.Get(InterfaceEndpointPerAZHour) + writeGB*p.Get(InterfaceEndpointPerGB),
-		fmt.Sprintf("%s / endpoint-AZ hour + %s GB remote-written × %s / GB", usd(p.Get(InterfaceEndpointPerAZHour)), count(writeGB), usd(p.Get(InterfaceEndpointPerGB)))}
+		fmt.Sprintf("%s / endpoint-AZ hour + %s × %s / GB", usd(p.Get(InterfaceEndpointPerAZHour)), written, usd(p.Get(InterfaceEndpointPerGB)))}
 }
 
 // lambdaItem prices the transformation Lambda: Firehose invokes it when

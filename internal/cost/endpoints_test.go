@@ -4,14 +4,12 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/convert"
 	"github.com/cwstream/cwstream/internal/remotewrite"
-	"github.com/cwstream/cwstream/internal/testutil"
 )
 
 // The interface endpoints item: every endpoint in every AZ all month, plus
@@ -21,7 +19,7 @@ func TestInterfaceEndpointsItem(t *testing.T) {
 	p.values[InterfaceEndpointPerAZHour] = 0.02
 	p.values[InterfaceEndpointPerGB] = 0.05
 	// One minute with 1 MiB of remote-write bodies: 43,800 MiB a month.
-	tr := Traffic{Minutes: 1, Samples: 10, Series: 10, RemoteWriteBytes: 1 << 20}
+	tr := Traffic{Minutes: 1, Samples: 10, Series: 10, RemoteWriteBytes: 1 << 20, RemoteWriteMeasured: true}
 	writeGB := 43800.0 / 1024
 	for _, c := range []struct {
 		endpoints, azs int
@@ -53,6 +51,14 @@ func TestInterfaceEndpointsItem(t *testing.T) {
 			t.Errorf("%d × %d: total grew by $%v, want $%v", c.endpoints, c.azs, b.Total-without.Total, c.usd)
 		}
 	}
+	// Traffic whose remote writes were not measured is priced for its
+	// hours alone and says so.
+	a := assumptions()
+	a.InterfaceEndpoints = 2
+	tr.RemoteWriteBytes, tr.RemoteWriteMeasured = 0, false
+	if it, _ := Estimate(tr, p, a).Item(ItemInterfaceEndpoints); !near(it.USDPerMonth, 2*2*730*0.02) || !strings.Contains(it.Price, "not measured") {
+		t.Errorf("unmeasured remote writes: %+v", it)
+	}
 	for _, bad := range [][2]int{{-1, 2}, {1, 0}} {
 		a := assumptions()
 		a.InterfaceEndpoints, a.EndpointAZs = bad[0], bad[1]
@@ -78,29 +84,27 @@ func TestRemoteWriteBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, conv := NewMeter(cfg, Filter{}), convert.New(cfg)
+	m, plain, conv := NewMeter(cfg, Filter{}), NewMeter(cfg, Filter{}), convert.New(cfg)
+	m.MeasureRemoteWrite()
 	var sent int64
-	for _, name := range []string{"ecs.bin", "ecs-2.bin", "rds.bin", "alb.bin", "alb-2.bin"} {
-		b, err := os.ReadFile(testutil.Testdata(t, "payloads", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := m.Add(b); err != nil {
-			t.Fatal(err)
-		}
-		samples, _, err := conv.Record(nil, b)
+	for _, rec := range fleetRecords(t) {
+		addAll(t, rec.data, m, plain)
+		samples, _, err := conv.Record(nil, rec.data)
 		if err != nil {
 			t.Fatal(err)
 		}
 		r := client.Write(context.Background(), samples)
 		if len(r.Failed) > 0 || r.Requests != 1 {
-			t.Fatalf("%s: %d requests, failed %+v", name, r.Requests, r.Failed)
+			t.Fatalf("%s: %d requests, failed %+v", rec.name, r.Requests, r.Failed)
 		}
 		sent += r.BytesSent
 	}
 	got := m.Traffic().RemoteWriteBytes
 	if ratio := got / float64(sent); ratio < 0.98 || ratio > 1.02 {
 		t.Errorf("meter counts %v remote-write bytes, the client sent %d (ratio %.3f)", got, sent, ratio)
+	}
+	if m.Traffic().RemoteWriteMeasured != true || plain.Traffic().RemoteWriteMeasured || plain.Traffic().RemoteWriteBytes != 0 {
+		t.Errorf("only the meter asked to measures remote writes: %+v", plain.Traffic())
 	}
 	t.Logf("meter %v bytes, client %d", got, sent)
 }

@@ -76,8 +76,12 @@ type Traffic struct {
 	// interface endpoint. The Lambda batches a whole invocation into
 	// requests of up to 2,000 samples, where a series' samples share one
 	// label set and snappy sees more repetition, so this errs on the high
-	// side; HTTP headers, SigV4 and TLS framing are not counted.
-	RemoteWriteBytes float64
+	// side; HTTP headers, SigV4 and TLS framing are not counted. It is
+	// measured only when asked (Meter.MeasureRemoteWrite), since encoding
+	// and compressing about doubles a record's metering time;
+	// RemoteWriteMeasured says whether it was.
+	RemoteWriteBytes    float64
+	RemoteWriteMeasured bool
 	// ConvertTime is the in-process time spent converting the records.
 	ConvertTime time.Duration
 	// Names maps every series name the payloads can produce (every
@@ -137,6 +141,7 @@ type Meter struct {
 	key     []byte
 	tagIDs  map[string]map[string]bool // lookup (see Traffic.TagResources) → resource ids (tags on)
 	ids     []string
+	rw      bool                // count RemoteWriteBytes
 	wr      prompb.WriteRequest // reused: the request a record's samples make
 	raw     []byte              // its encoding, reused
 	body    []byte              // snappy-compressed, reused
@@ -230,7 +235,7 @@ func (m *Meter) Add(data []byte) error {
 			m.t.SeriesBytes += len(m.key)
 		}
 	}
-	if len(m.samples) > 0 {
+	if m.rw && len(m.samples) > 0 {
 		m.t.RemoteWriteBytes += float64(m.requestSize(m.samples))
 	}
 	if derr == nil {
@@ -241,6 +246,13 @@ func (m *Meter) Add(data []byte) error {
 		return derr
 	}
 	return nil
+}
+
+// MeasureRemoteWrite makes m count Traffic.RemoteWriteBytes, which the
+// interface endpoints item needs; call it before the first Add.
+func (m *Meter) MeasureRemoteWrite() {
+	m.rw = true
+	m.t.RemoteWriteMeasured = true
 }
 
 // requestSize returns the compressed size of samples as one remote-write
