@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/cost"
 	"github.com/cwstream/cwstream/internal/source"
 )
@@ -40,6 +41,8 @@ func (f *costFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.a.FailedShare, "failed-share", d.FailedShare, "`share` (0-1) of the data written to S3 as processing-failed records")
 	fs.BoolVar(&f.a.BackupAll, "backup-all", d.BackupAll, "Firehose backs up every raw record to S3")
 	fs.IntVar(&f.a.KMSKeys, "kms-keys", d.KMSKeys, "customer managed KMS `keys` (the ingest and workspace stacks have one each)")
+	fs.IntVar(&f.a.InterfaceEndpoints, "interface-endpoints", d.InterfaceEndpoints, "`number` of PrivateLink interface endpoints in the ingest region (0: the CDK app's network option is off; with it on, it creates 1-3: AMP, plus the Tagging API with tags.enabled, plus STS with tags.role_arn)")
+	fs.IntVar(&f.a.EndpointAZs, "endpoint-azs", d.EndpointAZs, "`number` of Availability Zones each interface endpoint has a network interface in (the VPC the CDK app creates spans 2; with network.subnetIds, their AZs)")
 	fs.DurationVar(&f.a.WriteRoundTrip, "write-latency", d.WriteRoundTrip, "one remote-write request's round trip to AMP")
 }
 
@@ -77,7 +80,7 @@ func runCost(ctx context.Context, e *env, args []string) error {
 	if f.suggest {
 		return runSuggest(ctx, e, &f, cfg, prices, fs.Args())
 	}
-	m := cost.NewMeter(cfg, cost.Filter{})
+	m := f.newMeter(cfg, cost.Filter{})
 	failed, err := measure(ctx, e, fs.Args(), m)
 	if err != nil {
 		return err
@@ -93,6 +96,16 @@ func runCost(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return failed
+}
+
+// newMeter returns a meter that also measures the remote-write bytes when
+// the bill has interface endpoints to price them through.
+func (f *costFlags) newMeter(cfg *config.Config, filter cost.Filter) *cost.Meter {
+	m := cost.NewMeter(cfg, filter)
+	if f.a.InterfaceEndpoints > 0 {
+		m.MeasureRemoteWrite()
+	}
+	return m
 }
 
 // assumptions returns the assumptions for t: with --measure, the
@@ -171,9 +184,13 @@ func assumptionsText(a cost.Assumptions, measured bool) string {
 	if measured {
 		how = "measured"
 	}
+	endpoints := ""
+	if a.InterfaceEndpoints > 0 {
+		endpoints = fmt.Sprintf("; %d interface endpoint(s) in %d AZ(s) each (--interface-endpoints, --endpoint-azs)", a.InterfaceEndpoints, a.EndpointAZs)
+	}
 	return fmt.Sprintf("\nassumed (flags): Lambda %d MiB (--memory), conversion %.1f MiB/s per vCPU (%s; --measure), remote-write round trip %v (--write-latency); "+
 		"AMP retention %g days (--retention-days), %g bytes per stored sample, each sample read %g times by queries (--query-reads); "+
-		"Grafana: %d active editor(s), %d viewer(s) (--editors, --viewers); %g of the data failed to S3 (--failed-share), backup of all records %v (--backup-all); %d KMS keys (--kms-keys).\n",
+		"Grafana: %d active editor(s), %d viewer(s) (--editors, --viewers); %g of the data failed to S3 (--failed-share), backup of all records %v (--backup-all); %d KMS keys (--kms-keys)%s.\n",
 		a.MemoryMiB, a.ConvertBytesPerSecond/(1<<20), how, a.WriteRoundTrip.Round(time.Millisecond),
-		a.RetentionDays, a.BytesPerSample, a.QueryReads, max(a.Editors, 1), a.Viewers, a.FailedShare, a.BackupAll, a.KMSKeys)
+		a.RetentionDays, a.BytesPerSample, a.QueryReads, max(a.Editors, 1), a.Viewers, a.FailedShare, a.BackupAll, a.KMSKeys, endpoints)
 }

@@ -151,6 +151,8 @@ func TestCostErrors(t *testing.T) {
 		{[]string{"cost", "--format", "yaml", one}, 1, "want text or json"},
 		{[]string{"cost", "--rules", "x.yaml", one}, 1, "go with --suggest"},
 		{[]string{"cost", "--memory", "64", one}, 1, "outside 128..10240"},
+		{[]string{"cost", "--interface-endpoints", "-1", one}, 1, "interface endpoints -1"},
+		{[]string{"cost", "--interface-endpoints", "1", "--endpoint-azs", "0", one}, 1, "endpoint AZs 0"},
 		{[]string{"cost"}, 2, "usage"},
 	} {
 		code, _, errs := runCLI(t, "", c.args...)
@@ -163,8 +165,38 @@ func TestCostErrors(t *testing.T) {
 		t.Errorf("--measure: exit %d\n%s", code, out)
 	}
 	code, out, _ = runCLI(t, "", "cost", "--list-prices")
-	if code != 0 || !strings.Contains(out, "amp_tier1_per_10m_samples") || !strings.Contains(out, "source: https://aws.amazon.com/prometheus/pricing/") {
-		t.Errorf("--list-prices: exit %d\n%s", code, out)
+	for _, want := range []string{"amp_tier1_per_10m_samples", "source: https://aws.amazon.com/prometheus/pricing/",
+		"interface_endpoint_per_az_hour", "interface_endpoint_per_gb", "source: https://aws.amazon.com/privatelink/pricing/"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("--list-prices: exit %d, no %q\n%s", code, want, out)
+		}
+	}
+}
+
+// --interface-endpoints adds the endpoints of the CDK app's network option
+// to the bill, --endpoint-azs multiplies their hours, and the assumptions
+// line names both; by default there is no such item (TestCostInputForms).
+func TestCostInterfaceEndpoints(t *testing.T) {
+	for _, c := range []struct {
+		flags []string
+		hours float64
+	}{
+		{[]string{"--interface-endpoints", "1"}, 1 * 2 * 730},
+		{[]string{"--interface-endpoints", "3", "--endpoint-azs", "3"}, 3 * 3 * 730},
+	} {
+		code, out, errs := runCLI(t, "", append(append([]string{"cost", "--format", "json"}, c.flags...), fleetArgs(t)...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.flags, code, errs)
+		}
+		items := decodeCost(t, out).Items
+		last := items[len(items)-1]
+		if last.ID != "interface_endpoints" || last.Quantity != c.hours || !(last.USDPerMonth > 0) {
+			t.Errorf("%v: last item %+v, want interface_endpoints over %v hours", c.flags, last, c.hours)
+		}
+		_, text, _ := runCLI(t, "", append(append([]string{"cost"}, c.flags...), fleetArgs(t)...)...)
+		if !strings.Contains(text, "(--interface-endpoints, --endpoint-azs)") || !strings.Contains(text, "remote-written") {
+			t.Errorf("%v: text output lacks the endpoints:\n%s", c.flags, text)
+		}
 	}
 }
 

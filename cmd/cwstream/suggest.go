@@ -24,7 +24,7 @@ func runSuggest(ctx context.Context, e *env, f *costFlags, cfg *config.Config, p
 	if err != nil {
 		return err
 	}
-	before := cost.NewMeter(cfg, cost.Filter{})
+	before := f.newMeter(cfg, cost.Filter{})
 	failed, err := measure(ctx, e, args, before)
 	if err != nil {
 		return err
@@ -38,7 +38,7 @@ func runSuggest(ctx context.Context, e *env, f *costFlags, cfg *config.Config, p
 	if err != nil {
 		return err
 	}
-	after := cost.NewMeter(suggested, s.Filter())
+	after := f.newMeter(suggested, s.Filter())
 	// The inputs are read again rather than kept: an s3:// prefix can be
 	// larger than memory. Their errors were reported by the first pass.
 	if _, err := measure(ctx, e, args, after); err != nil {

@@ -57,6 +57,15 @@ type Assumptions struct {
 	// AMG: active Editors and Viewers a month (at least one editor
 	// licence per workspace is always billed).
 	Editors, Viewers int
+	// InterfaceEndpoints: the PrivateLink interface endpoints of the ingest
+	// region (0: no `network` option). The CDK app's `network` creates 1-3:
+	// aps-workspaces always, the Tagging API with tags.enabled, STS with
+	// tags.role_arn. The estimate does not derive the count from the
+	// configuration: whether `network` is on is the CDK app's, not the
+	// configuration's. EndpointAZs: the Availability Zones each endpoint
+	// has a network interface in (the app's VPC spans 2).
+	InterfaceEndpoints int
+	EndpointAZs        int
 }
 
 // DefaultConvertBytesPerSecond is the documented conversion throughput
@@ -91,6 +100,8 @@ func DefaultAssumptions() Assumptions {
 		QueryReads:             10,
 		Editors:                1,
 		Viewers:                0,
+		InterfaceEndpoints:     0,
+		EndpointAZs:            2,
 	}
 }
 
@@ -111,6 +122,8 @@ func (a Assumptions) Validate() error {
 		return fmt.Errorf("retention, bytes per sample and query reads must be ≥ 0")
 	case a.KMSKeys < 0 || a.Editors < 0 || a.Viewers < 0:
 		return fmt.Errorf("KMS keys, editors and viewers must be ≥ 0")
+	case a.InterfaceEndpoints < 0 || a.EndpointAZs < 1:
+		return fmt.Errorf("interface endpoints %d, endpoint AZs %d: want ≥ 0 and ≥ 1", a.InterfaceEndpoints, a.EndpointAZs)
 	}
 	return nil
 }
@@ -128,6 +141,9 @@ const (
 	ItemAMG          = "amg"
 	// ItemTagLookups counts the tag enrichment's API calls (tags.enabled).
 	ItemTagLookups = "tag_lookups"
+	// ItemInterfaceEndpoints prices the PrivateLink interface endpoints of
+	// the CDK app's `network` option (Assumptions.InterfaceEndpoints > 0).
+	ItemInterfaceEndpoints = "interface_endpoints"
 )
 
 // Item is one line of a bill.
@@ -218,6 +234,9 @@ func Estimate(t Traffic, p Prices, a Assumptions) Bill {
 	if t.TagRefresh > 0 {
 		add(tagLookupsItem(t))
 	}
+	if a.InterfaceEndpoints > 0 {
+		add(interfaceEndpointsItem(month(t.RemoteWriteBytes)/gib, t.RemoteWriteMeasured, p, a))
+	}
 
 	// Polling requests one metric per series (metric, dimensions,
 	// statistic) per poll: every series seen, at every poll, whereas the
@@ -255,6 +274,27 @@ func tagLookupsItem(t Traffic) Item {
 	return Item{ItemTagLookups, perHour * MinutesPerMonth / 60,
 		fmt.Sprintf("tag:GetResources calls (%s an hour per Lambda environment: %s, refresh %s)", count(perHour), plural(len(t.TagResources), unit), model.Duration(t.TagRefresh)),
 		0, "no listed price"}
+}
+
+// interfaceEndpointsItem prices the interface endpoints: every endpoint in
+// every AZ for the whole month, plus the GB they process. Of the traffic
+// only remote writes (writeGB a month) go through an endpoint in volume:
+// the Tagging API and STS calls are a few small requests per refresh
+// (see tag_lookups), negligible next to them, and AMP's answers to remote
+// writes are empty. The per-GB price is the first tier (1 PB a month over
+// all the region's interface endpoints), far above this pipeline's volume.
+// Traffic from a meter that did not measure remote writes says so in the
+// price rather than passing 0 GB off as a measurement.
+func interfaceEndpointsItem(writeGB float64, measured bool, p Prices, a Assumptions) Item {
+	hours := float64(a.InterfaceEndpoints*a.EndpointAZs) * MinutesPerMonth / 60
+	written := count(writeGB) + " GB remote-written"
+	if !measured {
+		written = "remote writes (not measured)"
+	}
+	return Item{ItemInterfaceEndpoints, hours,
+		fmt.Sprintf("endpoint-AZ hours (%s × %s)", plural(a.InterfaceEndpoints, "endpoint"), plural(a.EndpointAZs, "AZ")),
+		hours*p.Get(InterfaceEndpointPerAZHour) + writeGB*p.Get(InterfaceEndpointPerGB),
+		fmt.Sprintf("%s / endpoint-AZ hour + %s × %s / GB", usd(p.Get(InterfaceEndpointPerAZHour)), written, usd(p.Get(InterfaceEndpointPerGB)))}
 }
 
 // lambdaItem prices the transformation Lambda: Firehose invokes it when

@@ -177,7 +177,7 @@ func assumptions() Assumptions {
 		MemoryMiB: 1024, ConvertBytesPerSecond: 100 << 20, WriteRoundTrip: 50 * time.Millisecond,
 		SamplesPerRequest: 2000, Concurrency: 4, ProcessorBufferBytes: 1 << 20, ProcessorBufferSeconds: 60,
 		S3RetentionDays: 14, S3BufferBytes: 64 << 20, S3BufferSecs: 300,
-		KMSKeys: 2, RetentionDays: 150, BytesPerSample: 2, QueryReads: 10, Editors: 1,
+		KMSKeys: 2, RetentionDays: 150, BytesPerSample: 2, QueryReads: 10, Editors: 1, EndpointAZs: 2,
 	}
 }
 
@@ -314,6 +314,37 @@ func TestLoadPrices(t *testing.T) {
 	}
 }
 
+// fleetRecord is one fixture record of the architecture's fleet.
+type fleetRecord struct {
+	name string
+	data []byte
+}
+
+// fleetRecords reads the fleet's fixtures: two ECS clusters, RDS
+// instances and an Aurora cluster, two ALBs, one minute of each.
+func fleetRecords(t *testing.T) []fleetRecord {
+	t.Helper()
+	var out []fleetRecord
+	for _, name := range []string{"ecs.bin", "ecs-2.bin", "rds.bin", "alb.bin", "alb-2.bin"} {
+		b, err := os.ReadFile(testutil.Testdata(t, "payloads", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fleetRecord{name, b})
+	}
+	return out
+}
+
+// addAll adds data to every meter.
+func addAll(t *testing.T, data []byte, meters ...*Meter) {
+	t.Helper()
+	for _, m := range meters {
+		if err := m.Add(data); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // With tags on, the bill counts the Tagging API calls: per region the
 // fixtures stream, one page per refresh. The fixtures carry 13 such
 // resources in us-east-1 (2 ALBs, 3 target groups, 2 ECS clusters, 6
@@ -339,18 +370,10 @@ func TestTagLookupsItem(t *testing.T) {
 			t.Fatal(err)
 		}
 		m := NewMeter(cfg, Filter{})
-		for _, name := range []string{"ecs.bin", "ecs-2.bin", "rds.bin", "alb.bin", "alb-2.bin"} {
-			b, err := os.ReadFile(testutil.Testdata(t, "payloads", name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := m.Add(b); err != nil {
-				t.Fatal(err)
-			}
+		for _, r := range fleetRecords(t) {
+			addAll(t, r.data, m)
 		}
-		if err := m.Add(other); err != nil {
-			t.Fatal(err)
-		}
+		addAll(t, other, m)
 		tr := m.Traffic()
 		bill := Estimate(tr, Default(), DefaultAssumptions())
 		it, ok := bill.Item(ItemTagLookups)

@@ -10,8 +10,8 @@
 // prices it with a Prices table: the built-in one (Default, one table with
 // the source page and the date each price was read) or one overridden from
 // a file (LoadPrices). What payloads cannot tell (Grafana users, query
-// volume, retention, failure rate) comes from Assumptions, whose defaults
-// are documented on DefaultAssumptions.
+// volume, retention, failure rate, interface endpoints) comes from
+// Assumptions, whose defaults are documented on DefaultAssumptions.
 //
 // Suggest reads PromQL (dashboard queries, variable queries, rule
 // expressions) with Prometheus's own parser and maps every series name

@@ -8,6 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golang/snappy"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/prompb"
+
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/convert"
 	"github.com/cwstream/cwstream/internal/cw"
@@ -66,6 +70,18 @@ type Traffic struct {
 	// bytes of their names and labels (what AMP stores once per series).
 	Samples, Series int
 	SeriesBytes     int
+	// RemoteWriteBytes is the size of the remote-write request bodies
+	// (prompb.WriteRequest, snappy-compressed) that carry the samples, each
+	// record's samples encoded as one request: what passes through an AMP
+	// interface endpoint. The Lambda batches a whole invocation into
+	// requests of up to 2,000 samples, where a series' samples share one
+	// label set and snappy sees more repetition, so this errs on the high
+	// side; HTTP headers, SigV4 and TLS framing are not counted. It is
+	// measured only when asked (Meter.MeasureRemoteWrite), since encoding
+	// and compressing about doubles a record's metering time;
+	// RemoteWriteMeasured says whether it was.
+	RemoteWriteBytes    float64
+	RemoteWriteMeasured bool
 	// ConvertTime is the in-process time spent converting the records.
 	ConvertTime time.Duration
 	// Names maps every series name the payloads can produce (every
@@ -125,6 +141,10 @@ type Meter struct {
 	key     []byte
 	tagIDs  map[string]map[string]bool // lookup (see Traffic.TagResources) → resource ids (tags on)
 	ids     []string
+	rw      bool                // count RemoteWriteBytes
+	wr      prompb.WriteRequest // reused: the request a record's samples make
+	raw     []byte              // its encoding, reused
+	body    []byte              // snappy-compressed, reused
 }
 
 // NewMeter returns a Meter for the configuration cfg (valid) and the
@@ -215,6 +235,9 @@ func (m *Meter) Add(data []byte) error {
 			m.t.SeriesBytes += len(m.key)
 		}
 	}
+	if m.rw && len(m.samples) > 0 {
+		m.t.RemoteWriteBytes += float64(m.requestSize(m.samples))
+	}
 	if derr == nil {
 		derr = err
 	}
@@ -223,6 +246,47 @@ func (m *Meter) Add(data []byte) error {
 		return derr
 	}
 	return nil
+}
+
+// MeasureRemoteWrite makes m count Traffic.RemoteWriteBytes, which the
+// interface endpoints item needs; call it before the first Add.
+func (m *Meter) MeasureRemoteWrite() {
+	m.rw = true
+	m.t.RemoteWriteMeasured = true
+}
+
+// requestSize returns the compressed size of samples as one remote-write
+// request, one series per sample (a record holds one minute of each
+// update, so a series rarely has two samples in it). prompb's own
+// marshalling keeps the count independent of the Lambda's hand encoder
+// (internal/remotewrite), which writes the same messages.
+func (m *Meter) requestSize(samples []sample.Sample) int {
+	ts := m.wr.Timeseries[:0]
+	for _, s := range samples {
+		var series prompb.TimeSeries
+		if len(ts) < cap(ts) {
+			series = ts[:len(ts)+1][len(ts)]
+		}
+		series.Labels = append(series.Labels[:0], prompb.Label{Name: model.MetricNameLabel, Value: s.Name})
+		for _, l := range s.Labels {
+			series.Labels = append(series.Labels, prompb.Label{Name: l.Name, Value: l.Value})
+		}
+		series.Samples = append(series.Samples[:0], prompb.Sample{Value: s.V, Timestamp: s.T})
+		ts = append(ts, series)
+	}
+	m.wr.Timeseries = ts
+	n := m.wr.Size()
+	if cap(m.raw) < n {
+		m.raw = make([]byte, n)
+	}
+	raw := m.raw[:n]
+	if _, err := m.wr.MarshalToSizedBuffer(raw); err != nil {
+		panic("cost: marshalling a remote-write request: " + err.Error()) // sized above: cannot fail
+	}
+	if k := snappy.MaxEncodedLen(n); cap(m.body) < k {
+		m.body = make([]byte, k)
+	}
+	return len(snappy.Encode(m.body[:cap(m.body)], raw))
 }
 
 // learn records the names every statistic of u's metric would get, once

@@ -37,6 +37,8 @@ const (
 	AMGEditorPerMonth            = "amg_editor_per_month"
 	AMGViewerPerMonth            = "amg_viewer_per_month"
 	GetMetricDataPer1000Requests = "getmetricdata_per_1000_metrics"
+	InterfaceEndpointPerAZHour   = "interface_endpoint_per_az_hour"
+	InterfaceEndpointPerGB       = "interface_endpoint_per_gb"
 )
 
 // priceEntry is one line of the price table.
@@ -105,6 +107,12 @@ var priceTable = []priceEntry{
 	{GetMetricDataPer1000Requests, 0.01, "USD per 1,000 metrics requested (GetMetricData)",
 		"https://aws.amazon.com/cloudwatch/pricing/", "2026-11-28",
 		"read from https://support.site24x7.com/portal/en/kb/articles/aws-cloudwatch-metrics-cost-calculation; the stored official page ends before its API table"},
+	{InterfaceEndpointPerAZHour, 0.01, "USD per interface endpoint per Availability Zone per hour",
+		"https://aws.amazon.com/privatelink/pricing/", "2026-11-28",
+		"the stored page says an endpoint is billed for each hour it is provisioned in each Availability Zone but ends before its price; $0.01 per endpoint per AZ per hour is quoted by https://awsnegotiations.com/privatelink-cost-analysis.html (and as ~$0.01 an hour per endpoint in public CDK code found with the search tool)"},
+	{InterfaceEndpointPerGB, 0.01, "USD per GB processed by interface endpoints (first 1 PB a month in the region)",
+		"https://aws.amazon.com/jp/privatelink/pricing/", "2026-11-28",
+		"the stored (Japanese) copy of the official page: first 1 PB a month $0.01 per GB, next 4 PB $0.006, over 5 PB $0.004, over all interface endpoints of a region; the stored English page ends before its table"},
 }
 
 // Prices maps each price key to its value for one region.
