@@ -141,7 +141,6 @@ type Meter struct {
 	key     []byte
 	tagIDs  map[string]map[string]bool // lookup (see Traffic.TagResources) → resource ids (tags on)
 	ids     []string
-	rw      bool                // count RemoteWriteBytes
 	wr      prompb.WriteRequest // reused: the request a record's samples make
 	raw     []byte              // its encoding, reused
 	body    []byte              // snappy-compressed, reused
@@ -235,7 +234,7 @@ func (m *Meter) Add(data []byte) error {
 			m.t.SeriesBytes += len(m.key)
 		}
 	}
-	if m.rw && len(m.samples) > 0 {
+	if m.t.RemoteWriteMeasured && len(m.samples) > 0 {
 		m.t.RemoteWriteBytes += float64(m.requestSize(m.samples))
 	}
 	if derr == nil {
@@ -251,7 +250,6 @@ func (m *Meter) Add(data []byte) error {
 // MeasureRemoteWrite makes m count Traffic.RemoteWriteBytes, which the
 // interface endpoints item needs; call it before the first Add.
 func (m *Meter) MeasureRemoteWrite() {
-	m.rw = true
 	m.t.RemoteWriteMeasured = true
 }
 
