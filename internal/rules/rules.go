@@ -210,9 +210,15 @@ func recording() []Rule {
 
 // alert builds an alert firing when value op threshold holds for dur.
 func alert(o Options, name, severity, dur, value, op string, threshold float64, summary, description string) Rule {
+	return rule(o, name, severity, dur, value+" "+op+" "+num(threshold), value, summary, description)
+}
+
+// rule is an alert on any expression; probe is the query that shows its
+// input has data.
+func rule(o Options, name, severity, dur, expr, probe, summary, description string) Rule {
 	return Rule{
 		Alert: name,
-		Expr:  value + " " + op + " " + num(threshold),
+		Expr:  expr,
 		For:   dur,
 		Labels: map[string]string{
 			"severity": severity,
@@ -222,7 +228,7 @@ func alert(o Options, name, severity, dur, value, op string, threshold float64, 
 			"description": description,
 			"runbook_url": runbook(o, name),
 		},
-		Probe: value,
+		Probe: probe,
 	}
 }
 
@@ -324,42 +330,22 @@ func ecsAlerts(o Options) []Rule {
 }
 
 func pipelineAlerts(o Options) []Rule {
-	var labels map[string]string
+	// absent_over_time and not absent: CloudWatch data arrives minutes
+	// late, so a short gap must not fire.
+	noData := rule(o, "CWStreamNoData", "critical", "5m",
+		`absent_over_time({__name__=~"aws_.+"}[10m])`, `{__name__=~"aws_.+"}`,
+		"No CloudWatch metric stream data for 15 minutes",
+		"No aws_* series has received a sample for 15 minutes: the metric stream, Firehose or the ingest Lambda is broken, or remote write to AMP fails.")
 	if o.Env != "" {
-		labels = map[string]string{"env": o.Env}
-	}
-	noData := Rule{
-		Alert: "CWStreamNoData",
-		// absent_over_time and not absent: CloudWatch data arrives minutes
-		// late, so a short gap must not fire.
-		Expr:   `absent_over_time({__name__=~"aws_.+"}[10m])`,
-		For:    "5m",
-		Labels: map[string]string{"severity": "critical"},
-		Annotations: map[string]string{
-			"summary":     "No CloudWatch metric stream data for 15 minutes",
-			"description": "No aws_* series has received a sample for 15 minutes: the metric stream, Firehose or the ingest Lambda is broken, or remote write to AMP fails.",
-			"runbook_url": runbook(o, "CWStreamNoData"),
-		},
-		Probe: `{__name__=~"aws_.+"}`,
-	}
-	for k, v := range labels {
-		noData.Labels[k] = v
+		noData.Labels["env"] = o.Env
 	}
 	present := "group by (" + keep + `) ({__name__=~"aws_.+"})`
-	stopped := Rule{
-		Alert: "CWStreamAccountRegionStopped",
-		// Data an hour ago, none now (a 5-minute lookback): one account or
-		// region stopped while others still stream.
-		Expr:   "group by (" + keep + `) ({__name__=~"aws_.+"} offset 1h)` + "\nunless\n" + present,
-		For:    "10m",
-		Labels: map[string]string{"severity": "warning"},
-		Annotations: map[string]string{
-			"summary":     "No stream data from account {{ $labels.account_id }} {{ $labels.region }}",
-			"description": "Account {{ $labels.account_id }} in {{ $labels.region }} ({{ $labels.env }}) streamed metrics an hour ago but has sent none for 15 minutes.",
-			"runbook_url": runbook(o, "CWStreamAccountRegionStopped"),
-		},
-		Probe: present,
-	}
+	// Data an hour ago, none now (a 5-minute lookback): one account or
+	// region stopped while others still stream.
+	stopped := rule(o, "CWStreamAccountRegionStopped", "warning", "10m",
+		"group by ("+keep+`) ({__name__=~"aws_.+"} offset 1h)`+"\nunless\n"+present, present,
+		"No stream data from account {{ $labels.account_id }} {{ $labels.region }}",
+		"Account {{ $labels.account_id }} in {{ $labels.region }} ({{ $labels.env }}) streamed metrics an hour ago but has sent none for 15 minutes.")
 	return []Rule{noData, stopped}
 }
 
@@ -380,24 +366,16 @@ func sidecarAlerts(o Options) []Rule {
 	job := "{{ $labels.job }}"
 	task := "{{ $labels." + adot.LabelTask + " }}"
 	present := "group by (" + sidecarJob + ") (" + sidecarUp + ")"
-	stopped := Rule{
-		Alert: "ADOTSidecarStopped",
-		// Per job, not per task: the old tasks' series end at every
-		// deployment and the new tasks' start under the same job, so only
-		// a job no task writes any more is missing. The hour is how long a
-		// job is remembered: a service scaled to zero or deleted alerts
-		// until its last sample is an hour old.
-		Expr:   "group by (" + sidecarJob + ") (last_over_time(" + sidecarUp + "[1h]))\nunless\n" + present,
-		For:    "5m",
-		Labels: map[string]string{"severity": "warning"},
-		Annotations: map[string]string{
-			"summary": "ADOT sidecars of " + svc + " stopped writing job " + job,
-			"description": "The ADOT collector sidecars of service " + svc + " (" + where + ") wrote series of job " + job +
-				" within the last hour but no task has written any for about 10 minutes: the collectors stopped, their remote write to AMP fails, or the service runs no task.",
-			"runbook_url": runbook(o, "ADOTSidecarStopped"),
-		},
-		Probe: present,
-	}
+	// Per job, not per task: the old tasks' series end at every
+	// deployment and the new tasks' start under the same job, so only a
+	// job no task writes any more is missing. The hour is how long a job
+	// is remembered: a service scaled to zero or deleted alerts until its
+	// last sample is an hour old.
+	stopped := rule(o, "ADOTSidecarStopped", "warning", "5m",
+		"group by ("+sidecarJob+") (last_over_time("+sidecarUp+"[1h]))\nunless\n"+present, present,
+		"ADOT sidecars of "+svc+" stopped writing job "+job,
+		"The ADOT collector sidecars of service "+svc+" ("+where+") wrote series of job "+job+
+			" within the last hour but no task has written any for about 10 minutes: the collectors stopped, their remote write to AMP fails, or the service runs no task.")
 	// Per task and target: at a deployment a new task's application may
 	// take a while to answer and an old one's stops before its sidecar;
 	// neither lasts 5 minutes. max_over_time, not the instant up: a stopped
