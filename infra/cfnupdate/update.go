@@ -74,12 +74,12 @@ type Result struct {
 	LeftBehind []LeftBehind
 }
 
-// Replaced returns the replaced and removed resources as "stack/logicalID (type)".
+// Replaced returns the replaced and removed resources, one line each.
 func (r *Result) Replaced() []string {
 	var out []string
 	for _, c := range r.Changes {
 		if c.Action == Replace || c.Action == Remove {
-			out = append(out, fmt.Sprintf("%s %s/%s (%s)", c.Action, c.Stack, c.LogicalID, c.Type))
+			out = append(out, c.String())
 		}
 	}
 	return out
@@ -102,7 +102,7 @@ const (
 	exportWriterSrc   = "aws-cdk-lib core/lib/dist/core/cross-region-ssm-writer-handler: on Update it puts only parameter names the old properties lack"
 	// FirehoseBackupURL: Firehose Developer Guide, "Back up source records":
 	// "You cannot disable source record backup after you enable it."
-	FirehoseBackupURL = "https://docs.aws.amazon.com/firehose/latest/dev/create-configure-backup.html"
+	FirehoseBackupURL = "https://docs.aws.amazon.com/firehose/latest/dev/data-transformation-source-record-backup.html"
 )
 
 // FirehoseBackupRule refuses an in-place change of a delivery stream's
@@ -409,6 +409,22 @@ func (m *model) writerParamChanges(param string) bool {
 	return false
 }
 
+// writerParamGone: the writer's stack stops writing the parameter.
+func (m *model) writerParamGone(param string) bool {
+	for name, b := range m.before {
+		if _, ok := writerExports(b.Template)[param]; !ok {
+			continue
+		}
+		a, ok := m.after[name]
+		if !ok {
+			return false
+		}
+		_, ok = writerExports(a.Template)[param]
+		return !ok
+	}
+	return false
+}
+
 // exports returns the stack's export name → output logical id.
 func exports(t map[string]any) map[string]string {
 	out := map[string]string{}
@@ -521,6 +537,41 @@ func (m *model) changes(res *Result, b, a Stack, schemas Schemas, rules []Rule) 
 			res.Changes = append(res.Changes, Change{Stack: a.Name, LogicalID: id, Type: at, Action: Add})
 		}
 	}
+	pairLogicalIDs(res, a.Name)
+}
+
+// pairLogicalIDs turns the removal of the one resource of a type and the
+// addition of the one resource of that type in a stack into a replacement
+// under a new logical id: CloudFormation creates the new one, updates what
+// refers to it, then deletes the old one.
+func pairLogicalIDs(res *Result, stack string) {
+	removed, added := map[string][]int{}, map[string][]int{}
+	for i, c := range res.Changes {
+		if c.Stack != stack {
+			continue
+		}
+		switch c.Action {
+		case Remove:
+			removed[c.Type] = append(removed[c.Type], i)
+		case Add:
+			added[c.Type] = append(added[c.Type], i)
+		}
+	}
+	drop := map[int]bool{}
+	for typ, r := range removed {
+		if a := added[typ]; len(r) == 1 && len(a) == 1 {
+			c := &res.Changes[r[0]]
+			c.Action, c.Why = Replace, "new logical ID "+res.Changes[a[0]].LogicalID
+			drop[a[0]] = true
+		}
+	}
+	kept := res.Changes[:0]
+	for i, c := range res.Changes {
+		if !drop[i] {
+			kept = append(kept, c)
+		}
+	}
+	res.Changes = kept
 }
 
 // crossStack refuses the references between stacks that the update breaks.
@@ -540,8 +591,11 @@ func (m *model) crossStack(res *Result) {
 				}
 			case "Fn::GetAtt":
 				if param, ok := m.readerParam(c, arg); ok && m.writerParamChanges(param) {
-					res.Refused = append(res.Refused, Refusal{cn, "cross-region import " + param,
-						"read here through CDK's ExportsReader; the value changes but the writer keeps the old parameter, so this stack would keep the old value", exportWriterSrc})
+					problem := "read here through CDK's ExportsReader; the value changes but the writer keeps the old parameter, so this stack would keep the old value"
+					if m.writerParamGone(param) {
+						problem = "read here through CDK's ExportsReader; the writer deletes the parameter while this stack still reads it"
+					}
+					res.Refused = append(res.Refused, Refusal{cn, "cross-region import " + param, problem, exportWriterSrc})
 				}
 			case "Fn::GetStackOutput":
 				ref := stackOutputRef(arg)

@@ -100,7 +100,7 @@ func TestCompare(t *testing.T) {
 			name:     "create-only change under an imported export",
 			before:   []Stack{producer(false, true, true), consumer(obj{"Fn::ImportValue": "prod:WsArn"}, "m")},
 			after:    []Stack{producer(true, true, true), consumer(obj{"Fn::ImportValue": "prod:WsArn"}, "m")},
-			replaced: []string{"replace ws/Ws (AWS::APS::Workspace)"},
+			replaced: []string{"replace ws/Ws (AWS::APS::Workspace): create-only /properties/KmsKeyArn changes"},
 			refused:  []string{"Fn::ImportValue prod:WsArn"},
 			left:     []string{"ws/Ws (AWS::APS::Workspace): replaced with UpdateReplacePolicy Retain"},
 		},
@@ -108,27 +108,27 @@ func TestCompare(t *testing.T) {
 			name:     "export nobody imports may change",
 			before:   []Stack{producer(false, false, true)},
 			after:    []Stack{producer(true, false, true)},
-			replaced: []string{"replace ws/Ws (AWS::APS::Workspace)"},
+			replaced: []string{"replace ws/Ws (AWS::APS::Workspace): create-only /properties/KmsKeyArn changes"},
 		},
 		{
 			name:     "cross-region writer value changes",
 			before:   []Stack{w0, r0},
 			after:    []Stack{w1, r1},
-			replaced: []string{"replace ws/Ws (AWS::APS::Workspace)"},
+			replaced: []string{"replace ws/Ws (AWS::APS::Workspace): create-only /properties/KmsKeyArn changes"},
 			refused:  []string{"cross-region import /cdk/exports/in/WsArn"},
 		},
 		{
 			name:     "weak reference, consumer unchanged: stale",
 			before:   []Stack{producer(false, false, false), consumer(weakRef, "aws-owned")},
 			after:    []Stack{producer(true, false, false), consumer(weakRef, "aws-owned")},
-			replaced: []string{"replace ws/Ws (AWS::APS::Workspace)"},
+			replaced: []string{"replace ws/Ws (AWS::APS::Workspace): create-only /properties/KmsKeyArn changes"},
 			refused:  []string{"`cdk deploy` skips it"},
 		},
 		{
 			name:     "weak reference, consumer template changes",
 			before:   []Stack{producer(false, false, false), consumer(weakRef, "aws-owned")},
 			after:    []Stack{producer(true, false, false), consumer(weakRef, "customer-managed")},
-			replaced: []string{"replace ws/Ws (AWS::APS::Workspace)"},
+			replaced: []string{"replace ws/Ws (AWS::APS::Workspace): create-only /properties/KmsKeyArn changes"},
 		},
 		{
 			name:    "firehose backup disabled in place",
@@ -159,7 +159,16 @@ func TestCompare(t *testing.T) {
 				"Vpc": obj{"Type": "AWS::EC2::VPCEndpoint", "Properties": obj{"VpcId": "b", "ServiceName": "x"}},
 				"Ep":  obj{"Type": "AWS::EC2::VPCEndpoint", "Properties": obj{"VpcId": obj{"Ref": "Vpc"}, "ServiceName": "y"}},
 			}}}},
-			replaced: []string{"replace s/Ep (AWS::EC2::VPCEndpoint)", "replace s/Vpc (AWS::EC2::VPCEndpoint)"},
+			replaced: []string{
+				"replace s/Ep (AWS::EC2::VPCEndpoint): create-only /properties/VpcId refers to a replaced resource or a changed output",
+				"replace s/Vpc (AWS::EC2::VPCEndpoint): create-only /properties/VpcId changes",
+			},
+		},
+		{
+			name:     "new logical ID",
+			before:   []Stack{firehose("Enabled")},
+			after:    []Stack{{Name: "in", Region: "eu-west-1", Template: obj{"Resources": obj{"S2": firehose("Disabled").Template["Resources"].(obj)["S"]}}}},
+			replaced: []string{"replace in/S (AWS::KinesisFirehose::DeliveryStream): new logical ID S2"},
 		},
 		{
 			name: "list wildcard pointer",
@@ -169,7 +178,7 @@ func TestCompare(t *testing.T) {
 			after: []Stack{{Name: "s", Region: "eu-west-1", Template: obj{"Resources": obj{
 				"L": obj{"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": obj{"Certificates": []any{obj{"CertificateArn": "b"}}}},
 			}}}},
-			replaced: []string{"replace s/L (AWS::ElasticLoadBalancingV2::Listener)"},
+			replaced: []string{"replace s/L (AWS::ElasticLoadBalancingV2::Listener): create-only /properties/Certificates/*/CertificateArn changes"},
 		},
 	}
 	for _, c := range cases {
