@@ -94,6 +94,11 @@ func NewIngestStack(scope constructs.Construct, id string, props *IngestStackPro
 		LifecycleRules: &[]*awss3.LifecycleRule{
 			{Id: jsii.String("expire-processing-failed"), Prefix: jsii.String(cw.ProcessingFailedS3), Expiration: days(env.Bucket.ProcessingFailedExpirationDays)},
 			{Id: jsii.String("expire-raw-backup"), Prefix: jsii.String(cw.BackupS3), Expiration: days(env.Bucket.BackupExpirationDays)},
+			// Every root Firehose writes under gets a rule (issue 20): what
+			// the function answers Ok is kept as long as its failures, and
+			// raw records whose backup failed as long as the backup.
+			{Id: jsii.String("expire-records"), Prefix: jsii.String(cw.RecordsS3), Expiration: days(env.Bucket.ProcessingFailedExpirationDays)},
+			{Id: jsii.String("expire-raw-backup-errors"), Prefix: jsii.String(cw.BackupErrorsS3), Expiration: days(env.Bucket.BackupExpirationDays)},
 			{Id: jsii.String("abort-incomplete-uploads"), AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1))},
 		},
 	})

@@ -17,13 +17,41 @@ import (
 // S3 prefixes the delivery stream writes. Records the function fails land
 // under processing-failed/ (Firehose's error-output-type), ready for replay.
 const (
-	RecordsPrefix      = "records/!{timestamp:yyyy/MM/dd/HH}/"
+	RecordsPrefix      = RecordsS3 + "!{timestamp:yyyy/MM/dd/HH}/"
 	ErrorPrefix        = "!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/"
-	BackupPrefix       = "raw/!{timestamp:yyyy/MM/dd/HH}/"
-	BackupErrorPrefix  = "raw-errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/"
+	BackupPrefix       = BackupS3 + "!{timestamp:yyyy/MM/dd/HH}/"
+	BackupErrorPrefix  = BackupErrorsS3 + "!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/"
 	ProcessingFailedS3 = "processing-failed/"
 	BackupS3           = "raw/"
+	// RecordsS3 holds what the function answers Ok (it answers Dropped or
+	// ProcessingFailed today, so nothing); BackupErrorsS3 the raw records
+	// whose backup delivery failed.
+	RecordsS3      = "records/"
+	BackupErrorsS3 = "raw-errors/"
 )
+
+// streamID is the delivery stream's construct id, which sets its logical
+// id. It differs with the source record backup because Firehose cannot
+// disable a backup once enabled (Firehose Developer Guide, "Back up source
+// records": "You cannot disable source record backup after you enable
+// it",
+// https://docs.aws.amazon.com/firehose/latest/dev/data-transformation-source-record-backup.html):
+// in place, backupAllRecords true → false fails UpdateDestination and rolls
+// the stack back. With a new logical id CloudFormation creates the new
+// stream, points the metric stream at it, and deletes the old one in its
+// cleanup phase; records still buffered in the old stream may be lost
+// (DeleteDeliveryStream: "doesn't make any guarantees with respect to
+// delivering the data",
+// https://docs.aws.amazon.com/firehose/latest/APIReference/API_DeleteDeliveryStream.html).
+// Both directions replace: a logical id can only follow the setting. A
+// stream with the backup keeps the id it always had ("Stream"), so those
+// whose raw copies matter are not replaced by this change.
+func streamID(backupAllRecords bool) string {
+	if backupAllRecords {
+		return "Stream"
+	}
+	return "StreamNoSourceBackup"
+}
 
 // DeliveryStreamProps configures a DeliveryStream.
 type DeliveryStreamProps struct {
@@ -185,7 +213,7 @@ func NewDeliveryStream(scope constructs.Construct, id string, props *DeliveryStr
 			},
 		}
 	}
-	stream := awskinesisfirehose.NewCfnDeliveryStream(c, jsii.String("Stream"), &awskinesisfirehose.CfnDeliveryStreamProps{
+	stream := awskinesisfirehose.NewCfnDeliveryStream(c, jsii.String(streamID(props.BackupAllRecords)), &awskinesisfirehose.CfnDeliveryStreamProps{
 		DeliveryStreamType: jsii.String("DirectPut"),
 		DeliveryStreamEncryptionConfigurationInput: &awskinesisfirehose.CfnDeliveryStream_DeliveryStreamEncryptionConfigurationInputProperty{
 			KeyType: jsii.String("CUSTOMER_MANAGED_CMK"),
