@@ -5,6 +5,7 @@ package main
 // the AWS documentation that states it.
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -562,5 +563,73 @@ func TestStackKeyPolicies(t *testing.T) {
 	}
 	if keys == 0 {
 		t.Fatal("no keys")
+	}
+}
+
+// errorOutputTypes are the values of !{firehose:error-output-type} an
+// S3 destination with a Lambda processor and no format conversion writes
+// (Firehose Developer Guide, "Understand custom prefixes for Amazon S3
+// objects", firehose namespace,
+// https://docs.aws.amazon.com/firehose/latest/dev/s3-prefixes.html);
+// format conversion would add format-conversion-failed, so a stream with
+// it fails the test below until its root is listed.
+var errorOutputTypes = []string{"processing-failed"}
+
+// TestLifecycleCoversEveryPrefix (issue 20): every root a delivery stream
+// writes under (each Prefix and ErrorOutputPrefix of its destination and
+// its backup, up to the first !{…} expression) has a lifecycle rule with
+// that prefix and an expiration, or its objects stay, and are billed,
+// forever (S3 user guide, "Managing the lifecycle of objects",
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lifecycle-mgmt.html).
+func TestLifecycleCoversEveryPrefix(t *testing.T) {
+	for _, name := range shipped {
+		s := synth(t, name)
+		for _, in := range s.stacks.Ingest {
+			raw := s.raw[*in.StackName()]
+			for id, st := range resources(raw, "AWS::KinesisFirehose::DeliveryStream") {
+				dest := props(st)["ExtendedS3DestinationConfiguration"].(obj)
+				if dest["DataFormatConversionConfiguration"] != nil {
+					t.Fatalf("%s: format conversion writes format-conversion-failed/; add it to errorOutputTypes", id)
+				}
+				bucketID := dest["BucketARN"].(obj)["Fn::GetAtt"].([]any)[0].(string)
+				rules := map[string]bool{}
+				for _, r := range asSlice(asMap(props(resources(raw, "AWS::S3::Bucket")[bucketID])["LifecycleConfiguration"])["Rules"]) {
+					r := r.(obj)
+					if p, ok := r["Prefix"].(string); ok && r["ExpirationInDays"] != nil && r["Status"] == "Enabled" {
+						rules[p] = true
+					}
+				}
+				var prefixes []string
+				for _, d := range []obj{dest, asMap(dest["S3BackupConfiguration"])} {
+					for _, k := range []string{"Prefix", "ErrorOutputPrefix"} {
+						if p, ok := d[k].(string); ok {
+							prefixes = append(prefixes, p)
+						}
+					}
+				}
+				if len(prefixes) < 2 {
+					t.Fatalf("%s %s: prefixes %v; this test has too little to check", name, id, prefixes)
+				}
+				for _, p := range prefixes {
+					root, _, _ := strings.Cut(p, "!{")
+					roots := []string{root}
+					if root == "" && strings.HasPrefix(p, "!{firehose:error-output-type}/") {
+						roots = nil
+						for _, typ := range errorOutputTypes {
+							roots = append(roots, typ+"/")
+						}
+					} else if !strings.HasSuffix(root, "/") {
+						t.Errorf("%s %s: prefix %q has no fixed root a lifecycle rule can match", name, id, p)
+						continue
+					}
+					for _, r := range roots {
+						covered := slices.ContainsFunc(slices.Collect(maps.Keys(rules)), func(rp string) bool { return strings.HasPrefix(r, rp) })
+						if !covered {
+							t.Errorf("%s %s: Firehose writes under %q (from %q) and no lifecycle rule expires it; rules for %v", name, id, r, p, slices.Sorted(maps.Keys(rules)))
+						}
+					}
+				}
+			}
+		}
 	}
 }
