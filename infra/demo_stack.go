@@ -223,5 +223,6 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 	output(stack, "DemoClusterName", s.Cluster.ClusterName(), "ECS demo cluster")
 	output(stack, "DemoServiceName", s.Service.ServiceName(), "ECS demo service (application + ADOT collector sidecar)")
 	output(stack, "AdotLogGroup", sidecar.LogGroup.LogGroupName(), "The ADOT collector sidecar's log group")
+	outputWorkspaceGeneration(stack, props.Workspace)
 	return s, nil
 }

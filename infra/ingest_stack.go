@@ -190,6 +190,7 @@ func NewIngestStack(scope constructs.Construct, id string, props *IngestStackPro
 	output(stack, "FunctionRoleArn", s.Function.Role.RoleArn(), "The ingest Lambda's role: what each source account's tags.role_arn role trusts")
 	output(stack, "DeliveryStreamName", s.DeliveryStream.Stream.Ref(), "Firehose delivery stream")
 	output(stack, "MetricStreamName", s.MetricStream.Stream.Ref(), "CloudWatch metric stream")
+	outputWorkspaceGeneration(stack, props.Workspace)
 	return s
 }
 

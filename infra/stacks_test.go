@@ -52,14 +52,22 @@ func only(t *testing.T, raw map[string]any, typ, prefix string) (string, obj) {
 func props(r obj) obj { return r["Properties"].(obj) }
 
 // resolveAcross follows a value in the consumer template back to the
-// producer's expression: Fn::ImportValue → the producer's exported Output,
-// Fn::GetAtt on the cross-region export reader → the producer's export
-// writer. Anything else is returned as it is.
+// producer's expression: Fn::GetStackOutput → the producer's Output (the
+// weak references cdk.json selects), Fn::ImportValue → the producer's
+// exported Output, Fn::GetAtt on the cross-region export reader → the
+// producer's export writer. Anything else is returned as it is.
 func resolveAcross(t *testing.T, v any, consumer, producer map[string]any) any {
 	t.Helper()
 	m, ok := v.(obj)
 	if !ok {
 		return v
+	}
+	if ref, ok := m["Fn::GetStackOutput"].(obj); ok {
+		o, ok := producer["Outputs"].(obj)[ref["OutputName"].(string)].(obj)
+		if !ok {
+			t.Fatalf("Fn::GetStackOutput %s: no such output in the producer", asJSON(ref))
+		}
+		return o["Value"]
 	}
 	if name, ok := m["Fn::ImportValue"].(string); ok {
 		for _, o := range producer["Outputs"].(obj) {

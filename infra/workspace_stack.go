@@ -110,6 +110,42 @@ func NewWorkspaceStack(scope constructs.Construct, id string, props *WorkspaceSt
 	return s, nil
 }
 
+// Generation names the workspace's create-only inputs: which key
+// encrypts it (AMP API reference, CreateWorkspace: kmsKeyArn is given at
+// creation only, and no update call takes it,
+// https://docs.aws.amazon.com/prometheus/latest/APIReference/API_CreateWorkspace.html;
+// the registry schema of AWS::APS::Workspace lists KmsKeyArn in
+// createOnlyProperties). Changing one replaces the workspace, and with it
+// its ARN and endpoints.
+//
+// The stacks that use the workspace read those through weak references
+// (cdk.json @aws-cdk/core:defaultCrossStackReferences "weak": the
+// workspace stack's outputs by Fn::GetStackOutput, resolved "at stack
+// create or update time",
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-getstackoutput.html),
+// since an export another stack imports cannot be modified (Fn::ImportValue,
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-importvalue.html)
+// and the workspace could never be replaced. A weak reference alone would
+// leave a consumer with the old values: its template would not change, and
+// `cdk deploy` skips an unchanged stack. So every consumer outputs the
+// generation (WorkspaceGeneration): a replacement changes its template, it
+// is updated after the workspace stack, and resolves the new values. The
+// update harness (update_test.go) fails if a replacement reaches a
+// consumer whose template stays the same.
+func (s *WorkspaceStack) Generation() string {
+	if s.Prometheus.Workspace.KmsKeyArn() != nil {
+		return "kms=stack-key"
+	}
+	return "kms=aws-owned"
+}
+
+// outputWorkspaceGeneration adds the WorkspaceGeneration output to a stack
+// that uses the workspace (see Generation).
+func outputWorkspaceGeneration(stack awscdk.Stack, ws *WorkspaceStack) {
+	output(stack, "WorkspaceGeneration", jsii.String(ws.Generation()),
+		"The create-only inputs of the AMP workspace this stack reads: a change replaces the workspace and updates this stack")
+}
+
 func output(stack awscdk.Stack, id string, value *string, description string) {
 	awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{
 		Value:       value,
