@@ -459,26 +459,19 @@ func TestWeakWorkspaceReferences(t *testing.T) {
 		if n := len(resources(wsRaw, "Custom::CrossRegionExportWriter")); n > 0 {
 			t.Errorf("%s: %d cross-region export writers in the workspace stack", name, n)
 		}
-		consumers := map[string]string{}
+		consumers := map[string]awscdk.Stack{}
 		for _, in := range s.stacks.Ingest {
-			consumers[*in.StackName()] = *in.Region()
+			consumers[*in.StackName()] = in.Stack
 		}
 		if s.stacks.EcsDemo != nil {
-			consumers[*s.stacks.EcsDemo.StackName()] = *s.stacks.EcsDemo.Region()
+			consumers[*s.stacks.EcsDemo.StackName()] = s.stacks.EcsDemo.Stack
 		}
-		deps := map[string]awscdk.Stack{}
-		for _, in := range s.stacks.Ingest {
-			deps[*in.StackName()] = in.Stack
-		}
-		if s.stacks.EcsDemo != nil {
-			deps[*s.stacks.EcsDemo.StackName()] = s.stacks.EcsDemo.Stack
-		}
-		for stack, region := range consumers {
-			raw := s.raw[stack]
+		for stack, st := range consumers {
+			raw, region := s.raw[stack], *st.Region()
 			// cdk deploy orders stacks by their dependencies: a consumer
 			// must be updated after the workspace stack, or it resolves
 			// the old values.
-			if !slices.ContainsFunc(*deps[stack].Dependencies(), func(d awscdk.Stack) bool { return *d.StackName() == *ws.StackName() }) {
+			if !slices.ContainsFunc(*st.Dependencies(), func(d awscdk.Stack) bool { return *d.StackName() == *ws.StackName() }) {
 				t.Errorf("%s does not depend on %s: cdk deploy could update it first", stack, *ws.StackName())
 			}
 			refs := 0

@@ -40,9 +40,11 @@ func FindCfnLint() (*CfnLintSchemas, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := exec.Command(python, "-c", "import cfnlint,os;print(os.path.dirname(cfnlint.__file__))").Output()
+	// find_spec locates the package without importing it (an import of
+	// cfnlint loads all its rules: seconds).
+	out, err := exec.Command(python, "-c", `import importlib.util as u; print(u.find_spec("cfnlint").submodule_search_locations[0])`).Output()
 	if err != nil {
-		return nil, fmt.Errorf("cfn-lint's python %s: import cfnlint: %w", python, err)
+		return nil, fmt.Errorf("cfn-lint's python %s: find cfnlint: %w", python, err)
 	}
 	return NewCfnLintSchemas(filepath.Join(strings.TrimSpace(string(out)), "data", "schemas"))
 }
