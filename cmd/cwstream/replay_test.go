@@ -164,6 +164,53 @@ func TestReplayConflict(t *testing.T) {
 	}
 }
 
+// A record with a sample older than the store accepts (older than its
+// newest by more than its out-of-order window, of a series it has) fails
+// with cause too_old: its other samples are written, and replay says the
+// old one cannot be written and how old it is.
+func TestReplayTooOld(t *testing.T) {
+	prom := promtest.Start(t, promtest.WithOutOfOrderWindow(10*time.Minute))
+	path := testutil.Testdata(t, "payloads", "single.bin")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, _, err := convert.New(config.Default()).Record(nil, data)
+	if err != nil || len(ss) < 2 {
+		t.Fatalf("fixture: %d samples, %v", len(ss), err)
+	}
+	// The store gets a sample of the record's first series 50 minutes
+	// newer: the record's sample of that series is then 40 minutes older
+	// than the window allows; its other series are new and within the
+	// head's hour.
+	s := ss[0]
+	ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: s.Name}}, Samples: []prompb.Sample{{Timestamp: s.T + 50*60_000, Value: 1}}}
+	for _, l := range s.Labels {
+		ts.Labels = append(ts.Labels, prompb.Label{Name: l.Name, Value: l.Value})
+	}
+	slices.SortFunc(ts.Labels, func(a, b prompb.Label) int { return strings.Compare(a.Name, b.Name) })
+	if err := prom.Write(context.Background(), &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{ts}}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "", "replay", "--to", prom.WriteURL(), "--concurrency", "1", path)
+	if code != 1 || !strings.Contains(out, "1 failed") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	for _, want := range []string{"frames at byte 0: too_old:", "older than the store accepts", "the record's newer samples were written", "1 samples in 1 records are older than the store accepts"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+	// Every other sample of the record is stored.
+	got, err := prom.Series(context.Background(), `{__name__=~".+"}`, time.UnixMilli(s.T-60_000), time.UnixMilli(s.T+60_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(ss) - 1; len(got) < want {
+		t.Errorf("%d series stored around the record's minute, want at least %d", len(got), want)
+	}
+}
+
 // --timeout bounds a batch: a store that asks to come back later than that
 // fails the records with cause deadline at once, rather than being waited
 // for (Retry-After is honoured up to 24 h).

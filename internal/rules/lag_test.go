@@ -459,7 +459,7 @@ func TestLagSimulation(t *testing.T) {
 		want := "written"
 		switch {
 		case isLateRDS(name):
-			want = cause.RetriesExhausted.String()
+			want = cause.TooOld.String()
 		case strings.HasSuffix(name, "-revised"):
 			// The revision of a minute already stored cannot replace it:
 			// a later invocation's different value is a conflict, or
