@@ -243,9 +243,12 @@ type unitTest struct {
 // expected firing at an eval time with their labels and rendered
 // annotations, expression values) on the default rule file, query offset
 // included, with the pinned rule engine. As in promtool, the groups are
-// evaluated every interval from 0 and an alert is read at the last
-// evaluation at or before its eval_time; the input series are in storage
-// from the start (arrival is the lag simulation's subject).
+// evaluated every interval from 0, and an alert or an expression is read
+// right after the last evaluation at or before its eval_time (promtool
+// reads expressions after the last evaluation of all: a recorded series
+// would then hold samples stamped after what the test means to read); the
+// input series are in storage from the start (arrival is the lag
+// simulation's subject).
 func TestRuleUnitTests(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join("testdata", "alerts_test.yaml"))
 	if err != nil {
@@ -318,8 +321,20 @@ func runUnitTest(t *testing.T, f File, ut unitTest) {
 				t.Errorf("%s at %s: firing\n  %s\nwant\n  %s", a.Alertname, a.EvalTime, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 			}
 		}
+		checkExprs(t, ll, ut, at)
 	}
+}
+
+// checkExprs runs the expression tests whose eval_time is at ts, right
+// after the evaluation at ts: what a dashboard sees then, recorded series
+// included.
+func checkExprs(t *testing.T, ll *promqltest.LazyLoader, ut unitTest, at time.Duration) {
+	t.Helper()
+	epoch := time.Unix(0, 0).UTC()
 	for _, q := range ut.PromqlExprTests {
+		if ev := time.Duration(q.EvalTime); ev < at || ev >= at+evalInterval {
+			continue
+		}
 		ts := epoch.Add(time.Duration(q.EvalTime))
 		qry, err := ll.QueryEngine().NewInstantQuery(ll.Context(), ll.Queryable(), nil, q.Expr, ts)
 		if err != nil {

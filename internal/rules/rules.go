@@ -65,11 +65,12 @@ const (
 const keep = "env, account_id, region"
 
 // DefaultQueryOffset is how far in the past the groups on CloudWatch data
-// evaluate. A sample is stamped with the end of its minute (cw.Update); a
-// metric stream delivers it 2–3 minutes after that, and Firehose holds it up
-// to its processor buffer interval (60 s by default) before the Lambda
-// writes it, so DataLag, the age of the newest sample when it is written,
-// stays within 4 minutes. With 4 minutes the newest minute a rule reads at
+// evaluate. With Firehose's minimum buffering (60 s, the processor buffer
+// interval cwstream sets by default) AWS expects a metric stream's data at
+// its destination within 3 minutes
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch-metric-streams-setup.html);
+// one minute more covers the Lambda, its retries and the write, so DataLag,
+// the age of the newest sample when it is written, stays within 4 minutes. With 4 minutes the newest minute a rule reads at
 // T (the one stamped at or before T-4m) has all its pieces: a 5xx share
 // never divides one minute's requests by another's errors, and a `for:`
 // counts minutes that have all their data. Alerts fire up to that much
