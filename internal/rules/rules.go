@@ -1,7 +1,9 @@
 // Package rules is cwstream's Prometheus rule file as code: recording rules
 // for the dashboards' expensive expressions and alerts on ALB, RDS, ECS,
-// the stream itself and the ADOT collector sidecars. The same file is checked by promtool, loaded into a real
-// Prometheus by the tests and uploaded to the AMP rule groups namespace.
+// the stream itself and the ADOT collector sidecars. The same file is loaded
+// and unit-tested by the Prometheus rule engine of the pinned module
+// (engine_test.go), run over a lagged delivery timeline against a real
+// Prometheus (lag_test.go), and uploaded to the AMP rule groups namespace.
 //
 // AlertManagerDefinition gives the matching AMP alert manager definition,
 // which sends every alert to one SNS topic, grouped by environment and
