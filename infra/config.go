@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -79,9 +81,14 @@ type PrometheusConfig struct {
 	// OutOfOrderWindowSeconds lets AMP accept samples that arrive late and out
 	// of order: metric streams deliver in per-minute batches that Firehose can
 	// buffer, retry and reorder for several minutes.
-	OutOfOrderWindowSeconds int  `json:"outOfOrderWindowSeconds"`
-	CustomerManagedKey      bool `json:"customerManagedKey"`
-	LogRetentionDays        int  `json:"logRetentionDays"`
+	OutOfOrderWindowSeconds int `json:"outOfOrderWindowSeconds"`
+	// RuleQueryOffsetSeconds is how far in the past AMP evaluates rules:
+	// the workspace's ruleQueryOffsetInSeconds, for rule groups without a
+	// query_offset of their own, and the query_offset of cwstream's groups
+	// on CloudWatch data (internal/rules.DefaultQueryOffset says why 240).
+	RuleQueryOffsetSeconds int  `json:"ruleQueryOffsetSeconds"`
+	CustomerManagedKey     bool `json:"customerManagedKey"`
+	LogRetentionDays       int  `json:"logRetentionDays"`
 }
 
 // GrafanaConfig configures the AMG workspace.
@@ -191,6 +198,10 @@ const (
 	// firehoseMaxLambdaSeconds is the longest Firehose waits for its processor.
 	firehoseMaxLambdaSeconds = 300
 	maxOutOfOrderSeconds     = 600
+	// maxRuleQueryOffsetSeconds keeps the rule query offset below PromQL's
+	// 5-minute lookback (internal/rules.MaxQueryOffset says why); AMP itself
+	// takes up to 86400.
+	maxRuleQueryOffsetSeconds = int(rules.MaxQueryOffset / time.Second)
 )
 
 // defaultVpcCidr is the VPC a network setting without vpcId gets: small,
@@ -217,6 +228,7 @@ func defaultEnvConfig() EnvConfig {
 			// Ten minutes, the AMP maximum: a Firehose buffer (≤15 min) plus
 			// processor retries can hold a minute's data back that long.
 			OutOfOrderWindowSeconds: maxOutOfOrderSeconds,
+			RuleQueryOffsetSeconds:  int(ruleDefaults.QueryOffset / time.Second),
 			LogRetentionDays:        30,
 		},
 		Grafana: GrafanaConfig{
@@ -465,6 +477,7 @@ func (c *EnvConfig) Validate() error {
 		{aliasRE.MatchString(c.Prometheus.Alias), "prometheus.alias", "1-100 characters of letters, digits, '_' and '-'"},
 		{c.Prometheus.RetentionDays >= 1 && c.Prometheus.RetentionDays <= 1095, "prometheus.retentionDays", fmt.Sprintf("%d is outside 1..1095", c.Prometheus.RetentionDays)},
 		{c.Prometheus.OutOfOrderWindowSeconds >= 0 && c.Prometheus.OutOfOrderWindowSeconds <= maxOutOfOrderSeconds, "prometheus.outOfOrderWindowSeconds", fmt.Sprintf("%d is outside 0..%d (AMP's limit)", c.Prometheus.OutOfOrderWindowSeconds, maxOutOfOrderSeconds)},
+		{c.Prometheus.RuleQueryOffsetSeconds >= 0 && c.Prometheus.RuleQueryOffsetSeconds <= maxRuleQueryOffsetSeconds, "prometheus.ruleQueryOffsetSeconds", fmt.Sprintf("%d is outside 0..%d (below the 5-minute lookback, so that recorded series stay visible at the present)", c.Prometheus.RuleQueryOffsetSeconds, maxRuleQueryOffsetSeconds)},
 		{slices.Contains(logRetentionDays, c.Prometheus.LogRetentionDays), "prometheus.logRetentionDays", retentionReason(c.Prometheus.LogRetentionDays)},
 		{c.Grafana.Authentication == "AWS_SSO" || c.Grafana.Authentication == "SAML", "grafana.authentication", fmt.Sprintf("%q: want AWS_SSO or SAML", c.Grafana.Authentication)},
 		{c.Grafana.PermissionType == "CUSTOMER_MANAGED" || c.Grafana.PermissionType == "SERVICE_MANAGED", "grafana.permissionType", fmt.Sprintf("%q: want CUSTOMER_MANAGED or SERVICE_MANAGED", c.Grafana.PermissionType)},
@@ -597,6 +610,7 @@ func (c *EnvConfig) RuleOptions(env string) rules.Options {
 	o.RDSFreeStorageBytes = c.Alerts.RDSFreeStorageGiB * (1 << 30)
 	o.ALBP99Seconds = c.Alerts.ALBP99Seconds
 	o.ALB5xxRatio = c.Alerts.ALB5xxRatio
+	o.QueryOffset = time.Duration(c.Prometheus.RuleQueryOffsetSeconds) * time.Second
 	o.Env = env
 	return o
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"errors"
 	"os"
 	"path/filepath"
@@ -53,6 +55,8 @@ func TestLoadEnvConfigErrors(t *testing.T) {
 		{"duplicate ingest region", "dev", with(minimal(), "ingestRegions", []any{"eu-west-1", "eu-west-1"}), "ingestRegions[1]", "listed twice"},
 		{"missing config file", "dev", map[string]any{"region": "eu-west-1"}, "configFile", "required"},
 		{"out-of-order window past AMP's limit", "dev", with(minimal(), "prometheus.outOfOrderWindowSeconds", 3600), "prometheus.outOfOrderWindowSeconds", "0..600"},
+		{"rule query offset at the lookback", "dev", with(minimal(), "prometheus.ruleQueryOffsetSeconds", 300), "prometheus.ruleQueryOffsetSeconds", "0..299"},
+		{"negative rule query offset", "dev", with(minimal(), "prometheus.ruleQueryOffsetSeconds", -1), "prometheus.ruleQueryOffsetSeconds", "0..299"},
 		{"log retention CloudWatch lacks", "dev", with(minimal(), "lambda.logRetentionDays", 10), "lambda.logRetentionDays", "not a CloudWatch Logs retention"},
 		{"bad authentication", "dev", with(minimal(), "grafana.authentication", "LDAP"), "grafana.authentication", "AWS_SSO or SAML"},
 		{"bad statistic", "dev", with(minimal(), "stream.additionalStatistics", []any{map[string]any{"statistics": []any{"p999x"}, "metrics": []any{map[string]any{"namespace": "AWS/RDS", "metricName": "ReadLatency"}}}}), "stream.additionalStatistics[0].statistics[0]", "not a percentile"},
@@ -130,7 +134,8 @@ func TestLoadEnvConfigDefaults(t *testing.T) {
 	// The alert thresholds default to the rules package's own.
 	if o, d := cfg.RuleOptions("dev"), rules.DefaultOptions(); o.RDSMaxConnections != d.RDSMaxConnections ||
 		o.RDSFreeMemoryBytes != d.RDSFreeMemoryBytes || o.RDSFreeStorageBytes != d.RDSFreeStorageBytes ||
-		o.ALBP99Seconds != d.ALBP99Seconds || o.ALB5xxRatio != d.ALB5xxRatio || o.RunbookBase != d.RunbookBase || o.Env != "dev" {
+		o.ALBP99Seconds != d.ALBP99Seconds || o.ALB5xxRatio != d.ALB5xxRatio || o.RunbookBase != d.RunbookBase || o.Env != "dev" ||
+		o.QueryOffset != d.QueryOffset {
 		t.Errorf("rule options %+v, want the defaults %+v with env dev", o, d)
 	}
 	// A value given replaces the default; the rest stay.
@@ -148,9 +153,9 @@ func TestLoadEnvConfigDefaults(t *testing.T) {
 
 // TestRuleOptions: cdk.json's friendlier units become the rules' bytes.
 func TestRuleOptions(t *testing.T) {
-	envs := map[string]any{"dev": with(minimal(), "alerts", map[string]any{
+	envs := map[string]any{"dev": with(with(minimal(), "alerts", map[string]any{
 		"rdsMaxConnections": 5000, "rdsFreeMemoryMiB": 512, "rdsFreeStorageGiB": 50, "albP99Seconds": 0.5, "alb5xxRatio": 0.01,
-	})}
+	}), "prometheus.ruleQueryOffsetSeconds", 150)}
 	cfg, err := LoadEnvConfig(envs, "dev", "", "")
 	if err != nil {
 		t.Fatal(err)
@@ -159,6 +164,7 @@ func TestRuleOptions(t *testing.T) {
 	want := rules.DefaultOptions()
 	want.RDSMaxConnections, want.RDSFreeMemoryBytes, want.RDSFreeStorageBytes = 5000, 512*1024*1024, 50*1024*1024*1024
 	want.ALBP99Seconds, want.ALB5xxRatio, want.Env = 0.5, 0.01, "staging"
+	want.QueryOffset = 150 * time.Second
 	if o != want {
 		t.Errorf("rule options %+v, want %+v", o, want)
 	}

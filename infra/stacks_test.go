@@ -145,6 +145,7 @@ func TestWorkspaceStack(t *testing.T) {
 					"WorkspaceConfiguration": obj{
 						"RetentionPeriodInDays":         env.Prometheus.RetentionDays,
 						"OutOfOrderTimeWindowInSeconds": env.Prometheus.OutOfOrderWindowSeconds,
+						"RuleQueryOffsetInSeconds":      env.Prometheus.RuleQueryOffsetSeconds,
 					},
 					"LoggingConfiguration": obj{"LogGroupArn": obj{"Fn::GetAtt": []any{logID, "Arn"}}},
 					"KmsKeyArn":            kms,

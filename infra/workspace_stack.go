@@ -66,6 +66,7 @@ func NewWorkspaceStack(scope constructs.Construct, id string, props *WorkspaceSt
 		Alias:                   env.Prometheus.Alias,
 		RetentionDays:           env.Prometheus.RetentionDays,
 		OutOfOrderWindowSeconds: env.Prometheus.OutOfOrderWindowSeconds,
+		RuleQueryOffsetSeconds:  env.Prometheus.RuleQueryOffsetSeconds,
 		LogRetentionDays:        env.Prometheus.LogRetentionDays,
 		LogKey:                  s.Key,
 		RulesYAML:               props.RulesYAML,

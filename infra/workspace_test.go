@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"path/filepath"
@@ -40,6 +42,7 @@ func wantRuleFile(t *testing.T, env *EnvConfig) string {
 	o.RDSFreeStorageBytes = env.Alerts.RDSFreeStorageGiB * 1024 * 1024 * 1024
 	o.ALBP99Seconds = env.Alerts.ALBP99Seconds
 	o.ALB5xxRatio = env.Alerts.ALB5xxRatio
+	o.QueryOffset = time.Duration(env.Prometheus.RuleQueryOffsetSeconds) * time.Second
 	f, err := rules.Build(o)
 	if err != nil {
 		t.Fatal(err)

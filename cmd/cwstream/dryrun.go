@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
+	"strconv"
 
 	"github.com/cwstream/cwstream/internal/cardinality"
 	"github.com/cwstream/cwstream/internal/config"
@@ -51,17 +53,11 @@ func runDryrun(ctx context.Context, e *env, args []string) error {
 	var samples []sample.Sample
 	var line []byte
 	records, failed := 0, 0
+	// What would be written: the input as one invocation, one sample per
+	// series and minute, the last (see latest).
+	var written latest
 	emit := func(samples []sample.Sample) error {
-		if *summary {
-			report.Add(samples)
-			return nil
-		}
-		for _, s := range samples {
-			line = append(sample.AppendText(line[:0], s), '\n')
-			if _, err := out.Write(line); err != nil {
-				return err
-			}
-		}
+		written.add(samples)
 		return nil
 	}
 	for _, arg := range fs.Args() {
@@ -102,10 +98,21 @@ func runDryrun(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stderr, "cwstream dryrun: %d of %d tag lookups failed (see above): info series are missing\n", st.LookupErrors, st.Lookups)
 		}
 	}
+	kept := written.samples()
 	if *summary {
+		report.Add(kept)
 		fmt.Fprintf(out, "records: %d (%d malformed)\n", records, failed)
+		fmt.Fprintf(out, "superseded: %d samples (a later value for the same series and minute replaces them, as the write path does), %d exact repeats\n",
+			written.superseded, written.repeats)
 		if err := report.Write(out, conv.Stats(), *top); err != nil {
 			return err
+		}
+	} else {
+		for _, s := range kept {
+			line = append(sample.AppendText(line[:0], s), '\n')
+			if _, err := out.Write(line); err != nil {
+				return err
+			}
 		}
 	}
 	if err := out.Flush(); err != nil {
@@ -132,4 +139,53 @@ func loadConfig(path string) (*config.Config, error) {
 		return config.Default(), nil
 	}
 	return config.Load(path)
+}
+
+// latest keeps one sample per series and timestamp, the last given, as the
+// write path does within one invocation (internal/remotewrite's plan): a
+// revised value CloudWatch sends for a minute it streamed replaces the
+// earlier one (superseded), and an exact repeat is written once (repeats).
+// dryrun treats its whole input as one invocation.
+type latest struct {
+	all                 []sample.Sample
+	dropped             []bool
+	at                  map[string]int // series and timestamp → index in all
+	key                 []byte
+	superseded, repeats int
+}
+
+func (l *latest) add(ss []sample.Sample) {
+	if l.at == nil {
+		l.at = map[string]int{}
+	}
+	for _, s := range ss {
+		l.key = append(l.key[:0], s.Name...)
+		for _, lb := range s.Labels {
+			l.key = append(append(append(append(l.key, 0xff), lb.Name...), 0xfe), lb.Value...)
+		}
+		l.key = strconv.AppendInt(append(l.key, 0xff), s.T, 10)
+		if i, ok := l.at[string(l.key)]; ok {
+			if math.Float64bits(l.all[i].V) == math.Float64bits(s.V) {
+				l.repeats++
+			} else {
+				l.superseded++
+			}
+			l.dropped[i] = true
+		}
+		l.at[string(l.key)] = len(l.all)
+		l.all = append(l.all, s)
+		l.dropped = append(l.dropped, false)
+	}
+}
+
+// samples returns the samples that would be written, in input order, each
+// at the place of its last value.
+func (l *latest) samples() []sample.Sample {
+	out := make([]sample.Sample, 0, len(l.all)-l.superseded-l.repeats)
+	for i, s := range l.all {
+		if !l.dropped[i] {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -5,9 +5,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cwstream/cwstream/internal/cw"
+	"github.com/cwstream/cwstream/internal/streamtest"
 	"github.com/cwstream/cwstream/internal/testutil"
 )
 
@@ -137,5 +141,57 @@ func TestUsage(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, "", "version"); code != 0 || !strings.HasPrefix(out, "cwstream ") {
 		t.Errorf("version: exit %d, %q", code, out)
+	}
+}
+
+// dryrun prints what the write path would write: three updates of one
+// series and minute (CloudWatch revising the minute) print one sample, the
+// last, and the summary counts the two it superseded; an exact repeat is
+// printed once and counted apart.
+func TestDryrunRevisedValues(t *testing.T) {
+	u := func(minute int, sum float64) cw.Update {
+		end := uint64(time.Date(2024, 3, 12, 10, minute, 0, 0, time.UTC).UnixNano())
+		return cw.Update{
+			AccountID: "123456789012", Region: "eu-west-1", StreamARN: "arn:aws:cloudwatch:eu-west-1:123456789012:metric-stream/s",
+			Namespace: "AWS/ApplicationELB", MetricName: "RequestCount", Unit: "1",
+			Dimensions:    []cw.Dimension{{Name: "LoadBalancer", Value: "app/web/1"}},
+			StartUnixNano: end - uint64(time.Minute), EndUnixNano: end, Count: 1, Sum: sum,
+		}
+	}
+	// Minute 17 three times (revised twice), minute 18 once, sent twice.
+	path := filepath.Join(t.TempDir(), "revised.json")
+	data := streamtest.JSON([]cw.Update{u(17, 100), u(17, 110), u(18, 50), u(17, 120), u(18, 50)})
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "", "dryrun", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var sums []string
+	for l := range strings.Lines(out) {
+		if strings.HasPrefix(l, "aws_applicationelb_request_count_sum{") {
+			sums = append(sums, strings.TrimSpace(l))
+		}
+	}
+	want := []string{
+		`aws_applicationelb_request_count_sum{account_id="123456789012",dimension_LoadBalancer="app/web/1",region="eu-west-1"} 120 1710238620000`,
+		`aws_applicationelb_request_count_sum{account_id="123456789012",dimension_LoadBalancer="app/web/1",region="eu-west-1"} 50 1710238680000`,
+	}
+	if !slices.Equal(sums, want) {
+		t.Errorf("request count samples:\n%s\nwant:\n%s", strings.Join(sums, "\n"), strings.Join(want, "\n"))
+	}
+	code, out, errs = runCLI(t, "", "dryrun", "--summary", path)
+	if code != 0 {
+		t.Fatalf("summary: exit %d: %s", code, errs)
+	}
+	// Each update gives _sum, _sample_count and _average. Minute 17's
+	// _sum and _average change twice (4 superseded), its _sample_count
+	// (1 each time) repeats twice; minute 18 repeats all three once.
+	if want := "superseded: 4 samples (a later value for the same series and minute replaces them, as the write path does), 5 exact repeats\n"; !strings.Contains(out, want) {
+		t.Errorf("summary lacks %q:\n%s", want, out)
+	}
+	if !strings.Contains(out, "samples:    6\n") {
+		t.Errorf("summary does not count the 6 samples written:\n%s", out)
 	}
 }

@@ -179,6 +179,7 @@ type replayer struct {
 	total     telemetry.Invocation
 	failures  []string
 	conflicts int // failed records that replaying cannot fix
+	tooOld    int // of which some samples were older than the store accepts
 }
 
 // newReplayer returns a replayer writing to w; enricher, if not nil, writes
@@ -258,7 +259,12 @@ func (r *replayer) flush(ctx context.Context) {
 			continue
 		}
 		line := fmt.Sprintf("%s: %s: %v", r.recs[i].ID, o.Cause, o.Err)
-		if !o.Cause.Replayable() {
+		switch {
+		case o.Cause == cause.TooOld:
+			r.conflicts++
+			r.tooOld++
+			line += " (samples older than the store accepts, its newest sample minus its out-of-order window: they cannot be written, by this replay or any later one; the record's newer samples were written)"
+		case !o.Cause.Replayable():
 			r.conflicts++
 			line += " (the store already holds a value for that series and time, or newer samples: replaying this record again cannot write it)"
 		}
@@ -286,6 +292,10 @@ func (r *replayer) failed() error {
 		fmt.Fprintln(r.e.stderr, "FAILED", f)
 	}
 	msg := fmt.Sprintf("%d of %d records could not be written (listed above)", len(r.failures), r.total.RecordsIn)
+	if r.tooOld > 0 {
+		age := time.Since(time.UnixMilli(r.total.OldestTooOld)).Round(time.Second)
+		msg += fmt.Sprintf("; %d samples in %d records are older than the store accepts (the oldest %v old) and cannot be written", r.total.SamplesTooOld, r.tooOld, age)
+	}
 	switch {
 	case r.conflicts == len(r.failures):
 		msg += "; the store refused every one as conflicting with what it holds, so replaying them again cannot help"

@@ -18,6 +18,7 @@ import (
 	"github.com/cwstream/cwstream/internal/convert"
 
 	"github.com/cwstream/cwstream/internal/promtest"
+	"github.com/cwstream/cwstream/internal/sample"
 	"github.com/cwstream/cwstream/internal/testutil"
 )
 
@@ -134,25 +135,8 @@ func TestReplaySignedQuery(t *testing.T) {
 // cycle through S3.
 func TestReplayConflict(t *testing.T) {
 	prom := promtest.Start(t)
-	path := testutil.Testdata(t, "payloads", "single.bin")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ss, _, err := convert.New(config.Default()).Record(nil, data)
-	if err != nil || len(ss) == 0 {
-		t.Fatalf("fixture: %d samples, %v", len(ss), err)
-	}
 	// The store gets a newer sample of the record's first series.
-	s := ss[0]
-	ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: s.Name}}, Samples: []prompb.Sample{{Timestamp: s.T + 3_600_000, Value: 1}}}
-	for _, l := range s.Labels {
-		ts.Labels = append(ts.Labels, prompb.Label{Name: l.Name, Value: l.Value})
-	}
-	slices.SortFunc(ts.Labels, func(a, b prompb.Label) int { return strings.Compare(a.Name, b.Name) })
-	if err := prom.Write(context.Background(), &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{ts}}); err != nil {
-		t.Fatal(err)
-	}
+	path, _ := newerFirstSample(t, prom, time.Hour)
 	code, out, errs := runCLI(t, "", "replay", "--to", prom.WriteURL(), "--concurrency", "1", path)
 	if code != 1 || !strings.Contains(out, "1 failed") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
@@ -162,6 +146,62 @@ func TestReplayConflict(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
 	}
+}
+
+// A record with a sample older than the store accepts (older than its
+// newest by more than its out-of-order window, of a series it has) fails
+// with cause too_old: its other samples are written, and replay says the
+// old one cannot be written and how old it is.
+func TestReplayTooOld(t *testing.T) {
+	prom := promtest.Start(t, promtest.WithOutOfOrderWindow(10*time.Minute))
+	// The store gets a sample of the record's first series 50 minutes
+	// newer: the record's sample of that series is then 40 minutes older
+	// than the window allows; its other series are new and within the
+	// head's hour.
+	path, ss := newerFirstSample(t, prom, 50*time.Minute)
+	code, out, errs := runCLI(t, "", "replay", "--to", prom.WriteURL(), "--concurrency", "1", path)
+	if code != 1 || !strings.Contains(out, "1 failed") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	for _, want := range []string{"frames at byte 0: too_old:", "older than the store accepts", "the record's newer samples were written", "1 samples in 1 records are older than the store accepts"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+	// Every other sample of the record is stored.
+	got, err := prom.Series(context.Background(), `{__name__=~".+"}`, time.UnixMilli(ss[0].T-60_000), time.UnixMilli(ss[0].T+60_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(ss) - 1; len(got) < want {
+		t.Errorf("%d series stored around the record's minute, want at least %d", len(got), want)
+	}
+}
+
+// newerFirstSample writes into prom a sample of the first series of the
+// single.bin fixture, d newer than the fixture's, and returns the
+// fixture's path and samples.
+func newerFirstSample(t *testing.T, prom *promtest.Server, d time.Duration) (string, []sample.Sample) {
+	t.Helper()
+	path := testutil.Testdata(t, "payloads", "single.bin")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, _, err := convert.New(config.Default()).Record(nil, data)
+	if err != nil || len(ss) < 2 {
+		t.Fatalf("fixture: %d samples, %v", len(ss), err)
+	}
+	s := ss[0]
+	ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: s.Name}}, Samples: []prompb.Sample{{Timestamp: s.T + d.Milliseconds(), Value: 1}}}
+	for _, l := range s.Labels {
+		ts.Labels = append(ts.Labels, prompb.Label{Name: l.Name, Value: l.Value})
+	}
+	slices.SortFunc(ts.Labels, func(a, b prompb.Label) int { return strings.Compare(a.Name, b.Name) })
+	if err := prom.Write(context.Background(), &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{ts}}); err != nil {
+		t.Fatal(err)
+	}
+	return path, ss
 }
 
 // --timeout bounds a batch: a store that asks to come back later than that

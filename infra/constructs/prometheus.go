@@ -21,6 +21,11 @@ type PrometheusWorkspaceProps struct {
 	RetentionDays int
 	// OutOfOrderWindowSeconds is AMP's out-of-order time window.
 	OutOfOrderWindowSeconds int
+	// RuleQueryOffsetSeconds is the workspace's rule query offset: rule
+	// groups without a query_offset of their own evaluate this far in the
+	// past (AMP user guide, "Configure your workspace":
+	// https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-workspace-configuration.html).
+	RuleQueryOffsetSeconds int
 	// Key, when set, encrypts the workspace with a customer-managed key of
 	// the same stack; its key policy gets the statement AMP needs.
 	Key awskms.IKey
@@ -69,6 +74,7 @@ func NewPrometheusWorkspace(scope constructs.Construct, id string, props *Promet
 		WorkspaceConfiguration: &awsaps.CfnWorkspace_WorkspaceConfigurationProperty{
 			RetentionPeriodInDays:         jsii.Number(props.RetentionDays),
 			OutOfOrderTimeWindowInSeconds: jsii.Number(props.OutOfOrderWindowSeconds),
+			RuleQueryOffsetInSeconds:      jsii.Number(props.RuleQueryOffsetSeconds),
 		},
 	}
 	if props.Key != nil {

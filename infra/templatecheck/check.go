@@ -332,6 +332,8 @@ type lintAllowance struct {
 var staleSchema = []lintAllowance{
 	{"E3002", "AWS::APS::Workspace", []string{"Properties", "WorkspaceConfiguration", "OutOfOrderTimeWindowInSeconds"},
 		"AMP's out-of-order window is in the registry schema aws-cdk-lib 2.276 was generated from; cfn-lint's schema predates it"},
+	{"E3002", "AWS::APS::Workspace", []string{"Properties", "WorkspaceConfiguration", "RuleQueryOffsetInSeconds"},
+		"AMP's rule query offset is in the registry schema aws-cdk-lib 2.276 was generated from; cfn-lint's schema predates it"},
 	{"E3002", "AWS::Grafana::Workspace", []string{"Properties", "Tags"},
 		"AMG workspace tags are in the registry schema aws-cdk-lib 2.276 was generated from; cfn-lint's schema predates them"},
 }

@@ -17,11 +17,16 @@ const (
 	// samples, for a reason a replay may fix once the cause is gone.
 	Rejected
 	// Conflict: the store refused a sample because it already holds a
-	// different value for that series and time, or the sample is older
-	// than it accepts ("out of order sample", "duplicate sample for
-	// timestamp", "out of bounds", "too old"). Replaying the record cannot
-	// fix it.
+	// different value for that series and time, or newer samples of the
+	// series than it without an out-of-order window ("out of order
+	// sample", "duplicate sample for timestamp"). Replaying the record
+	// cannot fix it.
 	Conflict
+	// TooOld: the sample is older than the store accepts at all (older
+	// than its newest sample by more than its out-of-order window: "too
+	// old", "out of bounds"). Replaying cannot write it either; the
+	// record's newer samples are written without it.
+	TooOld
 	// RetriesExhausted: 429, 5xx or network errors until the attempts ran
 	// out.
 	RetriesExhausted
@@ -43,6 +48,7 @@ var labels = [...]string{
 	Malformed:        "malformed",
 	Rejected:         "rejected",
 	Conflict:         "conflict",
+	TooOld:           "too_old",
 	RetriesExhausted: "retries_exhausted",
 	Deadline:         "deadline",
 	Limit:            "limit_exceeded",
@@ -60,8 +66,9 @@ func (c Cause) String() string {
 }
 
 // Replayable reports whether replaying a record failed for c can succeed
-// once the condition is gone; false for Conflict, which a replay repeats.
-func (c Cause) Replayable() bool { return c != Conflict }
+// once the condition is gone; false for Conflict and TooOld, which a replay
+// repeats.
+func (c Cause) Replayable() bool { return c != Conflict && c != TooOld }
 
 // Of returns the cause of err: None for nil; the Cause method of the first
 // error in its chain that has one; Deadline for a context error; otherwise

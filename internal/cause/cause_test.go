@@ -59,3 +59,14 @@ func TestLabels(t *testing.T) {
 		seen[l] = c
 	}
 }
+
+// Conflict and TooOld are what a replay repeats; every other cause may pass
+// once its condition is gone.
+func TestReplayable(t *testing.T) {
+	for c := cause.None; c <= cause.Write; c++ {
+		want := c != cause.Conflict && c != cause.TooOld
+		if got := c.Replayable(); got != want {
+			t.Errorf("%s: Replayable() = %v, want %v", c, got, want)
+		}
+	}
+}

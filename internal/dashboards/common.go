@@ -82,11 +82,24 @@ const infoNames = `__name__=~"aws_rds_info|aws_applicationelb_info|aws_ecs_info|
 // "All" (.*) matches, so with All every series passes, tagged or not, and
 // with the tag enrichment off too.
 func (r resource) sel(name string, matchers ...string) string {
-	s := sel(name, matchers...)
+	return r.join(sel(name, matchers...), name, matchers)
+}
+
+// minute is sel for a count CloudWatch leaves out when zero
+// (rules.SparseCounts): the minute's own sample, sum_over_time over one
+// minute, and nothing for a minute CloudWatch left out, where a plain
+// selector would repeat the last non-zero minute for PromQL's 5-minute
+// lookback. The metric name is dropped.
+func (r resource) minute(name string, matchers ...string) string {
+	return r.join("sum_over_time("+sel(name, matchers...)+"[1m])", name, matchers)
+}
+
+// join keeps the series of expr whose resource the team variable selects.
+func (r resource) join(expr, name string, matchers []string) string {
 	on := "account_id, region, " + strings.Join(r.keys, ", ")
 	info := "{" + r.info + "," + scope + "," + teamMatcher + "}"
 	self := sel(name, append(matchers, teamMatcher)...)
-	return "(" + s + " and on(" + on + ") (" + info + " or " + self + "))"
+	return "(" + expr + " and on(" + on + ") (" + info + " or " + self + "))"
 }
 
 // teamVariable lists the Team tags of the info series; without them (the

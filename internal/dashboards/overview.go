@@ -37,10 +37,9 @@ func overviewDashboard() *dashboard.DashboardBuilder {
 		}),
 		single(panel{
 			title: "5xx share", unit: unitPercentUnit, width: 6, steps: upBad(0.01, 0.05), link: toALB,
-			desc: "5xx responses (targets and load balancers) per request over the selected load balancers. 0 when no 5xx was streamed.",
+			desc: "5xx responses (targets and load balancers) per request over the selected load balancers, in the newest minute. 0 when no 5xx was streamed (CloudWatch streams no zero counts).",
 			targets: []target{
-				q(`clamp_max((sum(`+alb.sel("", `__name__=~"aws_applicationelb_httpcode_(target|elb)_5_xx_count_sum"`, lbRaw)+`) or vector(0))`+
-					` / sum(`+alb.sel("aws_applicationelb_request_count_sum", lbRaw)+`), 1)`, "5xx share"),
+				q(overviewShare(lbRaw), "5xx share"),
 			},
 		}),
 		single(panel{
@@ -132,4 +131,15 @@ func overviewDashboard() *dashboard.DashboardBuilder {
 		}),
 	)
 	return b
+}
+
+// overviewShare is the 5xx share of the newest minute over the load
+// balancers lbRaw selects: each count the minute's own sample (CloudWatch
+// leaves out zero minutes, see rules.SparseCounts), either 5xx count
+// missing read as 0, and no share without requests.
+func overviewShare(lbRaw string) string {
+	target := "sum(" + alb.minute("aws_applicationelb_httpcode_target_5_xx_count_sum", lbRaw) + ")"
+	elb := "sum(" + alb.minute("aws_applicationelb_httpcode_elb_5_xx_count_sum", lbRaw) + ")"
+	requests := "sum(" + alb.minute("aws_applicationelb_request_count_sum", lbRaw) + ")"
+	return "clamp_max((" + target + " + " + elb + " or " + target + " or " + elb + " or vector(0)) / " + requests + ", 1)"
 }

@@ -230,6 +230,16 @@ func (c *Core) process(ctx context.Context, recs []Record, inv *telemetry.Invoca
 			// One cause per failed request, not per sample.
 			cs := cause.Of(f.Err)
 			inv.DropSamples(cs.String(), f.Samples())
+			if cs == cause.TooOld {
+				inv.SamplesTooOld += f.Samples()
+				for _, r := range f.Ranges {
+					for _, s := range c.samples[r.Lo:r.Hi] {
+						if inv.OldestTooOld == 0 || s.T < inv.OldestTooOld {
+							inv.OldestTooOld = s.T
+						}
+					}
+				}
+			}
 			// A record failed in several requests takes the failure of its
 			// first failed sample.
 			for _, r := range f.Ranges {

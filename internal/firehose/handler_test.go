@@ -1018,7 +1018,7 @@ func TestCauses(t *testing.T) {
 		{"400", req(&remotewrite.RejectedError{StatusCode: 400, Body: "invalid metric"}), cause.Rejected},
 		{"400 for a value the store holds", req(&remotewrite.RejectedError{StatusCode: 400, Body: "duplicate sample for timestamp"}), cause.Conflict},
 		{"400 for an old sample", req(&remotewrite.RejectedError{StatusCode: 400, Body: "out of order sample"}), cause.Conflict},
-		{"400 out of bounds", req(&remotewrite.RejectedError{StatusCode: 400, Body: "out of bounds"}), cause.Conflict},
+		{"400 out of bounds", req(&remotewrite.RejectedError{StatusCode: 400, Body: "out of bounds"}), cause.TooOld},
 		{"retries exhausted on 503", req(&remotewrite.RetriesExhaustedError{Attempts: 3, Last: &remotewrite.StatusError{StatusCode: 503}}), cause.RetriesExhausted},
 		// Every attempt timed out, yet the invocation had time left.
 		{"retries exhausted on attempt timeouts", req(&remotewrite.RetriesExhaustedError{Attempts: 3, Last: timeout}), cause.RetriesExhausted},

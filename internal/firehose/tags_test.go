@@ -10,6 +10,7 @@ package firehose_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/cwstream/cwstream/internal/cause"
 	"github.com/cwstream/cwstream/internal/config"
 	"github.com/cwstream/cwstream/internal/firehose"
+	"github.com/cwstream/cwstream/internal/promquery"
 	"github.com/cwstream/cwstream/internal/promtest"
 	"github.com/cwstream/cwstream/internal/remotewrite"
 	"github.com/cwstream/cwstream/internal/tags"
@@ -206,5 +208,61 @@ func TestTagsFailingAPI(t *testing.T) {
 				t.Errorf("invocation %s, tag counts %+v; want the two regions' errors counted", inv, inv.Tags)
 			}
 		})
+	}
+}
+
+// TestREADMEJoin runs the tag join the README documents against a real
+// Prometheus holding the fixtures' series and their info series: every
+// per-instance RDS CPU series gets its tag_Team and keeps its value. YACE's
+// own join, on(name), finds nothing, as the README says: cwstream's metric
+// series carry no name label.
+func TestREADMEJoin(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "`TestREADMEJoin`):")
+	if !ok {
+		t.Fatal("README: no join example before which TestREADMEJoin is named")
+	}
+	_, block, ok := strings.Cut(rest, "```promql\n")
+	join, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
+		t.Fatal("README: the join example is not a promql code block")
+	}
+
+	prom := startPrometheus(t)
+	fake := &tagstest.Fake{Resources: tagstest.FixtureResources(), PageSize: 100}
+	h, _ := enrichedHandler(t, prom, tagstest.Start(t, fake), tags.Options{Wait: time.Minute})
+	allWritten(t, h, prom)
+	ctx, at := context.Background(), time.Date(2024, 3, 12, 10, 18, 0, 0, time.UTC)
+	query := func(q string) []promquery.Series {
+		t.Helper()
+		res, err := prom.Query(ctx, q, at)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return res
+	}
+	metric := query(`aws_rds_cpuutilization_average{dimension_DBInstanceIdentifier!=""}`)
+	joined := query(join)
+	if len(metric) == 0 || len(joined) != len(metric) {
+		t.Fatalf("join %s: %d series, want one per instance series (%d)", join, len(joined), len(metric))
+	}
+	value := map[string]float64{}
+	for _, s := range metric {
+		value[s.Labels["account_id"]+"/"+s.Labels["dimension_DBInstanceIdentifier"]] = s.Points[0].V
+	}
+	for _, s := range joined {
+		key := s.Labels["account_id"] + "/" + s.Labels["dimension_DBInstanceIdentifier"]
+		if s.Labels["tag_Team"] == "" {
+			t.Errorf("%s: no tag_Team after the join: %v", key, s.Labels)
+		}
+		if v, ok := value[key]; !ok || s.Points[0].V != v {
+			t.Errorf("%s: joined value %v, want the metric's %v", key, s.Points[0].V, v)
+		}
+	}
+	if yace := query(`aws_rds_cpuutilization_average + on(name) group_left(tag_Team) aws_rds_info`); len(yace) != 0 {
+		t.Errorf("YACE's on(name) join found %d series; the README says it finds none", len(yace))
 	}
 }

@@ -19,21 +19,25 @@ import (
 // and Cortex-based stores answer.
 func TestRejectionCause(t *testing.T) {
 	cases := []struct {
-		body string
-		want cause.Cause
+		body   string
+		status int
+		want   cause.Cause
 	}{
-		{"out of order sample", cause.Conflict},
-		{"duplicate sample for timestamp", cause.Conflict},
-		{"out of bounds", cause.Conflict},
-		{"err: sample timestamp out of bounds. timestamp=2024-03-12T10:16:00Z, series={__name__=\"m\"}", cause.Conflict},
-		{"new sample has timestamp too old", cause.Conflict},
-		{"invalid metric name", cause.Rejected},
-		{"", cause.Rejected},
+		{"out of order sample", 400, cause.Conflict},
+		{"duplicate sample for timestamp", 400, cause.Conflict},
+		{"out of bounds", 400, cause.TooOld},
+		{"err: sample timestamp out of bounds. timestamp=2024-03-12T10:16:00Z, series={__name__=\"m\"}", 400, cause.TooOld},
+		{"new sample has timestamp too old", 400, cause.TooOld},
+		// Prometheus 2.42 answers its out-of-order window's limit with a
+		// 500: not retried, since it would only repeat.
+		{"too old sample", 500, cause.TooOld},
+		{"invalid metric name", 400, cause.Rejected},
+		{"", 400, cause.Rejected},
 	}
 	for _, c := range cases {
 		t.Run(c.body, func(t *testing.T) {
 			rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) bool {
-				http.Error(w, c.body, http.StatusBadRequest)
+				http.Error(w, c.body, c.status)
 				return true
 			})
 			cl, _ := newTestClient(t, testConfig(rc.url()))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/cwstream/cwstream/internal/cause"
 	"github.com/cwstream/cwstream/internal/sample"
 	"github.com/golang/snappy"
 )
@@ -253,37 +254,123 @@ func (c *Client) sendShard(ctx context.Context, shard int, p *plan, reqs []reque
 			continue
 		}
 		rerr := c.requestError(p, shard, i, len(reqs), send, nil)
-		sub := request{chunks: send}
-		b.raw = p.encode(b.raw[:0], &sub)
-		if n := snappy.MaxEncodedLen(len(b.raw)); cap(b.compressed) < n {
-			b.compressed = make([]byte, n)
-		}
-		body := snappy.Encode(b.compressed[:cap(b.compressed)], b.raw)
-		attempts, bodyHeld, err := c.tr.send(ctx, body, rerr.where())
-		if bodyHeld {
-			// An attempt ended before the transport let go of the body:
-			// leave that buffer to it.
-			b.compressed = nil
-		}
-		if attempts > 0 {
-			res.requests++
-			res.retries += attempts - 1
-		}
-		res.bytes += int64(len(body)) * int64(attempts)
+		err := c.post(ctx, p, b, send, rerr.where(), &res)
 		if err == nil {
-			for _, ch := range send {
-				res.samples += int(ch.hi - ch.lo)
-			}
 			continue
+		}
+		if cause.Of(err) == cause.TooOld {
+			// Only the samples older than the store takes fail; the newer
+			// ones are written, and the series go on.
+			old, failed, ferr := c.keepNewer(ctx, p, b, send, rerr.where(), &res)
+			if len(old) > 0 {
+				oe := c.requestError(p, shard, i, len(reqs), old, err)
+				c.log.Error("remote write: samples older than the store accepts", "err", oe.Error(), "samples", chunkSamples(p, old))
+				res.failed = append(res.failed, p.failures(&scratch, old, nil, oe))
+			}
+			if len(failed) == 0 {
+				continue
+			}
+			send, err = failed, ferr
+			rerr = c.requestError(p, shard, i, len(reqs), send, nil)
 		}
 		rerr.Err = err
 		if stop == nil {
 			stop = rerr
 		}
-		c.log.Error("remote write request failed", "err", rerr.Error(), "attempts", attempts)
+		c.log.Error("remote write request failed", "err", rerr.Error())
 		fail(send, rerr)
 	}
 	return res
+}
+
+// post encodes chunks as one request and sends it, counting it in res.
+func (c *Client) post(ctx context.Context, p *plan, b *buffers, chunks []chunk, where string, res *shardResult) error {
+	sub := request{chunks: chunks}
+	b.raw = p.encode(b.raw[:0], &sub)
+	if n := snappy.MaxEncodedLen(len(b.raw)); cap(b.compressed) < n {
+		b.compressed = make([]byte, n)
+	}
+	body := snappy.Encode(b.compressed[:cap(b.compressed)], b.raw)
+	attempts, bodyHeld, err := c.tr.send(ctx, body, where)
+	if bodyHeld {
+		// An attempt ended before the transport let go of the body:
+		// leave that buffer to it.
+		b.compressed = nil
+	}
+	if attempts > 0 {
+		res.requests++
+		res.retries += attempts - 1
+	}
+	res.bytes += int64(len(body)) * int64(attempts)
+	if err == nil {
+		for _, ch := range chunks {
+			res.samples += int(ch.hi - ch.lo)
+		}
+	}
+	return err
+}
+
+// keepNewer writes what it can of chunks, which the store refused as too
+// old: a store refuses the whole request for one such sample (Prometheus
+// rolls it back), though it takes the others. A store refuses a sample
+// older than its cutoff (its newest sample minus its out-of-order window)
+// of a series it has, so keepNewer halves the chunks' timestamps and sends
+// the newer half: written, it tries the older half; refused, the older
+// half is older still and taken as too old too. Samples of one timestamp
+// it halves by series instead, trying both halves. Every sample it can
+// write is written in a few requests per too-old series (about
+// 2·log2 of the request's timestamps and series). (A series the store does
+// not have yet takes older first samples; such a sample in a refused older
+// half fails as too old with it, and stays in the record for replay.) It
+// returns the chunks that are too old, and those that failed otherwise
+// with that error.
+func (c *Client) keepNewer(ctx context.Context, p *plan, b *buffers, chunks []chunk, where string, res *shardResult) (tooOld, failed []chunk, err error) {
+	var salvage func(chunks []chunk)
+	// try sends chunks and salvages them if they are refused as too old.
+	try := func(chunks []chunk) {
+		if err != nil {
+			failed = append(failed, chunks...)
+			return
+		}
+		e := c.post(ctx, p, b, chunks, where, res)
+		switch {
+		case e == nil:
+		case cause.Of(e) == cause.TooOld:
+			salvage(chunks)
+		default:
+			failed, err = append(failed, chunks...), e
+		}
+	}
+	// salvage is called with chunks refused as too old as a whole.
+	salvage = func(chunks []chunk) {
+		if ts := p.times(chunks); len(ts) > 1 {
+			older, newer := p.splitAt(chunks, ts[len(ts)/2])
+			if err != nil {
+				failed = append(failed, chunks...)
+				return
+			}
+			e := c.post(ctx, p, b, newer, where, res)
+			switch {
+			case e == nil:
+				try(older)
+			case cause.Of(e) == cause.TooOld:
+				tooOld = append(tooOld, older...)
+				salvage(newer)
+			default:
+				failed, err = append(failed, chunks...), e
+			}
+			return
+		}
+		if len(chunks) == 1 {
+			tooOld = append(tooOld, chunks...)
+			return
+		}
+		half := len(chunks) / 2
+		try(chunks[:half:half])
+		try(chunks[half:])
+	}
+	salvage(chunks)
+	return tooOld, failed, err
 }
 
 // requestError describes request i of a shard carrying chunks.

@@ -73,18 +73,28 @@ type RejectedError struct {
 }
 
 func (e *RejectedError) Error() string {
-	if e.Cause() == cause.Conflict {
+	switch e.Cause() {
+	case cause.Conflict:
 		return fmt.Sprintf("the store refused samples it already holds a value for, or holds newer ones (replaying cannot fix this): HTTP %d: %s", e.StatusCode, e.Body)
+	case cause.TooOld:
+		return fmt.Sprintf("the store accepts no sample this old: older than its newest by more than its out-of-order window (replaying cannot write it): HTTP %d: %s", e.StatusCode, e.Body)
 	}
 	return fmt.Sprintf("rejected by the store: HTTP %d: %s", e.StatusCode, e.Body)
 }
 
-// Cause is cause.Conflict when the store says it already holds a different
-// value for a sample's series and time, or newer samples than it (it can
-// only append); otherwise cause.Rejected. Replaying the record repeats a
-// conflict, so it must not be answered like a rejection a fix may cure.
+// Cause is cause.TooOld when the store says a sample is older than it
+// accepts, cause.Conflict when it says it already holds a different value
+// for a sample's series and time, or newer samples than it (it can only
+// append); otherwise cause.Rejected. Replaying the record repeats a
+// conflict or a too-old sample, so neither may be answered like a
+// rejection a fix may cure.
 func (e *RejectedError) Cause() cause.Cause {
 	body := strings.ToLower(e.Body)
+	for _, m := range tooOldMessages {
+		if strings.Contains(body, m) {
+			return cause.TooOld
+		}
+	}
 	for _, m := range conflictMessages {
 		if strings.Contains(body, m) {
 			return cause.Conflict
@@ -93,22 +103,34 @@ func (e *RejectedError) Cause() cause.Cause {
 	return cause.Rejected
 }
 
+// tooOldMessages are what stores answer for a sample older than they
+// accept. Prometheus 2.42 (tsdb/storage errors, answered as is by its
+// remote-write receiver): "too old sample" (older than the out-of-order
+// window; answered 500, see isTooOld) and "out of bounds" (older than the
+// head without a window). Cortex/AMP wrap the same texts ("sample timestamp
+// out of bounds", "new sample has timestamp too old").
+var tooOldMessages = []string{
+	"too old",
+	"out of bounds",
+}
+
 // conflictMessages are what stores answer (with a 4xx) for a sample that
-// conflicts with what they hold. Prometheus 2.42 (tsdb/storage errors,
-// answered as is by its remote-write receiver): "out of order sample",
-// "duplicate sample for timestamp", "out of bounds", "too old sample".
-// Cortex/AMP wrap the same texts ("sample timestamp out of bounds",
-// "new sample has timestamp too old"); Mimir says "another sample with the
+// conflicts with what they hold. Prometheus 2.42: "out of order sample",
+// "duplicate sample for timestamp"; Mimir says "another sample with the
 // same timestamp, but a different value" and "another sample with a more
 // recent timestamp".
 var conflictMessages = []string{
 	"out of order sample",
 	"duplicate sample for timestamp",
-	"out of bounds",
-	"too old",
 	"same timestamp, but a different value",
 	"more recent timestamp",
 }
+
+// isTooOld reports whether a 5xx body is Prometheus's "too old sample":
+// 2.42's receiver answers it 500 (only out-of-order, out-of-bounds and
+// duplicate errors are mapped to 400), yet it is no transient failure, and
+// retrying would repeat it until the attempts ran out.
+func isTooOld(body string) bool { return strings.Contains(strings.ToLower(body), "too old sample") }
 
 // StatusError is a retryable answer (429 or 5xx). It is the Last error of a
 // RetriesExhaustedError or DeadlineError.

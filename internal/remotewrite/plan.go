@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"sort"
 
 	"github.com/cwstream/cwstream/internal/sample"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -323,9 +324,18 @@ func (p *plan) shard(n, maxSamples, maxBytes int, seriesFailed []bool, removed *
 // fail marks the chunks' series failed and returns one Failure with err for
 // all their samples; *scratch is reused for the indices.
 func (p *plan) fail(scratch *[]int32, chunks []chunk, seriesFailed []bool, err error) Failure {
+	return p.failures(scratch, chunks, seriesFailed, err)
+}
+
+// failures is fail that marks the series failed only when seriesFailed is
+// not nil: samples too old for the store hold back none of their series'
+// newer samples.
+func (p *plan) failures(scratch *[]int32, chunks []chunk, seriesFailed []bool, err error) Failure {
 	idx := (*scratch)[:0]
 	for _, ch := range chunks {
-		seriesFailed[ch.series] = true
+		if seriesFailed != nil {
+			seriesFailed[ch.series] = true
+		}
 		for _, i := range p.order[ch.lo:ch.hi] {
 			if i < 0 {
 				i = ^i
@@ -469,4 +479,43 @@ func appendLabel(buf []byte, name, value string) []byte {
 	buf = protowire.AppendTag(buf, 2, protowire.BytesType) // Label.value
 	buf = protowire.AppendString(buf, value)
 	return buf
+}
+
+// times returns the distinct timestamps of the samples chunks send, sorted.
+func (p *plan) times(chunks []chunk) []int64 {
+	var ts []int64
+	for _, ch := range chunks {
+		for pos := ch.lo; pos < ch.hi; pos++ {
+			if p.order[pos] >= 0 {
+				ts = append(ts, p.pts[pos].t)
+			}
+		}
+	}
+	slices.Sort(ts)
+	return slices.Compact(ts)
+}
+
+// splitAt cuts chunks into the samples older than t and those at t or
+// later, each part a chunk of its own with its wire size. A sample not sent
+// stays with the one it repeats (same timestamp, right after it).
+func (p *plan) splitAt(chunks []chunk, t int64) (older, newer []chunk) {
+	part := func(series, lo, hi int32) chunk {
+		c := chunk{series: series, lo: lo, hi: hi, size: p.series[series].labelsSize}
+		for pos := lo; pos < hi; pos++ {
+			if p.order[pos] >= 0 {
+				c.size += sampleFieldSize(p.pts[pos].t)
+			}
+		}
+		return c
+	}
+	for _, ch := range chunks {
+		cut := ch.lo + int32(sort.Search(int(ch.hi-ch.lo), func(i int) bool { return p.pts[ch.lo+int32(i)].t >= t }))
+		if cut > ch.lo {
+			older = append(older, part(ch.series, ch.lo, cut))
+		}
+		if cut < ch.hi {
+			newer = append(newer, part(ch.series, cut, ch.hi))
+		}
+	}
+	return older, newer
 }

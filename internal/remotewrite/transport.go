@@ -138,6 +138,9 @@ func (t *transport) attempt(ctx context.Context, body []byte) (err error, held b
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyLimit))
 	switch {
+	case resp.StatusCode/100 == 5 && isTooOld(string(msg)):
+		t.log.Error("remote write refused as too old by the store, not retrying", "status", resp.StatusCode, "body", string(msg))
+		return &RejectedError{StatusCode: resp.StatusCode, Body: string(msg)}, false
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode/100 == 5:
 		se := &StatusError{StatusCode: resp.StatusCode, Body: string(msg), RetryAfter: t.retryAfter(resp.Header.Get("Retry-After"))}
 		return &recoverableError{err: se, retryAfter: se.RetryAfter}, false

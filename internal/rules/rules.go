@@ -1,7 +1,9 @@
 // Package rules is cwstream's Prometheus rule file as code: recording rules
 // for the dashboards' expensive expressions and alerts on ALB, RDS, ECS,
-// the stream itself and the ADOT collector sidecars. The same file is checked by promtool, loaded into a real
-// Prometheus by the tests and uploaded to the AMP rule groups namespace.
+// the stream itself and the ADOT collector sidecars. The same file is loaded
+// and unit-tested by the Prometheus rule engine of the pinned module
+// (engine_test.go), run over a lagged delivery timeline against a real
+// Prometheus (lag_test.go), and uploaded to the AMP rule groups namespace.
 //
 // AlertManagerDefinition gives the matching AMP alert manager definition,
 // which sends every alert to one SNS topic, grouped by environment and
@@ -9,13 +11,20 @@
 //
 // Every expression aggregates by the labels alerts are routed and read by:
 // env (an external label), account_id, region and the resource's dimension.
+//
+// Every group carries a query_offset: the groups on CloudWatch data
+// evaluate Options.QueryOffset in the past, where every piece of a minute
+// has arrived (see DefaultQueryOffset); the sidecar group, whose data the
+// ADOT collectors write as they scrape, evaluates at the present.
 package rules
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v2"
 
 	"github.com/cwstream/cwstream/internal/adot"
@@ -57,8 +66,33 @@ const (
 // and the alert text names the account and region.
 const keep = "env, account_id, region"
 
+// DefaultQueryOffset is how far in the past the groups on CloudWatch data
+// evaluate. With Firehose's minimum buffering (60 s, the processor buffer
+// interval cwstream sets by default) AWS expects a metric stream's data at
+// its destination within 3 minutes
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch-metric-streams-setup.html);
+// one minute more covers the Lambda, its retries and the write, so DataLag,
+// the age of the newest sample when it is written, stays within 4 minutes. With 4 minutes the newest minute a rule reads at
+// T (the one stamped at or before T-4m) has all its pieces: a 5xx share
+// never divides one minute's requests by another's errors, and a `for:`
+// counts minutes that have all their data. Alerts fire up to that much
+// later than on data read at the present; the lag simulation (lag_test.go)
+// checks both. It cannot be larger without a cost: see MaxQueryOffset.
+const DefaultQueryOffset = 4 * time.Minute
+
+// MaxQueryOffset bounds the offset below PromQL's 5-minute lookback. A
+// recording rule evaluated at T stamps its sample T-offset; a query at the
+// present sees only samples within the lookback, (now-5m, now], so with an
+// offset of 5 minutes or more every recorded series the dashboards read
+// would show "No data" for its newest minutes. AMP itself takes up to
+// 86400 s (ruleQueryOffsetInSeconds).
+const MaxQueryOffset = 5*time.Minute - time.Second
+
 // Options are the thresholds that depend on the installation.
 type Options struct {
+	// QueryOffset is the query_offset of the groups on CloudWatch data
+	// (DefaultQueryOffset).
+	QueryOffset time.Duration
 	// RDSMaxConnections is the max_connections of the databases; CloudWatch
 	// does not publish it, so the alert compares against 80 % of this.
 	RDSMaxConnections float64
@@ -87,6 +121,7 @@ func DefaultOptions() Options {
 		RDSFreeStorageBytes: 10 << 30,
 		ALBP99Seconds:       2,
 		ALB5xxRatio:         0.05,
+		QueryOffset:         DefaultQueryOffset,
 		RunbookBase:         "https://github.com/cwstream/cwstream/blob/main/docs/operations.md",
 	}
 }
@@ -113,6 +148,9 @@ func (o Options) Validate() error {
 	if o.RunbookBase == "" {
 		return fmt.Errorf("rules options: RunbookBase is empty")
 	}
+	if o.QueryOffset < 0 || o.QueryOffset > MaxQueryOffset || o.QueryOffset%time.Second != 0 {
+		return fmt.Errorf("rules options: QueryOffset %v is not whole seconds within 0..%v (below the 5-minute lookback, so that recorded series stay visible at the present)", o.QueryOffset, MaxQueryOffset)
+	}
 	return nil
 }
 
@@ -123,8 +161,13 @@ type File struct {
 
 // Group is one rule group.
 type Group struct {
-	Name  string `yaml:"name"`
-	Rules []Rule `yaml:"rules"`
+	Name string `yaml:"name"`
+	// QueryOffset is how far in the past the group evaluates (a Prometheus
+	// duration, "6m"). Every cwstream group sets it, "0s" included: a group
+	// without one takes the workspace's rule query offset instead.
+	// Prometheus knows it since 2.53; Debian's 2.42 rejects the file.
+	QueryOffset string `yaml:"query_offset,omitempty"`
+	Rules       []Rule `yaml:"rules"`
 }
 
 // Rule is a recording rule (Record set) or an alert (Alert set).
@@ -156,14 +199,32 @@ func Build(o Options) (File, error) {
 	if err := o.Validate(); err != nil {
 		return File{}, err
 	}
+	stream := duration(o.QueryOffset)
 	return File{Groups: []Group{
-		{Name: "cwstream-recording", Rules: recording()},
-		{Name: "cwstream-alb", Rules: albAlerts(o)},
-		{Name: "cwstream-rds", Rules: rdsAlerts(o)},
-		{Name: "cwstream-ecs", Rules: ecsAlerts(o)},
-		{Name: "cwstream-pipeline", Rules: pipelineAlerts(o)},
-		{Name: "cwstream-sidecar", Rules: sidecarAlerts(o)},
+		{Name: "cwstream-recording", QueryOffset: stream, Rules: recording()},
+		{Name: "cwstream-alb", QueryOffset: stream, Rules: albAlerts(o)},
+		{Name: "cwstream-rds", QueryOffset: stream, Rules: rdsAlerts(o)},
+		{Name: "cwstream-ecs", QueryOffset: stream, Rules: ecsAlerts(o)},
+		{Name: "cwstream-pipeline", QueryOffset: stream, Rules: pipelineAlerts(o)},
+		// The ADOT collectors write what they scrape within seconds; an
+		// offset would only delay these alerts.
+		{Name: "cwstream-sidecar", QueryOffset: duration(0), Rules: sidecarAlerts(o)},
 	}}, nil
+}
+
+// duration formats d as Prometheus writes durations ("6m", "0s").
+func duration(d time.Duration) string { return model.Duration(d).String() }
+
+// StripQueryOffsets returns f without the groups' query offsets, for a
+// Prometheus older than 2.53 (the tests' Debian 2.42), which rejects the
+// field. Its rules then evaluate at the present.
+func (f File) StripQueryOffsets() File {
+	groups := make([]Group, len(f.Groups))
+	for i, g := range f.Groups {
+		g.QueryOffset = ""
+		groups[i] = g
+	}
+	return File{Groups: groups}
 }
 
 // Marshal encodes f as a rule file.
@@ -186,21 +247,56 @@ func Text() (string, error) {
 	return string(b), err
 }
 
+// SparseCounts are the count metrics the rules and dashboards read that
+// CloudWatch publishes only for minutes in which they are non-zero: the ALB
+// user guide gives them "Reporting criteria: There is a nonzero value"
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html),
+// and a metric stream streams what CloudWatch has. A missing minute of
+// these is a zero, not a gap. (The gauges read here, host counts, CPU,
+// memory, storage, connections, replica lag, task counts, are published
+// every minute while the resource exists; a missing minute of those is
+// missing data.)
+var SparseCounts = []string{
+	"aws_applicationelb_request_count_sum",
+	"aws_applicationelb_httpcode_target_5_xx_count_sum",
+	"aws_applicationelb_httpcode_elb_5_xx_count_sum",
+	"aws_applicationelb_rejected_connection_count_sum",
+}
+
+// minute is the value of the newest minute of a count: the one sample
+// stamped within the last minute, and nothing when CloudWatch left that
+// minute out. A plain selector would instead repeat the last non-zero
+// minute for the 5 minutes of PromQL's lookback: one minute of errors
+// would count five times, and an alert on it could not resolve before the
+// lookback ran out.
+func minute(selector string) string { return "sum_over_time(" + selector + "[1m])" }
+
 func recording() []Rule {
 	lb := "sum by (" + keep + ", dimension_LoadBalancer) "
 	region := "sum by (" + keep + ") "
-	requests := "(aws_applicationelb_request_count_sum{" + ALBLoadBalancerLevel + "})"
-	errors5xx := `({__name__=~"aws_applicationelb_httpcode_(target|elb)_5_xx_count_sum",` + ALBLoadBalancerLevel + "})"
-	// CloudWatch streams a Count metric only for minutes in which it was
-	// non-zero: with no 5xx series the share is 0, not "no data".
-	share := func(by string) string {
-		return "clamp_max(" + by + errors5xx + " / " + by + requests + ", 1)\nor\n" + by + requests + " * 0"
+	requestsSel := "aws_applicationelb_request_count_sum{" + ALBLoadBalancerLevel + "}"
+	requests := "(" + minute(requestsSel) + ")"
+	// The 5xx from the targets plus those from the load balancer, where
+	// either may be missing: sum_over_time drops the metric name, so the
+	// two cannot go through one sum without colliding.
+	errors5xx := func(by string) string {
+		target := by + "(" + minute("aws_applicationelb_httpcode_target_5_xx_count_sum{"+ALBLoadBalancerLevel+"}") + ")"
+		elb := by + "(" + minute("aws_applicationelb_httpcode_elb_5_xx_count_sum{"+ALBLoadBalancerLevel+"}") + ")"
+		return "(" + target + " + " + elb + " or " + target + " or " + elb + ")"
 	}
+	// A minute without 5xx has no 5xx sample (see SparseCounts): the share
+	// is then 0, not "no data". Without requests there is no share.
+	share := func(by string) string {
+		return "clamp_max(" + errors5xx(by) + " / " + by + requests + ", 1)\nor\n" + by + requests + " * 0"
+	}
+	// Nor is a minute without requests a gap: a load balancer seen within
+	// the hour served 0 requests per second.
+	perSecond := lb + requests + " / 60\nor\n" + lb + "(last_over_time(" + requestsSel + "[1h])) * 0"
 	ratio := func(used, reserved string) string {
 		return "100 * aws_ecs_containerinsights_" + used + "_average{" + ECSClusterLevel + "}\n/\naws_ecs_containerinsights_" + reserved + "_average{" + ECSClusterLevel + "}"
 	}
 	return []Rule{
-		{Record: ALBRequestsPerSecond, Expr: lb + requests + " / 60"},
+		{Record: ALBRequestsPerSecond, Expr: perSecond},
 		{Record: ALB5xxRatio, Expr: share(lb)},
 		{Record: Region5xxRatio, Expr: share(region)},
 		{Record: ClusterCPUPercent, Expr: ratio("cpu_utilized", "cpu_reserved")},
@@ -267,7 +363,7 @@ func albAlerts(o Options) []Rule {
 			"ALB "+lb+": no healthy target in "+tg,
 			"Target group "+tg+" of "+lb+" ("+where+") has had no healthy target for 2 minutes: its requests fail."),
 		alert(o, "ALBRejectedConnections", "warning", "5m",
-			"sum "+byLB+"(aws_applicationelb_rejected_connection_count_sum{"+ALBLoadBalancerLevel+"})", ">", 0,
+			"sum "+byLB+"("+minute("aws_applicationelb_rejected_connection_count_sum{"+ALBLoadBalancerLevel+"}")+")", ">", 0,
 			"ALB "+lb+": {{ $value }} connections rejected per minute",
 			"The load balancer "+lb+" ("+where+") rejected connections because it reached its maximum number of connections."),
 	}

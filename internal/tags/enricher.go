@@ -25,10 +25,11 @@ const (
 	labelRegion   = "region"
 )
 
-// InfoValue is the value of every info series: YACE's, whose documented
-// joins add it (metric + on(name) group_left(tag_Team) aws_ec2_info), so a
-// dashboard built on YACE shows the same numbers. Filters select with
-// "and on(…)", which ignores the value.
+// InfoValue is the value of every info series: YACE's, whose joins add it
+// (metric + on(…) group_left(tag_Team) aws_rds_info), so the sum is the
+// metric's value. cwstream's metric series have no name label: joins go
+// through account_id, region and the dimension labels (README, "Tags").
+// Filters select with "and on(…)", which ignores the value.
 const InfoValue = 0
 
 // retryAfter is the longest wait before a failed lookup is tried again.

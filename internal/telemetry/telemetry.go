@@ -67,6 +67,12 @@ type Invocation struct {
 	// NewestSample is the newest sample timestamp (ms) of the invocation;
 	// how far it lags the clock tells how late data arrives.
 	NewestSample int64
+	// SamplesTooOld counts samples the store refused as older than it
+	// accepts (cause too_old; also in SamplesDropped), and OldestTooOld is
+	// the oldest one's timestamp (ms, 0 for none): how late data came
+	// that could not be written.
+	SamplesTooOld int
+	OldestTooOld  int64
 
 	RecordsFailed  map[string]int // cause → records answered ProcessingFailed
 	SamplesDropped map[string]int // cause → samples not written
@@ -127,6 +133,10 @@ func (inv *Invocation) Add(o *Invocation) {
 	inv.BytesSent += o.BytesSent
 	inv.WriteLatency += o.WriteLatency
 	inv.NewestSample = max(inv.NewestSample, o.NewestSample)
+	inv.SamplesTooOld += o.SamplesTooOld
+	if o.OldestTooOld != 0 && (inv.OldestTooOld == 0 || o.OldestTooOld < inv.OldestTooOld) {
+		inv.OldestTooOld = o.OldestTooOld
+	}
 	for c, n := range o.RecordsFailed {
 		if inv.RecordsFailed == nil {
 			inv.RecordsFailed = make(map[string]int)
@@ -171,6 +181,7 @@ func (inv *Invocation) LogAttrs() []slog.Attr {
 		slog.Int("records_failed", inv.TotalFailed()), slog.Int("datapoints", inv.Datapoints),
 		slog.Int("samples", inv.Samples), slog.Int("samples_written", inv.SamplesWritten),
 		slog.Int("samples_superseded", inv.SamplesSuperseded),
+		slog.Int("samples_too_old", inv.SamplesTooOld),
 		slog.Int("samples_relabel_dropped", inv.RelabelDropped),
 		slog.Int("samples_dropped", inv.TotalDropped()), slog.Int("series", inv.Series),
 		slog.Int("requests", inv.Requests), slog.Int("retries", inv.Retries),
@@ -226,7 +237,7 @@ func (inv *Invocation) EMF(w io.Writer, namespace, function string, now time.Tim
 		"FunctionName": function,
 		"RecordsIn":    inv.RecordsIn, MetricRecordsFailed: inv.TotalFailed(),
 		"Datapoints": inv.Datapoints, "Samples": inv.Samples, "SamplesWritten": inv.SamplesWritten,
-		"SamplesDropped": inv.TotalDropped(), "SamplesRelabelDropped": inv.RelabelDropped, "SamplesSuperseded": inv.SamplesSuperseded, "Series": inv.Series,
+		"SamplesDropped": inv.TotalDropped(), "SamplesRelabelDropped": inv.RelabelDropped, "SamplesSuperseded": inv.SamplesSuperseded, "SamplesTooOld": inv.SamplesTooOld, "Series": inv.Series,
 		"Requests": inv.Requests, "Retries": inv.Retries, "BytesSent": inv.BytesSent,
 		"WriteLatency": Millis("", inv.WriteLatency).Value.Float64(),
 	}
@@ -234,11 +245,15 @@ func (inv *Invocation) EMF(w io.Writer, namespace, function string, now time.Tim
 		totals["InfoSeries"], totals["InfoSeriesFailed"] = t.InfoSeries, t.InfoSeriesFailed
 		totals["TagLookups"], totals["TagLookupErrors"] = t.Lookups, t.LookupErrors
 	}
-	units := map[string]string{"BytesSent": "Bytes", "WriteLatency": "Milliseconds", "DataLag": "Seconds"}
+	units := map[string]string{"BytesSent": "Bytes", "WriteLatency": "Milliseconds", "DataLag": "Seconds", "TooOldMaxAge": "Seconds"}
 	if inv.NewestSample > 0 {
 		// The period end of the newest datapoint against the clock: how
 		// late the stream delivers, Firehose buffering included.
 		totals["DataLag"] = float64(now.UnixMilli()-inv.NewestSample) / 1000
+	}
+	if inv.OldestTooOld > 0 {
+		// The age of the oldest sample the store refused as too old.
+		totals["TooOldMaxAge"] = float64(now.UnixMilli()-inv.OldestTooOld) / 1000
 	}
 	var ms []metric
 	for _, name := range slices.Sorted(maps.Keys(totals)) {

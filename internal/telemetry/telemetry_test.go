@@ -130,6 +130,7 @@ func TestEMF(t *testing.T) {
 		inv    Invocation
 		causes []string // per-cause documents, in order
 		lag    bool     // DataLag present
+		tooOld bool     // TooOldMaxAge present
 	}{
 		{name: "no records", inv: Invocation{}},
 		{
@@ -151,6 +152,17 @@ func TestEMF(t *testing.T) {
 				return inv
 			}(),
 			causes: []string{"deadline", "limit_exceeded", "malformed", "rejected"},
+		},
+		{
+			name: "too old",
+			inv: func() Invocation {
+				inv := Invocation{RecordsIn: 2, RecordsOK: 1, Samples: 30, SamplesWritten: 20, SamplesTooOld: 10, OldestTooOld: now.Add(-2 * time.Hour).UnixMilli()}
+				inv.FailRecord("too_old")
+				inv.DropSamples("too_old", 10)
+				return inv
+			}(),
+			causes: []string{"too_old"},
+			tooOld: true,
 		},
 	}
 	for _, c := range cases {
@@ -187,11 +199,15 @@ func TestEMF(t *testing.T) {
 				"RecordsIn": float64(c.inv.RecordsIn), "RecordsFailed": float64(c.inv.TotalFailed()),
 				"Datapoints": float64(c.inv.Datapoints), "Samples": float64(c.inv.Samples),
 				"SamplesWritten": float64(c.inv.SamplesWritten), "SamplesDropped": float64(c.inv.TotalDropped()), "SamplesRelabelDropped": float64(c.inv.RelabelDropped), "SamplesSuperseded": float64(c.inv.SamplesSuperseded),
-				"Series": float64(c.inv.Series), "Requests": float64(c.inv.Requests), "Retries": float64(c.inv.Retries),
+				"SamplesTooOld": float64(c.inv.SamplesTooOld),
+				"Series":        float64(c.inv.Series), "Requests": float64(c.inv.Requests), "Retries": float64(c.inv.Retries),
 				"BytesSent": float64(c.inv.BytesSent), "WriteLatency": float64(c.inv.WriteLatency.Microseconds()) / 1000,
 			}
 			if c.lag {
 				want["DataLag"] = 180
+			}
+			if c.tooOld {
+				want["TooOldMaxAge"] = 7200
 			}
 			if len(names) != len(want) {
 				t.Errorf("metrics %v, want %d of them", names, len(want))
@@ -200,7 +216,7 @@ func TestEMF(t *testing.T) {
 				if tot.values[name] != v {
 					t.Errorf("%s = %v, want %v", name, tot.values[name], v)
 				}
-				unit := map[string]string{"BytesSent": "Bytes", "WriteLatency": "Milliseconds", "DataLag": "Seconds"}[name]
+				unit := map[string]string{"BytesSent": "Bytes", "WriteLatency": "Milliseconds", "DataLag": "Seconds", "TooOldMaxAge": "Seconds"}[name]
 				if unit == "" {
 					unit = "Count"
 				}
@@ -301,6 +317,8 @@ func TestCountsAndString(t *testing.T) {
 func TestAdd(t *testing.T) {
 	// Fields that keep the newer of the two instead of adding up.
 	newest := map[string]bool{"NewestSample": true}
+	// OldestTooOld keeps the older of the two (the smaller value).
+	oldest := map[string]bool{"OldestTooOld": true}
 	var a, b Invocation
 	av, bv := reflect.ValueOf(&a).Elem(), reflect.ValueOf(&b).Elem()
 	typ := av.Type()
@@ -347,6 +365,9 @@ func TestAdd(t *testing.T) {
 			want := int64(10+i) + int64(1000+i)
 			if newest[name] {
 				want = int64(1000 + i)
+			}
+			if oldest[name] {
+				want = int64(10 + i)
 			}
 			if got.Int() != want {
 				t.Errorf("%s = %d, want %d", name, got.Int(), want)
