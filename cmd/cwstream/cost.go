@@ -137,9 +137,9 @@ func measure(ctx context.Context, e *env, args []string, meters ...*cost.Meter) 
 					fmt.Fprintf(e.stderr, "%v\n", rec.Err)
 					return nil
 				}
-				if rec.Form == source.Raw && len(rec.Data) > maxRecordBytes && !raw {
+				if rec.Form == source.Raw && rec.Offset+len(rec.Data) > source.MaxRecordBytes && !raw {
 					raw = true
-					fmt.Fprintf(e.stderr, "note: %s is larger than a Firehose record (1,000 KiB): an S3 object keeps no record boundaries, so it counts as one record and the 5 KB rounding of each record is underestimated\n", rec.Source)
+					fmt.Fprintf(e.stderr, "note: %s is larger than a Firehose record (1,000 KiB): an S3 object keeps no record boundaries, so it counts as records of up to 1,000 KiB of whole frames or lines, and the 5 KB rounding of each record is underestimated\n", rec.Source)
 				}
 				var first error
 				for _, m := range meters {
@@ -149,7 +149,7 @@ func measure(ctx context.Context, e *env, args []string, meters ...*cost.Meter) 
 				}
 				if first != nil {
 					bad++
-					fmt.Fprintf(e.stderr, "%s: %v\n", recordPlace(rec), first)
+					fmt.Fprintf(e.stderr, "%v\n", rec.Locate(first))
 				}
 				return nil
 			})

@@ -77,7 +77,7 @@ func runDryrun(ctx context.Context, e *env, args []string) error {
 				samples, _, err = conv.Record(samples[:0], rec.Data)
 				if err != nil {
 					failed++
-					fmt.Fprintf(e.stderr, "%s: %v\n", recordPlace(rec), err)
+					fmt.Fprintf(e.stderr, "%v\n", rec.Locate(err))
 				}
 				for i := range samples {
 					newest = max(newest, samples[i].T)
@@ -115,15 +115,6 @@ func runDryrun(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%d of %d records could not be decoded (see above)", failed, records)
 	}
 	return nil
-}
-
-// recordPlace names a record for an error message: source, index and, when
-// known, the Firehose record ID.
-func recordPlace(rec source.Record) string {
-	if rec.ID != "" {
-		return fmt.Sprintf("%s: record %d (id %s)", rec.Source, rec.Index, rec.ID)
-	}
-	return fmt.Sprintf("%s: record %d", rec.Source, rec.Index)
 }
 
 // loadConfig loads the file at path, or the defaults when path is empty.
