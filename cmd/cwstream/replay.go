@@ -130,22 +130,24 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	}
 	r := newReplayer(e, cfg, client, f.timeout, enricher)
 	start := time.Now()
-	for _, arg := range f.sources {
-		if err := opener.Walk(ctx, arg, func(name string, b []byte) error { return r.source(ctx, name, b) }); err != nil {
-			return err
-		}
-		r.flush(ctx)
-	}
+	tally, err := opener.Records(ctx, f.sources, func(rec source.Record) error {
+		r.record(ctx, rec)
+		return nil
+	})
+	r.flush(ctx)
 	if r.bar != nil {
 		_ = r.bar.Finish()
 	}
-	fmt.Fprintf(e.stdout, "replayed %d sources: %s in %v\n", r.sources, r.total.String(), time.Since(start).Round(time.Millisecond))
+	if err != nil {
+		return err // interrupted
+	}
+	fmt.Fprintf(e.stdout, "replayed %s: %s in %v\n", sourcesText(tally), replayText(&r.total), time.Since(start).Round(time.Millisecond))
 	if f.query != "" && r.total.NewestSample > 0 {
 		if err := printQuery(ctx, e, queryClient, f.to, f.query, time.UnixMilli(r.total.NewestSample)); err != nil {
 			return err
 		}
 	}
-	return r.failed()
+	return joinFailures(r.failed(), listUnreadable(e, tally))
 }
 
 // printQuery evaluates expr at at against the Prometheus (or AMP workspace)
@@ -168,11 +170,10 @@ type replayer struct {
 	timeout time.Duration
 	bar     *progressbar.ProgressBar
 
-	data    []byte // the batch's record data, back to back
-	ends    []int  // end of each record's data in data
-	recs    []firehose.Record
-	from    []source.Record // where each record of the batch comes from
-	sources int
+	data []byte // the batch's record data, back to back
+	ends []int  // end of each record's data in data
+	recs []firehose.Record
+	from []source.Record // where each record of the batch comes from
 
 	total     telemetry.Invocation
 	failures  []string
@@ -192,19 +193,16 @@ func newReplayer(e *env, cfg *config.Config, w firehose.Writer, timeout time.Dur
 	return r
 }
 
-// source adds the records of one input object.
-func (r *replayer) source(ctx context.Context, name string, b []byte) error {
-	r.sources++
-	return source.Each(name, b, func(rec source.Record) error {
-		if rec.Err != nil {
-			r.total.RecordsIn++
-			r.total.FailRecord(cause.Malformed.String())
-			r.failures = append(r.failures, rec.Err.Error())
-			return nil
-		}
-		r.addRecord(ctx, rec)
-		return nil
-	})
+// record adds one record of a source; one that could not be extracted is
+// noted as failed at once.
+func (r *replayer) record(ctx context.Context, rec source.Record) {
+	if rec.Err != nil {
+		r.total.RecordsIn++
+		r.total.FailRecord(cause.Malformed.String())
+		r.failures = append(r.failures, rec.Err.Error())
+		return
+	}
+	r.addRecord(ctx, rec)
 }
 
 // addRecord copies one record into the batch, processing the batch first
