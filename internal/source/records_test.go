@@ -181,4 +181,3 @@ func TestRecordsCallbackErrorStops(t *testing.T) {
 		t.Fatalf("err %v after %d calls, tally %+v; want the callback's error at once", err, calls, tally)
 	}
 }
-
