@@ -83,6 +83,9 @@ func (f *replayFlags) clients(ctx context.Context, e *env) (*remotewrite.Client,
 		rw.SigV4 = false
 	}
 	rw = rw.WithDefaults()
+	if err := rw.Validate(); err != nil {
+		return nil, nil, renameFields(err, replayFlagNames)
+	}
 	query := &http.Client{Timeout: promquery.DefaultTimeout}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	opts := []remotewrite.Option{remotewrite.WithLogger(log)}
@@ -102,6 +105,25 @@ func (f *replayFlags) clients(ctx context.Context, e *env) (*remotewrite.Client,
 	}
 	client, err := remotewrite.New(rw, opts...)
 	return client, query, err
+}
+
+// replayFlagNames are the flags behind the remote-write settings a user
+// can get wrong.
+var replayFlagNames = map[string]string{"URL": "--to", "Concurrency": "--concurrency", "MaxAttempts": "--max-attempts", "Region": "--region"}
+
+// renameFields puts the flag (or variable) a user sets in place of the
+// remotewrite.Config field an error of its Validate names.
+func renameFields(err error, names map[string]string) error {
+	msg, ok := strings.CutPrefix(err.Error(), "remotewrite config: ")
+	if !ok {
+		return err
+	}
+	field, rest, _ := strings.Cut(msg, " ")
+	if name, ok := names[field]; ok {
+		rest = strings.ReplaceAll(rest, " (start from Config.WithDefaults)", "")
+		return fmt.Errorf("%s %s", name, strings.ReplaceAll(rest, "set "+field, "set "+name))
+	}
+	return err
 }
 
 func runReplay(ctx context.Context, e *env, args []string) error {
