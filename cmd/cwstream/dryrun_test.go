@@ -135,7 +135,11 @@ func TestUsage(t *testing.T) {
 	if code, _, errs := runCLI(t, "", "frob"); code != 2 || !strings.Contains(errs, `unknown command "frob"`) {
 		t.Errorf("unknown: exit %d, stderr %q", code, errs)
 	}
-	if code, out, _ := runCLI(t, "", "version"); code != 0 || !strings.HasPrefix(out, "cwstream ") {
+	code, out, _ := runCLI(t, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "cwstream ") || !strings.Contains(out, "built with go") {
 		t.Errorf("version: exit %d, %q", code, out)
+	}
+	if code, flag, _ := runCLI(t, "", "--version"); code != 0 || flag != out {
+		t.Errorf("--version: exit %d, %q; want %q", code, flag, out)
 	}
 }
