@@ -200,6 +200,7 @@ type replayer struct {
 	total     telemetry.Invocation
 	failures  []string
 	conflicts int // failed records that replaying cannot fix
+	wrongPath int // 404 or 405 from the store: --to is likely not its write path
 }
 
 // newReplayer returns a replayer writing to w; enricher, if not nil, writes
@@ -264,6 +265,10 @@ func (r *replayer) flush(ctx context.Context) {
 			continue
 		}
 		line := r.from[i].Locate(fmt.Errorf("%s: %w", o.Cause, o.Err)).Error()
+		var rej *remotewrite.RejectedError
+		if errors.As(o.Err, &rej) && (rej.StatusCode == http.StatusNotFound || rej.StatusCode == http.StatusMethodNotAllowed) {
+			r.wrongPath = rej.StatusCode
+		}
 		if !o.Cause.Replayable() {
 			r.conflicts++
 			line += " (the store already holds a value for that series and time, or newer samples: replaying this record again cannot write it)"
@@ -300,6 +305,11 @@ func (r *replayer) failed() error {
 		msg += fmt.Sprintf("; %d conflict with what the store holds and replaying cannot fix them; replaying the others again is safe", r.conflicts)
 	default:
 		msg += "; replaying them again is safe"
+	}
+	if r.wrongPath != 0 {
+		msg += fmt.Sprintf("; --to answered HTTP %d, so it is probably not the store's remote-write path: "+
+			"Prometheus takes writes at /api/v1/write (started with --web.enable-remote-write-receiver), "+
+			"AMP at https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/api/v1/remote_write", r.wrongPath)
 	}
 	return errors.New(msg)
 }

@@ -188,3 +188,27 @@ func TestReplayTimeout(t *testing.T) {
 		t.Errorf("--timeout 0s: exit %d: %s", code, errs)
 	}
 }
+
+// A 404 or 405 from --to is a wrong path more often than a refusal: replay
+// says which path Prometheus and AMP take writes at. Prometheus 2.42
+// answers 404 at its base URL and 405 to a POST of its query API.
+func TestReplayWrongPath(t *testing.T) {
+	prom := promtest.Start(t)
+	single := testutil.Testdata(t, "payloads", "single.bin")
+	for _, tc := range []struct {
+		path string
+		code string
+	}{{"/api/v1/remote_write", "HTTP 404"}, {"/api/v1/query_range/x", "HTTP 404"}, {"/api/v1/write/", "HTTP 40"}} {
+		t.Run(tc.path, func(t *testing.T) {
+			code, out, errs := runCLI(t, "", "replay", "--to", prom.URL()+tc.path, "--max-attempts", "1", single)
+			if code != 1 || !strings.Contains(out, "1 failed") {
+				t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+			}
+			for _, want := range []string{"--to answered " + tc.code, "Prometheus takes writes at /api/v1/write", "AMP at https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/api/v1/remote_write"} {
+				if !strings.Contains(errs, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, errs)
+				}
+			}
+		})
+	}
+}
