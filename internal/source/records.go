@@ -44,6 +44,9 @@ func (o *Opener) Records(ctx context.Context, args []string, fn func(Record) err
 		if err != nil {
 			t.Unreadable = append(t.Unreadable, Unreadable{Source: name, Err: err})
 		}
+		if o.Done != nil {
+			o.Done(name, len(b))
+		}
 		return nil
 	}
 	for _, arg := range args {
