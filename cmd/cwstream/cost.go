@@ -118,50 +118,51 @@ func (f *costFlags) assumptions(t cost.Traffic) cost.Assumptions {
 	return a
 }
 
-// measure feeds every record of the inputs to the meters, as dryrun reads
-// them. Records that cannot be read or decoded are reported on stderr and
-// counted; their good frames still count. The error returned second says
-// how many there were; the first is a failure to read an input at all.
+// measure feeds every record of the inputs to the meters, as dryrun and
+// replay read them. Records that cannot be read or decoded are reported on
+// stderr and counted; their good frames still count. Sources that cannot
+// be read are listed and left out. The first error returned says how many
+// there were of each; the second is an interruption.
 func measure(ctx context.Context, e *env, args []string, meters ...*cost.Meter) (failed error, err error) {
 	opener, err := newOpener(ctx, e, args)
 	if err != nil {
 		return nil, err
 	}
 	records, bad, raw := 0, 0, false
-	for _, arg := range args {
-		err := opener.Walk(ctx, arg, func(name string, b []byte) error {
-			return source.Each(name, b, func(rec source.Record) error {
-				records++
-				if rec.Err != nil {
-					bad++
-					fmt.Fprintf(e.stderr, "%v\n", rec.Err)
-					return nil
-				}
-				if rec.Form == source.Raw && len(rec.Data) > maxRecordBytes && !raw {
-					raw = true
-					fmt.Fprintf(e.stderr, "note: %s is larger than a Firehose record (1,000 KiB): an S3 object keeps no record boundaries, so it counts as one record and the 5 KB rounding of each record is underestimated\n", rec.Source)
-				}
-				var first error
-				for _, m := range meters {
-					if err := m.Add(rec.Data); err != nil && first == nil {
-						first = err
-					}
-				}
-				if first != nil {
-					bad++
-					fmt.Fprintf(e.stderr, "%s: %v\n", recordPlace(rec), first)
-				}
-				return nil
-			})
-		})
-		if err != nil {
-			return nil, err
+	tally, err := opener.Records(ctx, args, func(rec source.Record) error {
+		records++
+		if rec.Err != nil {
+			bad++
+			fmt.Fprintf(e.stderr, "%v\n", rec.Err)
+			return nil
 		}
+		if rec.Form == source.Raw && rec.Offset+len(rec.Data) > source.MaxRecordBytes && !raw {
+			raw = true
+			fmt.Fprintf(e.stderr, "note: %s is larger than a Firehose record (1,000 KiB): an S3 object keeps no record boundaries, so it counts as records of up to 1,000 KiB of whole frames or lines, and the 5 KB rounding of each record is underestimated\n", rec.Source)
+		}
+		var first error
+		for _, m := range meters {
+			if err := m.Add(rec.Data); err != nil && first == nil {
+				first = err
+			}
+		}
+		if first != nil {
+			bad++
+			fmt.Fprintf(e.stderr, "%v\n", rec.Locate(first))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	var undecoded error
 	if bad > 0 {
-		return fmt.Errorf("%d of %d records could not be decoded (see above; the estimate counts their good frames)", bad, records), nil
+		undecoded = fmt.Errorf("%d of %s could not be decoded (see above; the estimate counts their good frames)", bad, plural(records, "record"))
 	}
-	return nil, nil
+	if len(tally.Unreadable) > 0 {
+		fmt.Fprintf(e.stderr, "note: the estimate leaves out %d of %s, which could not be read:\n", len(tally.Unreadable), plural(tally.Sources, "source"))
+	}
+	return joinFailures(undecoded, listUnreadable(e, tally)), nil
 }
 
 // writeCostText writes the bill with what it was computed from.
@@ -186,11 +187,11 @@ func assumptionsText(a cost.Assumptions, measured bool) string {
 	}
 	endpoints := ""
 	if a.InterfaceEndpoints > 0 {
-		endpoints = fmt.Sprintf("; %d interface endpoint(s) in %d AZ(s) each (--interface-endpoints, --endpoint-azs)", a.InterfaceEndpoints, a.EndpointAZs)
+		endpoints = fmt.Sprintf("; %s in %s each (--interface-endpoints, --endpoint-azs)", plural(a.InterfaceEndpoints, "interface endpoint"), plural(a.EndpointAZs, "AZ"))
 	}
 	return fmt.Sprintf("\nassumed (flags): Lambda %d MiB (--memory), conversion %.1f MiB/s per vCPU (%s; --measure), remote-write round trip %v (--write-latency); "+
 		"AMP retention %g days (--retention-days), %g bytes per stored sample, each sample read %g times by queries (--query-reads); "+
-		"Grafana: %d active editor(s), %d viewer(s) (--editors, --viewers); %g of the data failed to S3 (--failed-share), backup of all records %v (--backup-all); %d KMS keys (--kms-keys)%s.\n",
+		"Grafana: %s, %s (--editors, --viewers); %g of the data failed to S3 (--failed-share), backup of all records %v (--backup-all); %s (--kms-keys)%s.\n",
 		a.MemoryMiB, a.ConvertBytesPerSecond/(1<<20), how, a.WriteRoundTrip.Round(time.Millisecond),
-		a.RetentionDays, a.BytesPerSample, a.QueryReads, max(a.Editors, 1), a.Viewers, a.FailedShare, a.BackupAll, a.KMSKeys, endpoints)
+		a.RetentionDays, a.BytesPerSample, a.QueryReads, plural(max(a.Editors, 1), "active editor"), plural(a.Viewers, "viewer"), a.FailedShare, a.BackupAll, plural(a.KMSKeys, "KMS key"), endpoints)
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/cwstream/cwstream/internal/promtest"
 	"github.com/cwstream/cwstream/internal/sample"
+	"github.com/cwstream/cwstream/internal/source"
 	"github.com/cwstream/cwstream/internal/testutil"
 )
 
@@ -65,7 +68,7 @@ func TestReplayIntoPrometheus(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "6 records (4 ok, 2 failed)") {
 		t.Fatalf("exit %d, stdout %s", code, out)
 	}
-	for _, want := range []string{"FAILED", "mixed-event.json: record 1 at byte", "record 2 (id ", "malformed: frame 0 at offset 0", "2 of 6 records could not be written"} {
+	for _, want := range []string{"FAILED", "mixed-event.json: record 1 (id ", "at line 14, byte 1065: ", "record 2 (id ", "at line 16, byte 1093: malformed: its data, byte 0: frame length 1567", "2 of 6 records could not be written"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
@@ -77,8 +80,13 @@ func TestReplayIntoPrometheus(t *testing.T) {
 func TestReplayUnreachable(t *testing.T) {
 	code, out, errs := runCLI(t, "", "replay", "--to", "http://127.0.0.1:1/api/v1/write", "--concurrency", "1", "--max-attempts", "2",
 		testutil.Testdata(t, "payloads", "single.bin"))
-	if code != 1 || !strings.Contains(out, "1 failed") || !strings.Contains(errs, "frames at byte 0: retries_exhausted") {
+	if code != 1 || !strings.Contains(out, "1 failed") || !strings.Contains(errs, "single.bin: at byte 0: retries_exhausted") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	// The summary is in words: no Go map, no "(s)".
+	if !strings.Contains(out, "replayed 1 source: 1 record (0 ok, 1 failed), ") || !strings.Contains(out, "; failed: 1 retries exhausted") ||
+		strings.Contains(out, "map[") || strings.Contains(out, "(s)") {
+		t.Errorf("summary: %s", out)
 	}
 }
 
@@ -141,7 +149,7 @@ func TestReplayConflict(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "1 failed") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
 	}
-	for _, want := range []string{"frames at byte 0: conflict:", "out of order sample", "replaying this record again cannot write it", "replaying them again cannot help"} {
+	for _, want := range []string{"single.bin: at byte 0: conflict:", "out of order sample", "replaying this record again cannot write it", "replaying them again cannot help"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
@@ -218,7 +226,7 @@ func TestReplayTimeout(t *testing.T) {
 	defer srv.Close()
 	code, out, errs := runCLI(t, "", "replay", "--to", srv.URL+"/api/v1/write", "--concurrency", "1", "--timeout", "5s",
 		testutil.Testdata(t, "payloads", "single.bin"))
-	if code != 1 || !strings.Contains(out, "1 failed") || !strings.Contains(errs, "frames at byte 0: deadline:") || !strings.Contains(errs, "would pass the deadline") {
+	if code != 1 || !strings.Contains(out, "1 failed") || !strings.Contains(errs, "single.bin: at byte 0: deadline:") || !strings.Contains(errs, "would pass the deadline") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
 	}
 	if n := calls.Load(); n != 1 {
@@ -226,5 +234,64 @@ func TestReplayTimeout(t *testing.T) {
 	}
 	if code, _, errs := runCLI(t, "", "replay", "--timeout", "0s", "x"); code != 2 || !strings.Contains(errs, "--timeout must be positive") {
 		t.Errorf("--timeout 0s: exit %d: %s", code, errs)
+	}
+}
+
+// A 404 or 405 from --to is a wrong path more often than a refusal: replay
+// says which path Prometheus and AMP take writes at. Prometheus 2.42
+// answers 404 at its base URL and 405 to a POST of its query API.
+func TestReplayWrongPath(t *testing.T) {
+	prom := promtest.Start(t)
+	single := testutil.Testdata(t, "payloads", "single.bin")
+	for _, tc := range []struct {
+		path string
+		code string
+	}{{"/api/v1/remote_write", "HTTP 404"}, {"/api/v1/query_range/x", "HTTP 404"}, {"/api/v1/write/", "HTTP 40"}} {
+		t.Run(tc.path, func(t *testing.T) {
+			code, out, errs := runCLI(t, "", "replay", "--to", prom.URL()+tc.path, "--max-attempts", "1", single)
+			if code != 1 || !strings.Contains(out, "1 failed") {
+				t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+			}
+			for _, want := range []string{"--to answered " + tc.code, "Prometheus takes writes at /api/v1/write", "AMP at https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/api/v1/remote_write"} {
+				if !strings.Contains(errs, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, errs)
+				}
+			}
+		})
+	}
+}
+
+// On a terminal replay shows a bar with a percentage when the sources'
+// total size is known (a directory here; S3 listings too), moving as
+// batches are written, so its rate is the replay's.
+func TestReplayProgress(t *testing.T) {
+	prom := promtest.Start(t, promtest.WithOutOfOrderWindow(time.Hour))
+	dir := t.TempDir()
+	var total int
+	for _, n := range []string{"alb.bin", "rds.bin", "ecs.bin"} {
+		b, err := os.ReadFile(testutil.Testdata(t, "payloads", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += len(b)
+		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, isTerminal: true}
+	if code := run(context.Background(), e, []string{"replay", "--to", prom.WriteURL(), dir}); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	bar := errb.String()
+	t.Logf("progress output: %q", bar)
+	if !strings.Contains(bar, "100%") {
+		t.Errorf("no percentage in the progress bar: %q", bar)
+	}
+	if strings.Contains(bar, "GB/s") {
+		t.Errorf("the bar claims GB/s: %q", bar)
+	}
+	if o, ok := (&source.Opener{}).Size(context.Background(), []string{dir}); !ok || o != int64(total) {
+		t.Errorf("Size = %d, %v; want %d", o, ok, total)
 	}
 }
