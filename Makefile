@@ -91,6 +91,12 @@ fuzz: ## fuzz every target for long (FUZZTIME, default 10m each); new corpus ent
 bench: ## benchmarks of the hot paths (decode, name, relabel, encode, handler)
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./internal/...
 
+# make bench-e2e BENCH_E2E='-updates 200000 -runs 3 -cpuprofile /tmp/prof' passes flags.
+BENCH_E2E ?=
+.PHONY: bench-e2e
+bench-e2e: build ## replay generated 200,000- and 700,000-update objects with bin/cwstream against a loopback sink: CPU beside the floor, ratio, peak RSS
+	$(GO) run ./cmd/benche2e -bin $(BIN)/cwstream $(BENCH_E2E)
+
 .PHONY: fixtures
 fixtures: ## regenerate testdata/payloads with the official OTel 0.7 types
 	cd tools/otlp07gen && $(GO) run . -out ../../testdata/payloads
