@@ -73,12 +73,22 @@ func (p *plan) reset(n int) {
 	p.seriesOf = slices.Grow(p.seriesOf[:0], n)[:n]
 	p.order = slices.Grow(p.order[:0], n)[:n]
 	p.pts = slices.Grow(p.pts[:0], n)[:n]
-	p.series = p.series[:0]
 	p.chunks = p.chunks[:0]
 	p.superseded = 0
-	// At most n series; a load under 2/3 keeps probes short.
+	// As many series as the last Write had (one Lambda or replay batch
+	// looks much like the next), at most n; the table grows when they are
+	// more (grow). A table sized by the series rather than the samples
+	// (five or more samples a series) stays in the CPU's cache: the probe
+	// per sample is most of group's time.
+	p.sizeSlots(min(n, max(len(p.series), 64)))
+	p.series = p.series[:0]
+}
+
+// sizeSlots makes an empty table for series series at a load under 2/3,
+// which keeps probes short.
+func (p *plan) sizeSlots(series int) {
 	size := 64
-	for size < n+n/2 {
+	for size < series+series/2 {
 		size *= 2
 	}
 	if cap(p.slots) < size {
@@ -86,6 +96,23 @@ func (p *plan) reset(n int) {
 	} else {
 		p.slots = p.slots[:size]
 		clear(p.slots)
+	}
+}
+
+// grow doubles the table when the series fill 2/3 of it, and places them
+// again by their hashes.
+func (p *plan) grow() {
+	if len(p.series) < len(p.slots)*2/3 {
+		return
+	}
+	p.sizeSlots(2 * len(p.series))
+	mask := uint64(len(p.slots) - 1)
+	for id := range p.series {
+		k := p.series[id].hash & mask
+		for p.slots[k] != 0 {
+			k = (k + 1) & mask
+		}
+		p.slots[k] = int32(id) + 1
 	}
 }
 
@@ -118,7 +145,6 @@ func labelsSorted(labels []sample.Label) bool {
 // series order, marking exact duplicates and revised values.
 func (p *plan) group(samples []sample.Sample, lim limits) {
 	p.reset(len(samples))
-	mask := uint64(len(p.slots) - 1)
 	// Samples of one series share a label slice (internal/series builds
 	// them so) and samples of one datapoint usually come together, so the
 	// labels' sortedness is checked once per slice, and their limits once
@@ -155,6 +181,7 @@ func (p *plan) group(samples []sample.Sample, lim limits) {
 			h = sample.SeriesHash(s.Name, effective)
 		}
 		var id int32
+		mask := uint64(len(p.slots) - 1)
 		for k := h & mask; ; k = (k + 1) & mask {
 			slot := p.slots[k]
 			if slot == 0 {
@@ -173,6 +200,7 @@ func (p *plan) group(samples []sample.Sample, lim limits) {
 					sr.err = &LimitError{Reason: reason, Series: seriesString(s.Name, effective), Detail: detail}
 				}
 				p.series = append(p.series, sr)
+				p.grow()
 				break
 			}
 			if sr := &p.series[slot-1]; sr.hash == h && sr.name == s.Name && sameLabels(sr.labels, effective) {
