@@ -2,6 +2,7 @@ package remotewrite
 
 import (
 	"cmp"
+	"encoding/binary"
 	"math"
 	"slices"
 
@@ -454,12 +455,26 @@ func (p *plan) cut(ids []int32, maxSamples, maxBytes int) []request {
 	return reqs
 }
 
-// encode appends the WriteRequest of r to buf.
+// Tags of the WriteRequest fields encode writes, each one byte: field
+// number << 3 | wire type.
+const (
+	tagTimeSeries  = 1<<3 | byte(protowire.BytesType)   // WriteRequest.timeseries
+	tagLabel       = 1<<3 | byte(protowire.BytesType)   // TimeSeries.labels
+	tagSample      = 2<<3 | byte(protowire.BytesType)   // TimeSeries.samples
+	tagLabelName   = 1<<3 | byte(protowire.BytesType)   // Label.name
+	tagLabelValue  = 2<<3 | byte(protowire.BytesType)   // Label.value
+	tagSampleValue = 1<<3 | byte(protowire.Fixed64Type) // Sample.value
+	tagSampleTime  = 2<<3 | byte(protowire.VarintType)  // Sample.timestamp
+)
+
+// encode appends the WriteRequest of r to buf, growing it once to the
+// request's size, which cut computed.
 func (p *plan) encode(buf []byte, r *request) []byte {
+	buf = slices.Grow(buf, r.size)
 	for _, c := range r.chunks {
 		sr := &p.series[c.series]
-		buf = protowire.AppendTag(buf, 1, protowire.BytesType) // WriteRequest.timeseries
-		buf = protowire.AppendVarint(buf, uint64(c.size))
+		buf = append(buf, tagTimeSeries)
+		buf = appendVarint(buf, uint64(c.size))
 		// Labels sorted by name with __name__ merged in its place: a label
 		// such as "Env" or "__a" sorts before it.
 		named := false
@@ -478,11 +493,11 @@ func (p *plan) encode(buf []byte, r *request) []byte {
 				continue
 			}
 			s := p.pts[pos]
-			buf = protowire.AppendTag(buf, 2, protowire.BytesType) // TimeSeries.samples
-			buf = protowire.AppendVarint(buf, uint64(sampleMsgSize(s.t)))
-			buf = protowire.AppendTag(buf, 1, protowire.Fixed64Type) // Sample.value
-			buf = protowire.AppendFixed64(buf, math.Float64bits(s.v))
-			buf = protowire.AppendTag(buf, 2, protowire.VarintType) // Sample.timestamp
+			buf = append(buf, tagSample)
+			buf = appendVarint(buf, uint64(sampleMsgSize(s.t)))
+			buf = append(buf, tagSampleValue)
+			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(s.v))
+			buf = append(buf, tagSampleTime)
 			buf = protowire.AppendVarint(buf, uint64(s.t))
 		}
 	}
@@ -490,11 +505,21 @@ func (p *plan) encode(buf []byte, r *request) []byte {
 }
 
 func appendLabel(buf []byte, name, value string) []byte {
-	buf = protowire.AppendTag(buf, 1, protowire.BytesType) // TimeSeries.labels
-	buf = protowire.AppendVarint(buf, uint64(1+protowire.SizeBytes(len(name))+1+protowire.SizeBytes(len(value))))
-	buf = protowire.AppendTag(buf, 1, protowire.BytesType) // Label.name
-	buf = protowire.AppendString(buf, name)
-	buf = protowire.AppendTag(buf, 2, protowire.BytesType) // Label.value
-	buf = protowire.AppendString(buf, value)
-	return buf
+	buf = append(buf, tagLabel)
+	buf = appendVarint(buf, uint64(1+protowire.SizeBytes(len(name))+1+protowire.SizeBytes(len(value))))
+	buf = append(buf, tagLabelName)
+	buf = appendVarint(buf, uint64(len(name)))
+	buf = append(buf, name...)
+	buf = append(buf, tagLabelValue)
+	buf = appendVarint(buf, uint64(len(value)))
+	return append(buf, value...)
+}
+
+// appendVarint is protowire.AppendVarint, inlined for the one-byte lengths
+// most label fields have.
+func appendVarint(buf []byte, v uint64) []byte {
+	if v < 0x80 {
+		return append(buf, byte(v))
+	}
+	return protowire.AppendVarint(buf, v)
 }
