@@ -33,7 +33,13 @@ help: ## list the targets
 
 .PHONY: build
 build: ## build the cwstream CLI into bin/
-	$(GO) build -trimpath -o $(BIN)/cwstream ./cmd/cwstream
+	@# The first build compiles the AWS SDK, Prometheus and OpenTelemetry
+	@# packages: minutes on a cold machine, with no output of its own.
+	@if [ -x $(BIN)/cwstream ]; then echo "building $(BIN)/cwstream ($$($(GO) env GOVERSION))"; \
+	  else echo "building $(BIN)/cwstream ($$($(GO) env GOVERSION)); the first build compiles the AWS SDK, Prometheus and OpenTelemetry packages and can take a few minutes"; fi
+	@# -buildvcs=auto: stamp the commit for `cwstream version` where there is a checkout, even if GOFLAGS turns it off.
+	$(GO) build -trimpath -buildvcs=auto -o $(BIN)/cwstream ./cmd/cwstream
+	@echo "built $$($(BIN)/cwstream version)"
 
 .PHONY: lambda
 lambda: ## build the Lambda bootstraps (provided.al2023, arm64) into build/lambda/, and the ECS demo app
@@ -52,6 +58,7 @@ adotcheck: ## vet and build the collector that validates and runs the ADOT sidec
 
 .PHONY: run
 run: build ## the main job, locally: sample payloads through the real Lambda handler into a local Prometheus
+	@echo "starting Prometheus on $(PROM_URL), then replaying $(words $(RUN_PAYLOADS)) sample payloads into it"
 	scripts/prometheus.sh start
 	$(BIN)/cwstream replay --to $(PROM_URL)/api/v1/write \
 	  --query 'sum by (dimension_LoadBalancer) (aws_applicationelb_request_count_sum)' $(RUN_PAYLOADS)

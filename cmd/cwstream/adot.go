@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -84,17 +85,42 @@ func runADOTConfig(_ context.Context, args []string, stdout, stderr io.Writer) e
 	if !*asContainer {
 		text, err := adot.Config(o)
 		if err != nil {
-			return err
+			return adotFlagError(err)
 		}
 		_, err = io.WriteString(stdout, text)
 		return err
 	}
 	def, err := adot.ContainerDefinition(o, adot.LogOptions{Group: *logGroup, Region: o.Region})
 	if err != nil {
-		return err
+		return adotFlagError(err)
 	}
 	_, err = stdout.Write(def)
 	return err
+}
+
+// adotFlags are the flags that set each of adot.Options' fields, so that
+// an error names what the user typed, not a Go field.
+var adotFlags = map[string]string{
+	"RemoteWriteURL": "--remote-write-url", "Region": "--region", "ScrapeTargets": "--scrape", "ScrapeInterval": "--interval",
+	"MetricsPath": "--metrics-path", "Job": "--job", "ExternalLabels": "--label (or the --config file's external_labels)",
+	"MetricRelabelConfigs": "the --config file's relabel_configs", "LogOptions": "--log-group and --region",
+}
+
+// adotFlagError names the flag of an *adot.OptionError.
+func adotFlagError(err error) error {
+	var oe *adot.OptionError
+	if !errors.As(err, &oe) {
+		return err
+	}
+	field, index, _ := strings.Cut(oe.Option, "[")
+	name, ok := adotFlags[field]
+	if !ok {
+		return err
+	}
+	if index != "" {
+		name += " [" + index // which of the repeated values
+	}
+	return fmt.Errorf("%s: %s", name, oe.Reason)
 }
 
 // listFlag collects a repeated flag's values.

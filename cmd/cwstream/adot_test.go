@@ -63,9 +63,9 @@ func TestADOTConfigErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"adot-config", "--region", "eu-west-1"}, 1, "RemoteWriteURL: required"},
-		{[]string{"adot-config", "--remote-write-url", testAMP}, 1, "Region: required"},
-		{[]string{"adot-config", "--remote-write-url", testAMP, "--region", "eu-west-1", "--scrape", "nohost"}, 1, `ScrapeTargets[0]: "nohost" is not host:port`},
+		{[]string{"adot-config", "--region", "eu-west-1"}, 1, "--remote-write-url: required"},
+		{[]string{"adot-config", "--remote-write-url", testAMP}, 1, "--region: required"},
+		{[]string{"adot-config", "--remote-write-url", testAMP, "--region", "eu-west-1", "--scrape", "nohost"}, 1, `--scrape [0]: "nohost" is not host:port`},
 		{[]string{"adot-config", "--remote-write-url", testAMP, "--region", "eu-west-1", "--label", "novalue"}, 1, "want name=value"},
 		{[]string{"adot-config", "--remote-write-url", testAMP, "--region", "eu-west-1", "--container-definition"}, 1, "log group"},
 		{[]string{"adot-config", "--bogus"}, 2, "flag provided but not defined"},

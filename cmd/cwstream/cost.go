@@ -118,50 +118,51 @@ func (f *costFlags) assumptions(t cost.Traffic) cost.Assumptions {
 	return a
 }
 
-// measure feeds every record of the inputs to the meters, as dryrun reads
-// them. Records that cannot be read or decoded are reported on stderr and
-// counted; their good frames still count. The error returned second says
-// how many there were; the first is a failure to read an input at all.
+// measure feeds every record of the inputs to the meters, as dryrun and
+// replay read them. Records that cannot be read or decoded are reported on
+// stderr and counted; their good frames still count. Sources that cannot
+// be read are listed and left out. The first error returned says how many
+// there were of each; the second is an interruption.
 func measure(ctx context.Context, e *env, args []string, meters ...*cost.Meter) (failed error, err error) {
 	opener, err := newOpener(ctx, e, args)
 	if err != nil {
 		return nil, err
 	}
 	records, bad, raw := 0, 0, false
-	for _, arg := range args {
-		err := opener.Walk(ctx, arg, func(name string, b []byte) error {
-			return source.Each(name, b, func(rec source.Record) error {
-				records++
-				if rec.Err != nil {
-					bad++
-					fmt.Fprintf(e.stderr, "%v\n", rec.Err)
-					return nil
-				}
-				if rec.Form == source.Raw && len(rec.Data) > maxRecordBytes && !raw {
-					raw = true
-					fmt.Fprintf(e.stderr, "note: %s is larger than a Firehose record (1,000 KiB): an S3 object keeps no record boundaries, so it counts as one record and the 5 KB rounding of each record is underestimated\n", rec.Source)
-				}
-				var first error
-				for _, m := range meters {
-					if err := m.Add(rec.Data); err != nil && first == nil {
-						first = err
-					}
-				}
-				if first != nil {
-					bad++
-					fmt.Fprintf(e.stderr, "%s: %v\n", recordPlace(rec), first)
-				}
-				return nil
-			})
-		})
-		if err != nil {
-			return nil, err
+	tally, err := opener.Records(ctx, args, func(rec source.Record) error {
+		records++
+		if rec.Err != nil {
+			bad++
+			fmt.Fprintf(e.stderr, "%v\n", rec.Err)
+			return nil
 		}
+		if rec.Form == source.Raw && rec.Offset+len(rec.Data) > source.MaxRecordBytes && !raw {
+			raw = true
+			fmt.Fprintf(e.stderr, "note: %s is larger than a Firehose record (1,000 KiB): an S3 object keeps no record boundaries, so it counts as records of up to 1,000 KiB of whole frames or lines, and the 5 KB rounding of each record is underestimated\n", rec.Source)
+		}
+		var first error
+		for _, m := range meters {
+			if err := m.Add(rec.Data); err != nil && first == nil {
+				first = err
+			}
+		}
+		if first != nil {
+			bad++
+			fmt.Fprintf(e.stderr, "%v\n", rec.Locate(first))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	var undecoded error
 	if bad > 0 {
-		return fmt.Errorf("%d of %d records could not be decoded (see above; the estimate counts their good frames)", bad, records), nil
+		undecoded = fmt.Errorf("%d of %s could not be decoded (see above; the estimate counts their good frames)", bad, plural(records, "record"))
 	}
-	return nil, nil
+	if len(tally.Unreadable) > 0 {
+		fmt.Fprintf(e.stderr, "note: the estimate leaves out %d of %s, which could not be read:\n", len(tally.Unreadable), plural(tally.Sources, "source"))
+	}
+	return joinFailures(undecoded, listUnreadable(e, tally)), nil
 }
 
 // writeCostText writes the bill with what it was computed from.

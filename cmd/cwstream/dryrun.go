@@ -64,33 +64,29 @@ func runDryrun(ctx context.Context, e *env, args []string) error {
 		}
 		return nil
 	}
-	for _, arg := range fs.Args() {
-		err := opener.Walk(ctx, arg, func(name string, b []byte) error {
-			return source.Each(name, b, func(rec source.Record) error {
-				records++
-				if rec.Err != nil {
-					failed++
-					fmt.Fprintf(e.stderr, "%v\n", rec.Err)
-					return nil
-				}
-				var err error
-				samples, _, err = conv.Record(samples[:0], rec.Data)
-				if err != nil {
-					failed++
-					fmt.Fprintf(e.stderr, "%s: %v\n", recordPlace(rec), err)
-				}
-				for i := range samples {
-					newest = max(newest, samples[i].T)
-				}
-				// The good frames before a bad one are still shown: they
-				// are what the Lambda would have decoded too.
-				return emit(samples)
-			})
-		})
-		if err != nil {
-			out.Flush()
-			return err
+	tally, err := opener.Records(ctx, fs.Args(), func(rec source.Record) error {
+		records++
+		if rec.Err != nil {
+			failed++
+			fmt.Fprintf(e.stderr, "%v\n", rec.Err)
+			return nil
 		}
+		var err error
+		samples, _, err = conv.Record(samples[:0], rec.Data)
+		if err != nil {
+			failed++
+			fmt.Fprintf(e.stderr, "%v\n", rec.Locate(err))
+		}
+		for i := range samples {
+			newest = max(newest, samples[i].T)
+		}
+		// The good frames before a bad one are still shown: they are
+		// what the Lambda would have decoded too.
+		return emit(samples)
+	})
+	if err != nil {
+		out.Flush()
+		return err
 	}
 	if enricher != nil && newest > 0 {
 		// As one invocation of the Lambda: the info series of every
@@ -103,6 +99,9 @@ func runDryrun(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if *summary {
+		if len(tally.Unreadable) > 0 {
+			fmt.Fprintf(out, "sources: %d (%d unreadable)\n", tally.Sources, len(tally.Unreadable))
+		}
 		fmt.Fprintf(out, "records: %d (%d malformed)\n", records, failed)
 		if err := report.Write(out, conv.Stats(), *top); err != nil {
 			return err
@@ -111,19 +110,11 @@ func runDryrun(ctx context.Context, e *env, args []string) error {
 	if err := out.Flush(); err != nil {
 		return err
 	}
+	var undecoded error
 	if failed > 0 {
-		return fmt.Errorf("%d of %d records could not be decoded (see above)", failed, records)
+		undecoded = fmt.Errorf("%d of %s could not be decoded (see above)", failed, plural(records, "record"))
 	}
-	return nil
-}
-
-// recordPlace names a record for an error message: source, index and, when
-// known, the Firehose record ID.
-func recordPlace(rec source.Record) string {
-	if rec.ID != "" {
-		return fmt.Sprintf("%s: record %d (id %s)", rec.Source, rec.Index, rec.ID)
-	}
-	return fmt.Sprintf("%s: record %d", rec.Source, rec.Index)
+	return joinFailures(undecoded, listUnreadable(e, tally))
 }
 
 // loadConfig loads the file at path, or the defaults when path is empty.

@@ -95,12 +95,12 @@ func TestDryrunErrors(t *testing.T) {
 		wantStderr []string
 		wantLines  int // samples still printed
 	}{
-		{"truncated varint", []string{p("bad/truncated-varint.bin")}, 1, []string{"truncated-varint.bin: record 0: OpenTelemetry 0.7: frame 2 at offset 14706", "length prefix"}, -1},
-		{"length past end", []string{p("bad/length-past-end.bin")}, 1, []string{"frame 2 at offset 11342", "runs past the end"}, -1},
-		{"bad protobuf", []string{p("bad/bad-protobuf.bin")}, 1, []string{"frame 1 at offset 6492"}, -1},
+		{"truncated varint", []string{p("bad/truncated-varint.bin")}, 1, []string{"truncated-varint.bin: at byte 14706: frame: length prefix: unexpected EOF"}, -1},
+		{"length past end", []string{p("bad/length-past-end.bin")}, 1, []string{"length-past-end.bin: at byte 11342: frame length 6048 runs past the end"}, -1},
+		{"bad protobuf", []string{p("bad/bad-protobuf.bin")}, 1, []string{"bad-protobuf.bin: at byte 6493: in the frame at byte 6492: "}, -1},
 		{"mixed event keeps the good records", []string{p("bad/mixed-event.json")}, 1,
 			[]string{"record 1", "base64", "record 2 (id ", "runs past the end", "2 of 6 records"}, -1},
-		{"not a metric stream", []string{testutil.Testdata(t, "config", "relabel.yaml")}, 1, []string{"relabel.yaml: record 0", "not a metric-stream record", "found text starting with"}, 0},
+		{"not a metric stream", []string{testutil.Testdata(t, "config", "relabel.yaml")}, 1, []string{"relabel.yaml: at byte 0: not a metric-stream record", "found text starting with"}, 0},
 		{"missing file", []string{p("nope.bin")}, 1, []string{"nope.bin"}, 0},
 		{"no args", nil, 2, []string{"usage: cwstream dryrun"}, 0},
 		{"bad flag", []string{"--frobnicate"}, 2, []string{"frobnicate"}, 0},
@@ -135,7 +135,11 @@ func TestUsage(t *testing.T) {
 	if code, _, errs := runCLI(t, "", "frob"); code != 2 || !strings.Contains(errs, `unknown command "frob"`) {
 		t.Errorf("unknown: exit %d, stderr %q", code, errs)
 	}
-	if code, out, _ := runCLI(t, "", "version"); code != 0 || !strings.HasPrefix(out, "cwstream ") {
+	code, out, _ := runCLI(t, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "cwstream ") || !strings.Contains(out, "built with go") {
 		t.Errorf("version: exit %d, %q", code, out)
+	}
+	if code, flag, _ := runCLI(t, "", "--version"); code != 0 || flag != out {
+		t.Errorf("--version: exit %d, %q; want %q", code, flag, out)
 	}
 }

@@ -45,11 +45,14 @@ func commands() []command {
 		{"rules", "write the Prometheus rule file (--out FILE) or the alert manager definition", plain(runRules)},
 		{"adot-config", "print the ADOT collector sidecar configuration or ECS container definition", plain(runADOTConfig)},
 		{"grafana", "provision dashboards and the AMP data source into Amazon Managed Grafana (sync|remove)", plain(runGrafana)},
-		{"version", "print the version", func(_ context.Context, e *env, _ []string) error {
-			_, err := fmt.Fprintln(e.stdout, "cwstream", version.String())
-			return err
-		}},
+		{"version", "print the version, commit and toolchain this binary was built from (also --version)", runVersion},
 	}
+}
+
+// runVersion prints what the binary knows of its build.
+func runVersion(_ context.Context, e *env, _ []string) error {
+	_, err := fmt.Fprintln(e.stdout, "cwstream", version.Get().Long())
+	return err
 }
 
 // plain adapts a command that needs only its output writers.
@@ -105,6 +108,9 @@ func run(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "  %-10s %s\n", c.name, c.usage)
 		}
 		fmt.Fprintln(e.stderr, "\nRun 'cwstream COMMAND -h' for a command's flags.")
+	}
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args[0] = "version"
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage()

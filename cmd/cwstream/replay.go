@@ -14,23 +14,20 @@ import (
 
 	"github.com/cwstream/cwstream/internal/cause"
 	"github.com/cwstream/cwstream/internal/config"
-	"github.com/cwstream/cwstream/internal/decode"
 	"github.com/cwstream/cwstream/internal/firehose"
 	"github.com/cwstream/cwstream/internal/promquery"
 	"github.com/cwstream/cwstream/internal/remotewrite"
 	"github.com/cwstream/cwstream/internal/source"
 	"github.com/cwstream/cwstream/internal/tags"
 	"github.com/cwstream/cwstream/internal/telemetry"
-	"github.com/cwstream/cwstream/internal/wire"
 )
 
-// Replay hands the core batches of records as Firehose would (at most as
-// many records as one event holds, about as many bytes as Lambda takes),
-// and cuts raw objects into records no larger than a Firehose record.
+// Replay hands the core batches of records as Firehose would: at most as
+// many records as one event holds, about as many bytes as Lambda takes.
+// Package source has already cut raw objects into Firehose-sized records.
 const (
 	maxBatchBytes   = 4_500_000 // 6 MB of event JSON is about 4.5 MB of record data
 	maxBatchRecords = 500
-	maxRecordBytes  = 1000 << 10 // the largest record Firehose accepts (1,000 KiB)
 )
 
 // replayFlags are replay's command line.
@@ -86,6 +83,9 @@ func (f *replayFlags) clients(ctx context.Context, e *env) (*remotewrite.Client,
 		rw.SigV4 = false
 	}
 	rw = rw.WithDefaults()
+	if err := rw.Validate(); err != nil {
+		return nil, nil, renameFields(err, replayFlagNames)
+	}
 	query := &http.Client{Timeout: promquery.DefaultTimeout}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	opts := []remotewrite.Option{remotewrite.WithLogger(log)}
@@ -105,6 +105,25 @@ func (f *replayFlags) clients(ctx context.Context, e *env) (*remotewrite.Client,
 	}
 	client, err := remotewrite.New(rw, opts...)
 	return client, query, err
+}
+
+// replayFlagNames are the flags behind the remote-write settings a user
+// can get wrong.
+var replayFlagNames = map[string]string{"URL": "--to", "Concurrency": "--concurrency", "MaxAttempts": "--max-attempts", "Region": "--region"}
+
+// renameFields puts the flag (or variable) a user sets in place of the
+// remotewrite.Config field an error of its Validate names.
+func renameFields(err error, names map[string]string) error {
+	msg, ok := strings.CutPrefix(err.Error(), "remotewrite config: ")
+	if !ok {
+		return err
+	}
+	field, rest, _ := strings.Cut(msg, " ")
+	if name, ok := names[field]; ok {
+		rest = strings.ReplaceAll(rest, " (start from Config.WithDefaults)", "")
+		return fmt.Errorf("%s %s", name, strings.ReplaceAll(rest, "set "+field, "set "+name))
+	}
+	return err
 }
 
 func runReplay(ctx context.Context, e *env, args []string) error {
@@ -133,22 +152,24 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	}
 	r := newReplayer(e, cfg, client, f.timeout, enricher)
 	start := time.Now()
-	for _, arg := range f.sources {
-		if err := opener.Walk(ctx, arg, func(name string, b []byte) error { return r.source(ctx, name, b) }); err != nil {
-			return err
-		}
-		r.flush(ctx)
-	}
+	tally, err := opener.Records(ctx, f.sources, func(rec source.Record) error {
+		r.record(ctx, rec)
+		return nil
+	})
+	r.flush(ctx)
 	if r.bar != nil {
 		_ = r.bar.Finish()
 	}
-	fmt.Fprintf(e.stdout, "replayed %d sources: %s in %v\n", r.sources, r.total.String(), time.Since(start).Round(time.Millisecond))
+	if err != nil {
+		return err // interrupted
+	}
+	fmt.Fprintf(e.stdout, "replayed %s: %s in %v\n", sourcesText(tally), replayText(&r.total), time.Since(start).Round(time.Millisecond))
 	if f.query != "" && r.total.NewestSample > 0 {
 		if err := printQuery(ctx, e, queryClient, f.to, f.query, time.UnixMilli(r.total.NewestSample)); err != nil {
 			return err
 		}
 	}
-	return r.failed()
+	return joinFailures(r.failed(), listUnreadable(e, tally))
 }
 
 // printQuery evaluates expr at at against the Prometheus (or AMP workspace)
@@ -171,10 +192,10 @@ type replayer struct {
 	timeout time.Duration
 	bar     *progressbar.ProgressBar
 
-	data    []byte // the batch's record data, back to back
-	ends    []int  // end of each record's data in data
-	recs    []firehose.Record
-	sources int
+	data []byte // the batch's record data, back to back
+	ends []int  // end of each record's data in data
+	recs []firehose.Record
+	from []source.Record // where each record of the batch comes from
 
 	total     telemetry.Invocation
 	failures  []string
@@ -194,53 +215,37 @@ func newReplayer(e *env, cfg *config.Config, w firehose.Writer, timeout time.Dur
 	return r
 }
 
-// source adds the records of one input object.
-func (r *replayer) source(ctx context.Context, name string, b []byte) error {
-	r.sources++
-	return source.Each(name, b, func(rec source.Record) error {
-		if rec.Err != nil {
-			r.total.RecordsIn++
-			r.total.FailRecord(cause.Malformed.String())
-			r.failures = append(r.failures, rec.Err.Error())
-			return nil
-		}
-		place := fmt.Sprintf("%s: record %d", rec.Source, rec.Index)
-		if rec.ID != "" {
-			place += " (id " + rec.ID + ")"
-		}
-		if rec.Form != source.Raw {
-			return r.addRecord(ctx, place, rec.Data)
-		}
-		// A raw object holds many records' frames or lines: cut it into
-		// Firehose-sized records of whole ones, a bad one on its own.
-		units := "frames"
-		if f, err := decode.Detect(rec.Data); err == nil && f == wire.JSON {
-			units = "lines"
-		}
-		return decode.Split(rec.Data, maxRecordBytes, func(chunk []byte, off int) error {
-			return r.addRecord(ctx, fmt.Sprintf("%s: %s at byte %d", rec.Source, units, off), chunk)
-		})
-	})
+// record adds one record of a source; one that could not be extracted is
+// noted as failed at once.
+func (r *replayer) record(ctx context.Context, rec source.Record) {
+	if rec.Err != nil {
+		r.total.RecordsIn++
+		r.total.FailRecord(cause.Malformed.String())
+		r.failures = append(r.failures, rec.Err.Error())
+		return
+	}
+	r.addRecord(ctx, rec)
 }
 
 // addRecord copies one record into the batch, processing the batch first
 // when the record would make it too large. It never fails: the records it
 // cannot write are noted.
-func (r *replayer) addRecord(ctx context.Context, place string, data []byte) error {
-	if len(r.recs) > 0 && (len(r.data)+len(data) > maxBatchBytes || len(r.recs) >= maxBatchRecords) {
+func (r *replayer) addRecord(ctx context.Context, rec source.Record) {
+	if len(r.recs) > 0 && (len(r.data)+len(rec.Data) > maxBatchBytes || len(r.recs) >= maxBatchRecords) {
 		r.flush(ctx)
 	}
-	r.data = append(r.data, data...)
+	r.data = append(r.data, rec.Data...)
 	r.ends = append(r.ends, len(r.data))
-	r.recs = append(r.recs, firehose.Record{ID: place})
+	r.recs = append(r.recs, firehose.Record{ID: rec.ID})
 	if r.bar != nil {
-		_ = r.bar.Add(len(data))
+		_ = r.bar.Add(len(rec.Data))
 	}
-	return nil
+	rec.Data = nil // valid only during Each's callback; flush points it at the copy
+	r.from = append(r.from, rec)
 }
 
 // flush hands the batch to the core, with --timeout as its deadline, and
-// notes every record it could not write.
+// notes every record it could not write, where it is in its source.
 func (r *replayer) flush(ctx context.Context) {
 	if len(r.recs) == 0 {
 		return
@@ -248,6 +253,7 @@ func (r *replayer) flush(ctx context.Context) {
 	start := 0
 	for i := range r.recs {
 		r.recs[i].Data = r.data[start:r.ends[i]:r.ends[i]]
+		r.from[i].Data = r.recs[i].Data
 		start = r.ends[i]
 	}
 	bctx, cancel := context.WithTimeout(ctx, r.timeout)
@@ -257,14 +263,15 @@ func (r *replayer) flush(ctx context.Context) {
 		if o.Cause == cause.None {
 			continue
 		}
-		line := fmt.Sprintf("%s: %s: %v", r.recs[i].ID, o.Cause, o.Err)
+		line := r.from[i].Locate(fmt.Errorf("%s: %w", o.Cause, o.Err)).Error()
 		if !o.Cause.Replayable() {
 			r.conflicts++
 			line += " (the store already holds a value for that series and time, or newer samples: replaying this record again cannot write it)"
 		}
 		r.failures = append(r.failures, line)
 	}
-	r.data, r.ends, r.recs = r.data[:0], r.ends[:0], r.recs[:0]
+	clear(r.from) // drop the references to the batch's data
+	r.data, r.ends, r.recs, r.from = r.data[:0], r.ends[:0], r.recs[:0], r.from[:0]
 }
 
 // add sums one batch's counts into the replay's.

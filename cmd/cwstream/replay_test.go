@@ -64,7 +64,7 @@ func TestReplayIntoPrometheus(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "6 records (4 ok, 2 failed)") {
 		t.Fatalf("exit %d, stdout %s", code, out)
 	}
-	for _, want := range []string{"FAILED", "mixed-event.json: record 1 at byte", "record 2 (id ", "malformed: frame 0 at offset 0", "2 of 6 records could not be written"} {
+	for _, want := range []string{"FAILED", "mixed-event.json: record 1 (id ", "at line 14, byte 1065: ", "record 2 (id ", "at line 16, byte 1093: malformed: its data, byte 0: frame length 1567", "2 of 6 records could not be written"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
@@ -76,7 +76,7 @@ func TestReplayIntoPrometheus(t *testing.T) {
 func TestReplayUnreachable(t *testing.T) {
 	code, out, errs := runCLI(t, "", "replay", "--to", "http://127.0.0.1:1/api/v1/write", "--concurrency", "1", "--max-attempts", "2",
 		testutil.Testdata(t, "payloads", "single.bin"))
-	if code != 1 || !strings.Contains(out, "1 failed") || !strings.Contains(errs, "frames at byte 0: retries_exhausted") {
+	if code != 1 || !strings.Contains(out, "1 failed") || !strings.Contains(errs, "single.bin: at byte 0: retries_exhausted") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
 	}
 }
@@ -157,7 +157,7 @@ func TestReplayConflict(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "1 failed") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
 	}
-	for _, want := range []string{"frames at byte 0: conflict:", "out of order sample", "replaying this record again cannot write it", "replaying them again cannot help"} {
+	for _, want := range []string{"single.bin: at byte 0: conflict:", "out of order sample", "replaying this record again cannot write it", "replaying them again cannot help"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
@@ -178,7 +178,7 @@ func TestReplayTimeout(t *testing.T) {
 	defer srv.Close()
 	code, out, errs := runCLI(t, "", "replay", "--to", srv.URL+"/api/v1/write", "--concurrency", "1", "--timeout", "5s",
 		testutil.Testdata(t, "payloads", "single.bin"))
-	if code != 1 || !strings.Contains(out, "1 failed") || !strings.Contains(errs, "frames at byte 0: deadline:") || !strings.Contains(errs, "would pass the deadline") {
+	if code != 1 || !strings.Contains(out, "1 failed") || !strings.Contains(errs, "single.bin: at byte 0: deadline:") || !strings.Contains(errs, "would pass the deadline") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
 	}
 	if n := calls.Load(); n != 1 {

@@ -64,7 +64,7 @@ func TestReplayTagsMoto(t *testing.T) {
 	// orders-db-1, orders-db-2, orders-aurora-instance-1 are the payments
 	// team's, analytics-mysql the data team's (as SeedMoto tags them); the
 	// payload is eu-west-1 only: one lookup.
-	for _, want := range []string{"0 failed", "5 info series written (0 failed), 1 tag lookups (0 failed)",
+	for _, want := range []string{"0 failed", "5 info series written (0 failed), 1 tag lookup (0 failed)",
 		`{dimension_DBInstanceIdentifier="orders-db-1", tag_Team="payments"}`, `{dimension_DBInstanceIdentifier="orders-aurora-instance-1", tag_Team="payments"}`,
 		`{dimension_DBInstanceIdentifier="analytics-mysql", tag_Team="data"}`} {
 		if !strings.Contains(out, want) {

@@ -73,6 +73,9 @@ func Parse(b []byte) (*Config, error) {
 		// Statistics given in the file replace the default list rather
 		// than being merged into it.
 		c.Statistics = nil
+		if err := checkRules(b); err != nil {
+			return nil, err
+		}
 		if err := yaml.UnmarshalStrict(b, c); err != nil {
 			return nil, cleanYAMLError(err)
 		}
@@ -86,13 +89,15 @@ func Parse(b []byte) (*Config, error) {
 	return c, nil
 }
 
-// cleanYAMLError drops the "yaml: unmarshal errors:" preamble so messages
-// read as "line 3: field foo not found in type config.Config".
+// cleanYAMLError drops the "yaml: unmarshal errors:" preamble and puts the
+// keys allowed, not Go type names, in messages: "line 3: field foo not
+// found in the configuration (known keys: ...)".
 func cleanYAMLError(err error) error {
 	msg := strings.TrimSpace(strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:"))
 	msg = strings.ReplaceAll(msg, "type config.Config", "the configuration (known keys: external_labels, statistics, percentiles, relabel_configs, tags)")
 	msg = strings.ReplaceAll(msg, "type tags.plain", "tags (known keys: enabled, resource_types, refresh, include_keys, exclude_keys)")
-	return errors.New(msg)
+	msg = strings.ReplaceAll(msg, "type relabel.plain", "a relabel rule (known keys: "+strings.Join(ruleKeys, ", ")+")")
+	return errors.New(readableYAML(msg))
 }
 
 var percentileRE = regexp.MustCompile(`^p[0-9]+(_[0-9]+)?$`)

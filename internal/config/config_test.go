@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,17 @@ relabel_configs:
 			}
 		}},
 		{name: "unknown key", yaml: "external_label: {env: x}", wantErr: "field external_label not found"},
-		{name: "unknown key inside relabel rule", yaml: "relabel_configs: [{action: drop, regx: x}]", wantErr: "field regx not found"},
+		{name: "unknown key inside relabel rule", yaml: "relabel_configs: [{action: drop, regx: x}]",
+			wantErr: `relabel_configs[0] (line 1): unknown key "regx"; a relabel rule's keys are source_labels, separator, regex, modulus, target_label, replacement, action`},
+		{name: "bad regex names the rule, key and line", yaml: "relabel_configs:\n  - action: keep\n    source_labels: [a]\n  - action: drop\n    source_labels: [a]\n    regex: 'a(b'\n",
+			wantErr: "relabel_configs[1].regex (line 6): error parsing regexp: missing closing ): `a(b`"},
+		{name: "bad action names the rule, key and line", yaml: "relabel_configs:\n  - source_labels: [a]\n    action: explode\n",
+			wantErr: `relabel_configs[0].action (line 3): unknown relabel action "explode"`},
+		{name: "invalid rule names its line", yaml: "statistics: [sum]\nrelabel_configs:\n  - {action: replace, source_labels: [a]}\n",
+			wantErr: "relabel_configs[0] (line 3): relabel configuration for replace action requires 'target_label' value"},
+		{name: "wrong type in a rule names the key", yaml: "relabel_configs:\n  - action: hashmod\n    modulus: lots\n",
+			wantErr: "relabel_configs[0].modulus (line 3): cannot unmarshal a string `lots` into a whole number"},
+		{name: "wrong type names no Go type", yaml: "statistics: sum", wantErr: "line 1: cannot unmarshal a string `sum` into a list of strings"},
 		{name: "unknown statistic", yaml: "statistics: [sum, p99]", wantErr: `statistics[1]: unknown statistic "p99"`},
 		{name: "duplicate statistic", yaml: "statistics: [sum, sum]", wantErr: `statistics[1]: "sum" is listed twice`},
 		{name: "empty statistics", yaml: "statistics: []", wantErr: "statistics: empty"},
@@ -91,6 +102,10 @@ relabel_configs:
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Parse error = %v, want one containing %q", err, tt.wantErr)
 				}
+				// Messages are for people who write YAML, not Go.
+				if m := goTypeName.FindString(err.Error()); m != "" {
+					t.Errorf("Parse error %q names the Go type %s", err, m)
+				}
 				return
 			}
 			if err != nil {
@@ -100,6 +115,8 @@ relabel_configs:
 		})
 	}
 }
+
+var goTypeName = regexp.MustCompile(`\b(config|relabel|tags|model)\.([A-Z]\w*|plain)\b|\[\][a-z*]|map\[|!![a-z]+`)
 
 func TestLoad(t *testing.T) {
 	dir := t.TempDir()

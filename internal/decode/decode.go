@@ -97,11 +97,14 @@ func found(data []byte) (what string, binary bool) {
 
 // printable reports whether the first bytes of b are valid UTF-8 text.
 func printable(b []byte) bool {
+	cut := len(b) > 64
 	b = b[:min(len(b), 64)]
 	for len(b) > 0 {
 		r, n := utf8.DecodeRune(b)
 		if r == utf8.RuneError && n == 1 {
-			return len(b) < utf8.UTFMax // a rune cut by the limit
+			// A rune cut by the limit is still text; one cut by the end of
+			// the data (a lone 0xfc: a length prefix cut short) is not.
+			return cut && len(b) < utf8.UTFMax
 		}
 		if r < 0x20 && r != '\n' && r != '\r' && r != '\t' {
 			return false

@@ -127,7 +127,7 @@ func FromEnv(getenv func(string) string, stat func(string) (os.FileInfo, error))
 	if rw.URL != "" {
 		rw = rw.WithDefaults()
 		if err := rw.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("remote write settings: %w", err))
+			errs = append(errs, byVariable(err))
 		}
 	}
 	s.RemoteWrite = rw
@@ -145,4 +145,28 @@ func FromEnv(getenv func(string) string, stat func(string) (os.FileInfo, error))
 		}
 	}
 	return s, errors.Join(errs...)
+}
+
+// fieldVariables are the variables behind remotewrite.Config's fields.
+var fieldVariables = map[string]string{
+	"URL": EnvRemoteWriteURL, "Region": EnvRegion, "MaxSamplesPerRequest": EnvMaxSamplesPerRequest,
+	"MaxBytesPerRequest": EnvMaxBytesPerRequest, "Concurrency": EnvConcurrency, "RequestTimeout": EnvRequestTimeout,
+	"MaxAttempts": EnvMaxAttempts, "MaxLabelsPerSeries": EnvMaxLabelsPerSeries, "MaxLabelNameLength": EnvMaxLabelNameLength,
+	"MaxLabelValueLength": EnvMaxLabelValueLength,
+}
+
+// byVariable names the environment variable, not the Go field, in an
+// error of remotewrite.Config.Validate ("remotewrite config: URL ...").
+func byVariable(err error) error {
+	msg, ok := strings.CutPrefix(err.Error(), "remotewrite config: ")
+	if !ok {
+		return fmt.Errorf("remote write settings: %w", err)
+	}
+	field, rest, _ := strings.Cut(msg, " ")
+	name, ok := fieldVariables[field]
+	if !ok {
+		return fmt.Errorf("remote write settings: %w", err)
+	}
+	rest = strings.ReplaceAll(rest, " (start from Config.WithDefaults)", "")
+	return fmt.Errorf("%s %s", name, strings.ReplaceAll(rest, "set "+field, "set "+name))
 }

@@ -115,7 +115,7 @@ func TestFromEnv(t *testing.T) {
 		{
 			name:    "SigV4 forced on for a host without a region",
 			env:     map[string]string{"CWSTREAM_REMOTE_WRITE_URL": "https://prom.example.com/api/v1/write", "CWSTREAM_SIGV4": "true"},
-			wantErr: []string{"remote write settings", "Region"},
+			wantErr: []string{"CWSTREAM_REGION is empty and SigV4 is on; the URL host \"prom.example.com\" is not aps-workspaces.<region>.amazonaws.com, so set CWSTREAM_REGION"},
 		},
 		{
 			name: "SigV4 forced on with a region",
@@ -174,7 +174,7 @@ func TestFromEnv(t *testing.T) {
 			},
 		},
 		{name: "missing URL", env: map[string]string{}, wantErr: []string{"CWSTREAM_REMOTE_WRITE_URL is not set"}},
-		{name: "URL not http", env: map[string]string{"CWSTREAM_REMOTE_WRITE_URL": "ftp://127.0.0.1/x"}, wantErr: []string{"remote write settings", "scheme"}},
+		{name: "URL not http", env: map[string]string{"CWSTREAM_REMOTE_WRITE_URL": "ftp://127.0.0.1/x"}, wantErr: []string{`CWSTREAM_REMOTE_WRITE_URL "ftp://127.0.0.1/x": scheme must be http or https`}},
 		{name: "bad SIGV4", env: map[string]string{"CWSTREAM_REMOTE_WRITE_URL": loopbackURL, "CWSTREAM_SIGV4": "maybe"}, wantErr: []string{`CWSTREAM_SIGV4="maybe"`}},
 		{name: "zero concurrency", env: map[string]string{"CWSTREAM_REMOTE_WRITE_URL": loopbackURL, "CWSTREAM_CONCURRENCY": "0"}, wantErr: []string{`CWSTREAM_CONCURRENCY="0"`}},
 		{name: "negative timeout", env: map[string]string{"CWSTREAM_REMOTE_WRITE_URL": loopbackURL, "CWSTREAM_REQUEST_TIMEOUT": "-1s"}, wantErr: []string{`CWSTREAM_REQUEST_TIMEOUT="-1s"`}},

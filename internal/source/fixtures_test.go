@@ -5,10 +5,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cwstream/cwstream/internal/cw"
+	"github.com/cwstream/cwstream/internal/decode"
 	"github.com/cwstream/cwstream/internal/testutil"
 )
 
@@ -42,10 +45,13 @@ func TestFixtures(t *testing.T) {
 		{file: "event.json.gz", form: FirehoseEvent, records: 9},
 		{file: "processing-failed.jsonl", form: ProcessingFailed, records: 4},
 		{file: "bad/mixed-event.json", form: FirehoseEvent, records: 6, bad: []int{1}},
-		// Frame-level faults are the frame decoder's to report, with offsets.
-		{file: "bad/truncated-varint.bin", form: Raw, records: 1},
-		{file: "bad/length-past-end.bin", form: Raw, records: 1},
-		{file: "bad/bad-protobuf.bin", form: Raw, records: 1},
+		// Frame-level faults are the frame decoder's to report, with
+		// offsets; the cut puts the bad frame or line in a record of its
+		// own (TestEachCutsAroundTheBadOne).
+		{file: "bad/truncated-varint.bin", form: Raw, records: 2},
+		{file: "bad/length-past-end.bin", form: Raw, records: 2},
+		{file: "bad/bad-protobuf.bin", form: Raw, records: 3},
+		{file: "bad/missing-timestamp.jsonl", form: Raw, records: 3},
 		{file: "json-format.jsonl", form: Raw, records: 1},
 	}
 	for _, tc := range tests {
@@ -107,6 +113,78 @@ func TestFixturesAgree(t *testing.T) {
 		}
 		if failed[i].ErrorCode == "" || failed[i].ErrorMessage == "" {
 			t.Errorf("processing-failed line %d: errorCode %q errorMessage %q", i, failed[i].ErrorCode, failed[i].ErrorMessage)
+		}
+	}
+}
+
+// A raw object with a bad frame or line in the middle is cut so that the
+// bad one is a record of its own, starting where the fixture's README says
+// it is bad, and the records after it decode; Locate names the byte (and
+// line) in the file, not in the record.
+func TestEachCutsAroundTheBadOne(t *testing.T) {
+	tests := []struct {
+		file  string
+		badAt int    // offset of the record holding the bad frame or line
+		where string // what Locate says
+	}{
+		{"bad/bad-protobuf.bin", 6492, "bad/bad-protobuf.bin: at byte 6493: in the frame at byte 6492: field 1: unexpected EOF"},
+		{"bad/length-past-end.bin", 11342, "bad/length-past-end.bin: at byte 11342: frame length 6048 runs past the end"},
+		{"bad/truncated-varint.bin", 14706, "bad/truncated-varint.bin: at byte 14706: frame: length prefix: unexpected EOF"},
+		{"bad/missing-timestamp.jsonl", 613, "bad/missing-timestamp.jsonl: at line 3, byte 613: JSON: no timestamp"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			var d decode.Decoder
+			bad := 0
+			err := Each(tc.file, fixture(t, tc.file), func(r Record) error {
+				err := d.Decode(r.Data, func(*cw.Update) error { return nil })
+				if r.Offset != tc.badAt {
+					if err != nil {
+						t.Errorf("record at byte %d: %v; only the one at %d may fail", r.Offset, err, tc.badAt)
+					}
+					return nil
+				}
+				bad++
+				if err == nil {
+					t.Fatalf("the record at byte %d decodes", r.Offset)
+				}
+				if got := r.Locate(err).Error(); !strings.HasPrefix(got, tc.where) {
+					t.Errorf("Locate = %q, want it to start %q", got, tc.where)
+				}
+				return nil
+			})
+			if err != nil || bad != 1 {
+				t.Fatalf("Each: %v; %d records at byte %d, want 1", err, bad, tc.badAt)
+			}
+		})
+	}
+}
+
+// A record of an event is located where it stands in the event, with the
+// offset inside its decoded data.
+func TestLocateEventRecord(t *testing.T) {
+	const file = "bad/mixed-event.json"
+	var d decode.Decoder
+	var got []string
+	err := Each(file, fixture(t, file), func(r Record) error {
+		if r.Err != nil {
+			got = append(got, r.Err.Error())
+			return nil
+		}
+		if err := d.Decode(r.Data, func(*cw.Update) error { return nil }); err != nil {
+			got = append(got, r.Locate(err).Error())
+		}
+		return nil
+	})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("Each: %v; failures %q, want 2", err, got)
+	}
+	for i, want := range []*regexp.Regexp{
+		regexp.MustCompile(`^bad/mixed-event\.json: record 1 \(id \d+\) at line 14, byte 1065: data: .*base64`),
+		regexp.MustCompile(`^bad/mixed-event\.json: record 2 \(id \d+\) at line 16, byte 1093: its data, byte 0: frame length 1567 runs past the end`),
+	} {
+		if !want.MatchString(got[i]) {
+			t.Errorf("failure %d: %q, want %s", i, got[i], want)
 		}
 	}
 }

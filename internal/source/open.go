@@ -44,9 +44,16 @@ var ErrNoObjects = errors.New("no objects")
 // arg is "-" for standard input, "s3://bucket/prefix" for every object
 // under the prefix in key order (gzip objects included), or a file path
 // (a directory: every regular file in it, in lexical order). The bytes
-// are only valid during fn. An error of fn stops the walk and is returned
-// as it is.
-func (o *Opener) Walk(ctx context.Context, arg string, fn func(name string, b []byte) error) error {
+// are only valid during fn.
+//
+// An input that cannot be read (a file that cannot be opened, an object
+// whose GET fails, one past the size limit) is passed to fn with its error,
+// which names it, and the walk goes on: one bad object must not keep the
+// rest of a prefix from being read. Walk itself fails only when arg names
+// nothing to read (no such file, an empty directory, a prefix that lists
+// no objects or cannot be listed), when ctx ends, or when fn fails; fn's
+// error is returned as it is.
+func (o *Opener) Walk(ctx context.Context, arg string, fn func(name string, b []byte, err error) error) error {
 	switch {
 	case arg == "-":
 		r := o.Stdin
@@ -54,10 +61,7 @@ func (o *Opener) Walk(ctx context.Context, arg string, fn func(name string, b []
 			r = os.Stdin
 		}
 		b, err := o.readAll("-", r)
-		if err != nil {
-			return err
-		}
-		return fn("-", b)
+		return fn("-", b, err)
 	case strings.HasPrefix(arg, "s3://"):
 		return o.walkS3(ctx, arg, fn)
 	default:
@@ -85,7 +89,7 @@ func (o *Opener) readAll(name string, r io.Reader) ([]byte, error) {
 	return b, nil
 }
 
-func (o *Opener) walkPath(ctx context.Context, arg string, fn func(string, []byte) error) error {
+func (o *Opener) walkPath(ctx context.Context, arg string, fn func(string, []byte, error) error) error {
 	info, err := os.Stat(arg)
 	if err != nil {
 		return err // *fs.PathError names the path
@@ -114,10 +118,7 @@ func (o *Opener) walkPath(ctx context.Context, arg string, fn func(string, []byt
 			return err
 		}
 		b, err := o.readFile(path)
-		if err != nil {
-			return err
-		}
-		if err := fn(path, b); err != nil {
+		if err := fn(path, b, err); err != nil {
 			return err
 		}
 	}
@@ -133,7 +134,7 @@ func (o *Opener) readFile(path string) ([]byte, error) {
 	return o.readAll(path, f)
 }
 
-func (o *Opener) walkS3(ctx context.Context, arg string, fn func(string, []byte) error) error {
+func (o *Opener) walkS3(ctx context.Context, arg string, fn func(string, []byte, error) error) error {
 	bucket, prefix, _ := strings.Cut(strings.TrimPrefix(arg, "s3://"), "/")
 	if bucket == "" {
 		return fmt.Errorf("%s: no bucket in the S3 URL (want s3://bucket/prefix)", arg)
@@ -167,12 +168,12 @@ func (o *Opener) walkS3(ctx context.Context, arg string, fn func(string, []byte)
 	// S3-compatible store.
 	slices.Sort(keys)
 	for _, key := range keys {
-		name := "s3://" + bucket + "/" + key
-		b, err := o.getObject(ctx, bucket, key, name)
-		if err != nil {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := fn(name, b); err != nil {
+		name := "s3://" + bucket + "/" + key
+		b, err := o.getObject(ctx, bucket, key, name)
+		if err := fn(name, b, err); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -50,6 +51,10 @@ type Record struct {
 	Data []byte
 	// Offset is the byte offset of the record in the decompressed source.
 	Offset int
+	// Line is the 1-based line of the source the record starts on when the
+	// source is text (JSON lines, an event, processing-failed lines); 0 for
+	// binary frames.
+	Line int
 	// Err is set when the record could not be extracted (bad base64, bad
 	// JSON line); Data is then empty. It is an *Error.
 	Err error
@@ -68,23 +73,46 @@ var (
 	ErrBadBase64   = errors.New("rawData is not valid base64")
 )
 
+// MaxRecordBytes is the largest record Firehose accepts (1,000 KiB, "The
+// maximum size of a record sent to Amazon Data Firehose, before
+// base64-encoding, is 1,000 KiB":
+// https://docs.aws.amazon.com/firehose/latest/dev/limits.html). A raw
+// object is cut into records no larger than this where it can be.
+const MaxRecordBytes = 1000 << 10
+
 // MaxInflatedBytes caps what gzip input may expand to, so that a small
 // malicious object cannot exhaust memory.
 const MaxInflatedBytes = 1 << 30
 
-// Error locates a failure in a source.
+// Error locates a failure in a source: the source, the record when it is
+// one of an event or of processing-failed lines, the 1-based line when the
+// source is text, and the byte offset in the decompressed source.
 type Error struct {
 	Source string
-	Index  int // record index, -1 when the failure is not a record's
-	Offset int // byte offset in the decompressed source
+	Index  int    // record index in an event or processing-failed lines; -1 otherwise
+	ID     string // the record's Firehose recordId, when known
+	Line   int    // 1-based line in a text source; 0 for binary
+	Offset int    // byte offset in the decompressed source
 	Err    error
 }
 
 func (e *Error) Error() string {
-	if e.Index < 0 {
-		return fmt.Sprintf("%s: at byte %d: %v", e.Source, e.Offset, e.Err)
+	var b strings.Builder
+	b.WriteString(e.Source)
+	b.WriteString(": ")
+	if e.Index >= 0 {
+		fmt.Fprintf(&b, "record %d", e.Index)
+		if e.ID != "" {
+			fmt.Fprintf(&b, " (id %s)", e.ID)
+		}
+		b.WriteString(" ")
 	}
-	return fmt.Sprintf("%s: record %d at byte %d: %v", e.Source, e.Index, e.Offset, e.Err)
+	b.WriteString("at ")
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d, ", e.Line)
+	}
+	fmt.Fprintf(&b, "byte %d: %v", e.Offset, e.Err)
+	return b.String()
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -103,7 +131,10 @@ func Detect(b []byte) (Form, error) {
 }
 
 // Each detects what b holds and calls fn for each of its records, in order.
-// A Raw input is one record. Records that cannot be extracted are passed
+// A Raw input is cut into records of whole frames or lines, each at most
+// MaxRecordBytes where it can be and a bad frame or line in one of its own
+// (decode.Split): the same records whichever command reads them, so what
+// dryrun shows and cost bills is what replay writes. Records that cannot be extracted are passed
 // with Err set, and the walk goes on; an error of fn stops it and is
 // returned as it is. The error returned otherwise is an *Error naming
 // name.
@@ -118,12 +149,51 @@ func Each(name string, b []byte, fn func(Record) error) error {
 	}
 	switch form {
 	case Raw:
-		return fn(Record{Source: name, Form: Raw, Data: b})
+		return eachRawRecord(name, b, fn)
 	case FirehoseEvent:
 		return eachEventRecord(name, b, fn)
 	default:
 		return eachFailedLine(name, b, fn)
 	}
+}
+
+// eachRawRecord cuts a raw object into records. The cut is made by package
+// decode, which knows where frames and lines end and which ones decode.
+func eachRawRecord(name string, b []byte, fn func(Record) error) error {
+	lines := newLineCounter(b)
+	if f, err := decode.Detect(b); err != nil || f != wire.JSON {
+		lines = nil // binary frames, or unrecognised: no lines to count
+	}
+	index := 0
+	return decode.Split(b, MaxRecordBytes, func(chunk []byte, off int) error {
+		rec := Record{Source: name, Index: index, Form: Raw, Data: chunk, Offset: off, Line: lines.at(off)}
+		index++
+		return fn(rec)
+	})
+}
+
+// lineCounter tells the 1-based line of increasing offsets of one text,
+// counting each newline once.
+type lineCounter struct {
+	b       []byte
+	off     int // counted up to here
+	newline int // newlines before off
+}
+
+func newLineCounter(b []byte) *lineCounter { return &lineCounter{b: b} }
+
+// at returns the line off is on; 0 for a nil counter. Offsets must not
+// decrease.
+func (c *lineCounter) at(off int) int {
+	if c == nil {
+		return 0
+	}
+	off = min(off, len(c.b))
+	if off > c.off {
+		c.newline += bytes.Count(c.b[c.off:off], []byte{'\n'})
+		c.off = off
+	}
+	return c.newline + 1
 }
 
 func eachEventRecord(name string, b []byte, fn func(Record) error) error {
@@ -136,8 +206,9 @@ func eachEventRecord(name string, b []byte, fn func(Record) error) error {
 		}
 		return &Error{Source: name, Index: -1, Err: err}
 	}
+	lines := newLineCounter(b)
 	for i, r := range ev.Records {
-		rec := Record{Source: name, Index: i, ID: r.ID, Form: FirehoseEvent, Data: r.Data, Offset: r.Offset}
+		rec := Record{Source: name, Index: i, ID: r.ID, Form: FirehoseEvent, Data: r.Data, Offset: r.Offset, Line: lines.at(r.Offset)}
 		if r.Err != nil {
 			off, cause := r.Offset, r.Err
 			var re *envelope.RecordError
@@ -150,7 +221,7 @@ func eachEventRecord(name string, b []byte, fn func(Record) error) error {
 				}
 			}
 			rec.Data = nil
-			rec.Err = &Error{Source: name, Index: i, Offset: off, Err: cause}
+			rec.Err = &Error{Source: name, Index: i, ID: r.ID, Line: newLineCounter(b).at(off), Offset: off, Err: cause}
 		}
 		if err := fn(rec); err != nil {
 			return err
@@ -171,9 +242,10 @@ type failedLine struct {
 // replay path, not the Lambda's, so encoding/json is fast enough; a bad
 // line is reported and the others go on.
 func eachFailedLine(name string, b []byte, fn func(Record) error) error {
-	index := 0
+	index, lineNo := 0, 0
 	var buf []byte
 	for off := 0; off < len(b); {
+		lineNo++
 		end := bytes.IndexByte(b[off:], '\n')
 		if end < 0 {
 			end = len(b)
@@ -188,7 +260,7 @@ func eachFailedLine(name string, b []byte, fn func(Record) error) error {
 			continue
 		}
 		start += bytes.Index(line, trimmed)
-		rec := Record{Source: name, Index: index, Form: ProcessingFailed, Offset: start}
+		rec := Record{Source: name, Index: index, Form: ProcessingFailed, Offset: start, Line: lineNo}
 		index++
 		var fl failedLine
 		switch err := json.Unmarshal(trimmed, &fl); {
@@ -198,9 +270,9 @@ func eachFailedLine(name string, b []byte, fn func(Record) error) error {
 			if errors.As(err, &se) {
 				at += int(se.Offset)
 			}
-			rec.Err = &Error{Source: name, Index: rec.Index, Offset: at, Err: fmt.Errorf("%w: %v", ErrBadLine, err)}
+			rec.Err = &Error{Source: name, Index: rec.Index, Line: lineNo, Offset: at, Err: fmt.Errorf("%w: %v", ErrBadLine, err)}
 		case fl.RawData == nil:
-			rec.Err = &Error{Source: name, Index: rec.Index, Offset: start, Err: fmt.Errorf("%w: no rawData", ErrBadLine)}
+			rec.Err = &Error{Source: name, Index: rec.Index, Line: lineNo, Offset: start, Err: fmt.Errorf("%w: no rawData", ErrBadLine)}
 		default:
 			rec.ID, rec.ErrorCode, rec.ErrorMessage = fl.RecordID, fl.ErrorCode, fl.ErrorMessage
 			if need := base64.StdEncoding.DecodedLen(len(*fl.RawData)); cap(buf) < need {
@@ -215,7 +287,7 @@ func eachFailedLine(name string, b []byte, fn func(Record) error) error {
 				if i := bytes.Index(trimmed, []byte(*fl.RawData)); errors.As(err, &ce) && i >= 0 {
 					at += i + int(ce)
 				}
-				rec.Err = &Error{Source: name, Index: rec.Index, Offset: at, Err: fmt.Errorf("%w: %v", ErrBadBase64, err)}
+				rec.Err = &Error{Source: name, Index: rec.Index, ID: rec.ID, Line: lineNo, Offset: at, Err: fmt.Errorf("%w: %v", ErrBadBase64, err)}
 			} else {
 				rec.Data = buf[:n]
 			}

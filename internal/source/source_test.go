@@ -94,7 +94,27 @@ func TestEach(t *testing.T) {
 		event := eventJSON(recIDs, recs)
 		failed := failedJSONL(recs)
 
-		t.Run("raw is one record", func(t *testing.T) {
+		t.Run("raw larger than a record is cut at frames", func(t *testing.T) {
+			big := bytes.Repeat(raw, MaxRecordBytes/len(raw)+2)
+			got, err := collect(t, "big.bin", big)
+			if err != nil || len(got) < 2 {
+				t.Fatalf("got %d records, %v; want the object cut", len(got), err)
+			}
+			var joined []byte
+			for i, r := range got {
+				if r.Form != Raw || r.Index != i || r.Offset != len(joined) || r.Line != 0 || len(r.Data) > MaxRecordBytes {
+					t.Errorf("record %d: form %v index %d offset %d line %d, %d bytes", i, r.Form, r.Index, r.Offset, r.Line, len(r.Data))
+				}
+				if _, err := checkFrames(r.Data); err != nil {
+					t.Errorf("record %d is not whole frames: %v", i, err)
+				}
+				joined = append(joined, r.Data...)
+			}
+			if !bytes.Equal(joined, big) {
+				t.Errorf("the records joined are not the object")
+			}
+		})
+		t.Run("raw smaller than a record is one record", func(t *testing.T) {
 			got, err := collect(t, "obj.bin.gz", testutil.Gzip(t, raw))
 			if err != nil || len(got) != 1 {
 				t.Fatalf("got %d records, %v", len(got), err)
@@ -208,7 +228,7 @@ func TestEachBadRecords(t *testing.T) {
 				if se.Source != "src.json" || se.Index != i || se.Offset != at || len(r.Data) != 0 {
 					t.Errorf("record %d: %v: source %q index %d offset %d, want offset %d", i, r.Err, se.Source, se.Index, se.Offset, at)
 				}
-				if msg := r.Err.Error(); !strings.HasPrefix(msg, "src.json: record "+strconv.Itoa(i)+" at byte ") {
+				if msg := r.Err.Error(); !strings.HasPrefix(msg, "src.json: record "+strconv.Itoa(i)+" ") || !strings.Contains(msg, "byte "+strconv.Itoa(at)+": ") {
 					t.Errorf("record %d: message %q does not name source, record and byte", i, msg)
 				}
 			}

@@ -24,6 +24,7 @@ import (
 	"github.com/cwstream/cwstream/internal/remotewrite"
 	"github.com/cwstream/cwstream/internal/tags"
 	"github.com/cwstream/cwstream/internal/telemetry"
+	"github.com/cwstream/cwstream/internal/version"
 )
 
 func main() {
@@ -114,6 +115,9 @@ func setup(ctx context.Context) (*firehose.Handler, *slog.Logger, error) {
 		return nil, nil, err
 	}
 	log = log.With("function", s.FunctionName)
+	// Which build runs: the commit a deployment can be traced back to.
+	bi := version.Get()
+	log.Info("starting", "version", bi.String(), "commit", bi.Revision, "commit_time", bi.Time, "modified", bi.Modified, "go", bi.Go)
 	log.Info("configured", "remote_write_url", s.RemoteWrite.URL, "sigv4", s.RemoteWrite.SigV4, "region", s.RemoteWrite.Region,
 		"config", s.ConfigPath, "concurrency", s.RemoteWrite.Concurrency)
 	fopts := firehose.Options{
