@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Unreadable is a source that gave no records: it could not be read, or
@@ -30,10 +31,11 @@ type Tally struct {
 func (o *Opener) Records(ctx context.Context, args []string, fn func(Record) error) (Tally, error) {
 	var t Tally
 	var stop error // fn's error, told apart from Each's own
-	each := func(name string, b []byte, err error) error {
+	each := func(name string, r io.Reader, size int64, err error) error {
 		t.Sources++
 		if err == nil {
-			err = Each(name, b, func(r Record) error {
+			// Raw objects are streamed (eachInput), the rest read whole.
+			err = o.eachInput(name, r, size, func(r Record) error {
 				stop = fn(r)
 				return stop
 			})
@@ -47,7 +49,7 @@ func (o *Opener) Records(ctx context.Context, args []string, fn func(Record) err
 		return nil
 	}
 	for _, arg := range args {
-		err := o.Walk(ctx, arg, each)
+		err := o.walkInputs(ctx, arg, each)
 		if stop != nil {
 			return t, stop
 		}
