@@ -32,6 +32,7 @@ func main() {
 	flag.IntVar(&o.Procs, "procs", 1, "GOMAXPROCS of the replay")
 	flag.IntVar(&o.Runs, "runs", 1, "replays per case; the one with the least CPU is reported")
 	flag.StringVar(&o.ProfileDir, "cpuprofile", "", "write the replays' CPU profiles into this `directory`")
+	keep := flag.String("keep", "", "write the generated objects into this `directory` and keep them (default: a temporary one, removed)")
 	flag.Parse()
 
 	paths, _ := filepath.Glob(base)
@@ -49,18 +50,21 @@ func main() {
 		o.Updates = append(o.Updates, n)
 	}
 	o.Configs = strings.Split(configs, ",")
-	dir, err := os.MkdirTemp("", "benche2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "benche2e:", err)
-		os.Exit(1)
+	o.Dir, o.Keep = *keep, *keep != ""
+	if !o.Keep {
+		dir, err := os.MkdirTemp("", "benche2e")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benche2e:", err)
+			os.Exit(1)
+		}
+		defer os.RemoveAll(dir)
+		o.Dir = dir
 	}
-	defer os.RemoveAll(dir)
-	o.Dir = dir
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
 		fmt.Printf("load average before: %s", load)
 	}
 	fmt.Printf("base: %d recorded objects; replay GOMAXPROCS=%d; CPU is the replay process's rusage, the floor's its thread's, best of %d\n", len(paths), o.Procs, max(o.Runs, 1))
-	_, err = e2ebench.Run(context.Background(), o, os.Stdout)
+	_, err := e2ebench.Run(context.Background(), o, os.Stdout)
 	if load, lerr := os.ReadFile("/proc/loadavg"); lerr == nil {
 		fmt.Printf("load average after: %s", load)
 	}

@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -91,8 +93,13 @@ func Replay(ctx context.Context, bin, object, cfgPath, url string, procs int, pr
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return Usage{}, err
+	}
+	peak := watchPeak(cmd.Process.Pid)
+	err := cmd.Wait()
 	wall := time.Since(start)
+	hwm := peak()
 	if err != nil {
 		return Usage{}, fmt.Errorf("%s %s: %w\n%s%s", bin, strings.Join(args, " "), err, stdout.String(), tail(stderr.String(), 2000))
 	}
@@ -103,10 +110,65 @@ func Replay(ctx context.Context, bin, object, cfgPath, url string, procs int, pr
 	return Usage{
 		User:   time.Duration(ru.Utime.Nano()),
 		Sys:    time.Duration(ru.Stime.Nano()),
-		MaxRSS: ru.Maxrss << 10, // kilobytes on Linux
+		MaxRSS: hwm,
 		Wall:   wall,
 		Stdout: strings.TrimSpace(stdout.String()),
 	}, nil
+}
+
+// watchPeak polls the peak RSS (VmHWM) of process pid until the returned
+// function is called, which returns the last value read, in bytes.
+//
+// The child's ru_maxrss cannot be used: os/exec starts it with
+// clone(CLONE_VFORK|CLONE_VM), so until exec it runs in this process's
+// memory, and Linux carries that peak across exec (it would report this
+// process's RSS, the generated object included). VmHWM belongs to the
+// memory the replay itself maps; it only grows, so polling misses at most
+// the growth of the last interval.
+func watchPeak(pid int) func() int64 {
+	var mu sync.Mutex
+	var last int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		path := fmt.Sprintf("/proc/%d/status", pid)
+		for {
+			if b, err := os.ReadFile(path); err == nil {
+				if v := statusKB(b, "VmHWM:"); v > 0 {
+					mu.Lock()
+					last = max(last, v<<10)
+					mu.Unlock()
+				}
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	return func() int64 {
+		close(stop)
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		return last
+	}
+}
+
+// statusKB returns the value in kB of field in /proc/PID/status.
+func statusKB(status []byte, field string) int64 {
+	i := bytes.Index(status, []byte(field))
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(status[i+len(field):]))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseInt(f[0], 10, 64)
+	return v
 }
 
 func tail(s string, n int) string {
@@ -127,6 +189,7 @@ type Options struct {
 	Runs       int      // replays per case; the least CPU is reported
 	ProfileDir string   // CPU profiles of the replays go here when set
 	Dir        string   // where the objects are written
+	Keep       bool     // keep them there after the run
 }
 
 // Row is one measured case.
@@ -167,7 +230,9 @@ func Run(ctx context.Context, o Options, w io.Writer) ([]Row, error) {
 			printRow(w, row, len(rows) == 1)
 		}
 		obj = nil
-		_ = os.Remove(path)
+		if !o.Keep {
+			_ = os.Remove(path)
+		}
 	}
 	printRatios(w, rows)
 	for _, r := range rows {
