@@ -187,11 +187,11 @@ func assumptionsText(a cost.Assumptions, measured bool) string {
 	}
 	endpoints := ""
 	if a.InterfaceEndpoints > 0 {
-		endpoints = fmt.Sprintf("; %d interface endpoint(s) in %d AZ(s) each (--interface-endpoints, --endpoint-azs)", a.InterfaceEndpoints, a.EndpointAZs)
+		endpoints = fmt.Sprintf("; %s in %s each (--interface-endpoints, --endpoint-azs)", plural(a.InterfaceEndpoints, "interface endpoint"), plural(a.EndpointAZs, "AZ"))
 	}
 	return fmt.Sprintf("\nassumed (flags): Lambda %d MiB (--memory), conversion %.1f MiB/s per vCPU (%s; --measure), remote-write round trip %v (--write-latency); "+
 		"AMP retention %g days (--retention-days), %g bytes per stored sample, each sample read %g times by queries (--query-reads); "+
-		"Grafana: %d active editor(s), %d viewer(s) (--editors, --viewers); %g of the data failed to S3 (--failed-share), backup of all records %v (--backup-all); %d KMS keys (--kms-keys)%s.\n",
+		"Grafana: %s, %s (--editors, --viewers); %g of the data failed to S3 (--failed-share), backup of all records %v (--backup-all); %s (--kms-keys)%s.\n",
 		a.MemoryMiB, a.ConvertBytesPerSecond/(1<<20), how, a.WriteRoundTrip.Round(time.Millisecond),
-		a.RetentionDays, a.BytesPerSample, a.QueryReads, max(a.Editors, 1), a.Viewers, a.FailedShare, a.BackupAll, a.KMSKeys, endpoints)
+		a.RetentionDays, a.BytesPerSample, a.QueryReads, plural(max(a.Editors, 1), "active editor"), plural(a.Viewers, "viewer"), a.FailedShare, a.BackupAll, plural(a.KMSKeys, "KMS key"), endpoints)
 }

@@ -151,14 +151,29 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	r := newReplayer(e, cfg, client, f.timeout, enricher)
+	if e.isTerminal {
+		// With the total known (files, S3 listings), the bar shows a
+		// percentage and an ETA; otherwise (stdin) a spinner with bytes.
+		total, ok := opener.Size(ctx, f.sources)
+		if !ok {
+			total = -1
+		}
+		r.bar = newProgress(e, total)
+		// Drawn now, so its clock (and rate) starts with the replay, not
+		// at the first batch written.
+		_ = r.bar.RenderBlank()
+		opener.Done = r.sourceDone
+	}
 	start := time.Now()
 	tally, err := opener.Records(ctx, f.sources, func(rec source.Record) error {
 		r.record(ctx, rec)
 		return nil
 	})
 	r.flush(ctx)
+	r.advance() // sources that gave no records to write
 	if r.bar != nil {
 		_ = r.bar.Finish()
+		fmt.Fprintln(e.stderr) // the bar stays, with its final rate; the summary goes below
 	}
 	if err != nil {
 		return err // interrupted
@@ -191,6 +206,7 @@ type replayer struct {
 	core    *firehose.Core
 	timeout time.Duration
 	bar     *progressbar.ProgressBar
+	pending int64 // bytes of sources whose records wait in the batch
 
 	data []byte // the batch's record data, back to back
 	ends []int  // end of each record's data in data
@@ -200,6 +216,7 @@ type replayer struct {
 	total     telemetry.Invocation
 	failures  []string
 	conflicts int // failed records that replaying cannot fix
+	wrongPath int // 404 or 405 from the store: --to is likely not its write path
 }
 
 // newReplayer returns a replayer writing to w; enricher, if not nil, writes
@@ -207,13 +224,32 @@ type replayer struct {
 func newReplayer(e *env, cfg *config.Config, w firehose.Writer, timeout time.Duration, enricher *tags.Enricher) *replayer {
 	r := &replayer{e: e, timeout: timeout}
 	r.core = firehose.NewCore(cfg, w, firehose.Options{OnInvocation: r.add, Tags: enricher})
-	if e.isTerminal {
-		r.bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionShowBytes(true),
-			progressbar.OptionShowCount(), progressbar.OptionSetDescription("replaying"), progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish())
-	}
 	return r
 }
+
+// newProgress is replay's progress bar over total bytes of sources as
+// stored (-1: unknown). It moves when a batch has been written, never when
+// records are only queued, so its rate is the replay's, not the speed of
+// copying bytes into a batch.
+func newProgress(e *env, total int64) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(total, progressbar.OptionSetWriter(e.stderr), progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(), progressbar.OptionSetDescription("replaying"), progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetPredictTime(total > 0), progressbar.OptionShowElapsedTimeOnFinish())
+}
+
+// advance moves the bar by the sources done since it last moved.
+func (r *replayer) advance() {
+	if r.bar == nil {
+		return
+	}
+	r.bar.Describe(fmt.Sprintf("replaying: %d records, %d samples written", r.total.RecordsIn, r.total.SamplesWritten))
+	_ = r.bar.Add64(r.pending)
+	r.pending = 0
+}
+
+// sourceDone notes that a source's records are all in a batch: its bytes
+// count as done when that batch is written.
+func (r *replayer) sourceDone(_ string, bytes int) { r.pending += int64(bytes) }
 
 // record adds one record of a source; one that could not be extracted is
 // noted as failed at once.
@@ -237,9 +273,6 @@ func (r *replayer) addRecord(ctx context.Context, rec source.Record) {
 	r.data = append(r.data, rec.Data...)
 	r.ends = append(r.ends, len(r.data))
 	r.recs = append(r.recs, firehose.Record{ID: rec.ID})
-	if r.bar != nil {
-		_ = r.bar.Add(len(rec.Data))
-	}
 	rec.Data = nil // valid only during Each's callback; flush points it at the copy
 	r.from = append(r.from, rec)
 }
@@ -264,12 +297,17 @@ func (r *replayer) flush(ctx context.Context) {
 			continue
 		}
 		line := r.from[i].Locate(fmt.Errorf("%s: %w", o.Cause, o.Err)).Error()
+		var rej *remotewrite.RejectedError
+		if errors.As(o.Err, &rej) && (rej.StatusCode == http.StatusNotFound || rej.StatusCode == http.StatusMethodNotAllowed) {
+			r.wrongPath = rej.StatusCode
+		}
 		if !o.Cause.Replayable() {
 			r.conflicts++
 			line += " (the store already holds a value for that series and time, or newer samples: replaying this record again cannot write it)"
 		}
 		r.failures = append(r.failures, line)
 	}
+	r.advance()
 	clear(r.from) // drop the references to the batch's data
 	r.data, r.ends, r.recs, r.from = r.data[:0], r.ends[:0], r.recs[:0], r.from[:0]
 }
@@ -278,9 +316,6 @@ func (r *replayer) flush(ctx context.Context) {
 func (r *replayer) add(inv *telemetry.Invocation) {
 	t := &r.total
 	t.Add(inv)
-	if r.bar != nil {
-		r.bar.Describe(fmt.Sprintf("replaying: %d records, %d samples written", t.RecordsIn, t.SamplesWritten))
-	}
 }
 
 // failed names every record not written and says whether replaying them
@@ -300,6 +335,11 @@ func (r *replayer) failed() error {
 		msg += fmt.Sprintf("; %d conflict with what the store holds and replaying cannot fix them; replaying the others again is safe", r.conflicts)
 	default:
 		msg += "; replaying them again is safe"
+	}
+	if r.wrongPath != 0 {
+		msg += fmt.Sprintf("; --to answered HTTP %d, so it is probably not the store's remote-write path: "+
+			"Prometheus takes writes at /api/v1/write (started with --web.enable-remote-write-receiver), "+
+			"AMP at https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/api/v1/remote_write", r.wrongPath)
 	}
 	return errors.New(msg)
 }

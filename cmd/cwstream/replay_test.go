@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -18,6 +20,7 @@ import (
 	"github.com/cwstream/cwstream/internal/convert"
 
 	"github.com/cwstream/cwstream/internal/promtest"
+	"github.com/cwstream/cwstream/internal/source"
 	"github.com/cwstream/cwstream/internal/testutil"
 )
 
@@ -78,6 +81,11 @@ func TestReplayUnreachable(t *testing.T) {
 		testutil.Testdata(t, "payloads", "single.bin"))
 	if code != 1 || !strings.Contains(out, "1 failed") || !strings.Contains(errs, "single.bin: at byte 0: retries_exhausted") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	// The summary is in words: no Go map, no "(s)".
+	if !strings.Contains(out, "replayed 1 source: 1 record (0 ok, 1 failed), ") || !strings.Contains(out, "; failed: 1 retries exhausted") ||
+		strings.Contains(out, "map[") || strings.Contains(out, "(s)") {
+		t.Errorf("summary: %s", out)
 	}
 }
 
@@ -186,5 +194,64 @@ func TestReplayTimeout(t *testing.T) {
 	}
 	if code, _, errs := runCLI(t, "", "replay", "--timeout", "0s", "x"); code != 2 || !strings.Contains(errs, "--timeout must be positive") {
 		t.Errorf("--timeout 0s: exit %d: %s", code, errs)
+	}
+}
+
+// A 404 or 405 from --to is a wrong path more often than a refusal: replay
+// says which path Prometheus and AMP take writes at. Prometheus 2.42
+// answers 404 at its base URL and 405 to a POST of its query API.
+func TestReplayWrongPath(t *testing.T) {
+	prom := promtest.Start(t)
+	single := testutil.Testdata(t, "payloads", "single.bin")
+	for _, tc := range []struct {
+		path string
+		code string
+	}{{"/api/v1/remote_write", "HTTP 404"}, {"/api/v1/query_range/x", "HTTP 404"}, {"/api/v1/write/", "HTTP 40"}} {
+		t.Run(tc.path, func(t *testing.T) {
+			code, out, errs := runCLI(t, "", "replay", "--to", prom.URL()+tc.path, "--max-attempts", "1", single)
+			if code != 1 || !strings.Contains(out, "1 failed") {
+				t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+			}
+			for _, want := range []string{"--to answered " + tc.code, "Prometheus takes writes at /api/v1/write", "AMP at https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/api/v1/remote_write"} {
+				if !strings.Contains(errs, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, errs)
+				}
+			}
+		})
+	}
+}
+
+// On a terminal replay shows a bar with a percentage when the sources'
+// total size is known (a directory here; S3 listings too), moving as
+// batches are written, so its rate is the replay's.
+func TestReplayProgress(t *testing.T) {
+	prom := promtest.Start(t, promtest.WithOutOfOrderWindow(time.Hour))
+	dir := t.TempDir()
+	var total int
+	for _, n := range []string{"alb.bin", "rds.bin", "ecs.bin"} {
+		b, err := os.ReadFile(testutil.Testdata(t, "payloads", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += len(b)
+		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, isTerminal: true}
+	if code := run(context.Background(), e, []string{"replay", "--to", prom.WriteURL(), dir}); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	bar := errb.String()
+	t.Logf("progress output: %q", bar)
+	if !strings.Contains(bar, "100%") {
+		t.Errorf("no percentage in the progress bar: %q", bar)
+	}
+	if strings.Contains(bar, "GB/s") {
+		t.Errorf("the bar claims GB/s: %q", bar)
+	}
+	if o, ok := (&source.Opener{}).Size(context.Background(), []string{dir}); !ok || o != int64(total) {
+		t.Errorf("Size = %d, %v; want %d", o, ok, total)
 	}
 }

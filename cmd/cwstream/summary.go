@@ -14,13 +14,13 @@ import (
 // The summaries replay, dryrun and cost print are read by people: counts
 // in words, never a Go value's default format.
 
-// plural writes n and thing, with an s when n is not 1 (thing "retry"
-// becomes "retries").
+// plural writes n and thing, with an s when n is not 1 ("retry" becomes
+// "retries", "key" "keys").
 func plural(n int, thing string) string {
 	if n == 1 {
 		return "1 " + thing
 	}
-	if t, ok := strings.CutSuffix(thing, "y"); ok {
+	if t, ok := strings.CutSuffix(thing, "y"); ok && !strings.ContainsAny(t[len(t)-1:], "aeiou") {
 		return fmt.Sprintf("%d %sies", n, t)
 	}
 	return fmt.Sprintf("%d %ss", n, thing)

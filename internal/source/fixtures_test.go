@@ -17,11 +17,11 @@ import (
 
 // fixture reads a file of the repository's testdata/payloads (committed:
 // a missing one is a broken checkout).
-func fixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "testdata", "payloads", name))
+func fixture(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(testutil.RepoRoot(tb), "testdata", "payloads", name))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return b
 }

@@ -6,10 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cwstream/cwstream/internal/cw"
+	"github.com/cwstream/cwstream/internal/decode"
 )
 
 // FuzzEach: Each never panics, and every error, of the input or of a
-// record, is an *Error that names the source and a byte offset.
+// record, is an *Error that names the source and a byte offset; the
+// records of a raw input are the input cut at increasing offsets, and
+// Locate places a decoder's error inside the source.
 func FuzzEach(f *testing.F) {
 	dir := filepath.Join("..", "..", "testdata", "payloads")
 	for _, pattern := range []string{"*", filepath.Join("bad", "*")} {
@@ -35,8 +40,23 @@ func FuzzEach(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		next := 0
+		next, rawEnd := 0, 0
+		var d decode.Decoder
 		err := Each("fuzz.in", in, func(r Record) error {
+			if r.Form == Raw {
+				if r.Offset != rawEnd || len(r.Data) == 0 || r.Line < 0 {
+					t.Fatalf("raw record %d at %d (%d bytes, line %d); the previous one ended at %d", r.Index, r.Offset, len(r.Data), r.Line, rawEnd)
+				}
+				rawEnd += len(r.Data)
+			}
+			if r.Err == nil {
+				if derr := d.Decode(r.Data, func(*cw.Update) error { return nil }); derr != nil {
+					var le *Error
+					if !errors.As(r.Locate(derr), &le) || le.Offset < r.Offset || !strings.HasPrefix(le.Error(), "fuzz.in: ") {
+						t.Fatalf("record %d: Locate(%v) = %v", r.Index, derr, r.Locate(derr))
+					}
+				}
+			}
 			if r.Index != next || r.Source != "fuzz.in" || r.Offset < 0 || r.Form == 0 {
 				t.Fatalf("record %d: index %d source %q offset %d form %v", next, r.Index, r.Source, r.Offset, r.Form)
 			}

@@ -35,9 +35,62 @@ type Opener struct {
 	// ListPageSize is the number of keys asked for per list call; 0 leaves
 	// it to S3 (1000).
 	ListPageSize int32
+	// Done, if set, is called by Records after each input's records, with
+	// the input's size as read (before gzip is undone): with Size, what a
+	// progress bar needs.
+	Done func(name string, bytes int)
 
 	// window and peek replace streamWindow and peekBytes when set (tests).
 	window, peek int
+}
+
+// Size returns the total size of what args name, as stored (gzip objects
+// at their compressed size), from file system metadata and S3 listings,
+// without reading anything; ok is false when it cannot tell (standard
+// input, or an argument that Walk will report as unreadable).
+func (o *Opener) Size(ctx context.Context, args []string) (total int64, ok bool) {
+	for _, arg := range args {
+		switch {
+		case arg == "-":
+			return 0, false
+		case strings.HasPrefix(arg, "s3://"):
+			bucket, prefix, _ := strings.Cut(strings.TrimPrefix(arg, "s3://"), "/")
+			if bucket == "" || o.S3 == nil {
+				return 0, false
+			}
+			in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
+			if o.ListPageSize > 0 {
+				in.MaxKeys = aws.Int32(o.ListPageSize)
+			}
+			for pages := s3.NewListObjectsV2Paginator(o.S3, in); pages.HasMorePages(); {
+				page, err := pages.NextPage(ctx)
+				if err != nil {
+					return 0, false
+				}
+				for _, obj := range page.Contents {
+					total += aws.ToInt64(obj.Size)
+				}
+			}
+		default:
+			err := filepath.WalkDir(arg, func(_ string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if d.Type().IsRegular() {
+					info, err := d.Info()
+					if err != nil {
+						return err
+					}
+					total += info.Size()
+				}
+				return nil
+			})
+			if err != nil {
+				return 0, false
+			}
+		}
+	}
+	return total, true
 }
 
 // ErrNoObjects is the cause when an s3:// prefix lists nothing.

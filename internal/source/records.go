@@ -33,9 +33,10 @@ func (o *Opener) Records(ctx context.Context, args []string, fn func(Record) err
 	var stop error // fn's error, told apart from Each's own
 	each := func(name string, r io.Reader, size int64, err error) error {
 		t.Sources++
+		read := &countingReader{r: r}
 		if err == nil {
 			// Raw objects are streamed (eachInput), the rest read whole.
-			err = o.eachInput(name, r, size, func(r Record) error {
+			err = o.eachInput(name, read, size, func(r Record) error {
 				stop = fn(r)
 				return stop
 			})
@@ -45,6 +46,9 @@ func (o *Opener) Records(ctx context.Context, args []string, fn func(Record) err
 		}
 		if err != nil {
 			t.Unreadable = append(t.Unreadable, Unreadable{Source: name, Err: err})
+		}
+		if o.Done != nil {
+			o.Done(name, int(read.n))
 		}
 		return nil
 	}
@@ -87,3 +91,15 @@ func (e *UnreadableError) Error() string {
 var ErrSomeUnreadable = errors.New("sources could not be read")
 
 func (e *UnreadableError) Unwrap() error { return ErrSomeUnreadable }
+
+// countingReader counts the bytes read through it, for Opener.Done.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -144,8 +144,23 @@ func TestRecordsS3PrefixWithBadObjects(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	var want int64
+	for _, b := range objects {
+		want += int64(len(b))
+	}
 	o := &Opener{S3: client, ListPageSize: 3}
+	if size, ok := o.Size(ctx, []string{"s3://" + bucket + "/processing-failed/"}); !ok || size != want {
+		t.Errorf("Size = %d, %v; want %d from the listing", size, ok, want)
+	}
+	if _, ok := o.Size(ctx, []string{"-"}); ok {
+		t.Error("Size of standard input is known")
+	}
+	var done int64
+	o.Done = func(_ string, n int) { done += int64(n) }
 	got, tally := recordSources(t, o, "s3://"+bucket+"/processing-failed/", "s3://"+bucket+"/nothing-here/")
+	if done != want {
+		t.Errorf("Done was told %d bytes, want %d: every object's, the unreadable ones too", done, want)
+	}
 	checkTally(t, got, tally, func(n string) string { return "s3://" + bucket + "/processing-failed/" + n }, objects, reasons, 1, 1)
 	if last := tally.Unreadable[len(tally.Unreadable)-1]; !errors.Is(last.Err, ErrNoObjects) {
 		t.Errorf("empty prefix: %v, want ErrNoObjects", last)
