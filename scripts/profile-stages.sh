@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prints the share of each stage of the record path in a CPU profile of
-# `cwstream replay` (make bench-e2e BENCH_E2E='-cpuprofile DIR' writes them):
+# `cwstream replay` (make bench-e2e BENCH_E2E='-cpuprofile DIR' writes them)
+# or of the Lambda handler (go test -cpuprofile of BenchmarkInvoke):
 #
 #   scripts/profile-stages.sh BINARY PROFILE
 #
@@ -13,6 +14,7 @@ bin=$1 prof=$2
 stages=(
 	"read source|source\\.\\(\\*Opener\\)\\.(readAll|readFile)|os\\.ReadFile|io\\.ReadAll"
 	"gunzip|compress/gzip|compress/flate"
+	"event JSON (Lambda)|envelope\\.|encoding/base64"
 	"snappy|golang/snappy"
 	"encode|remotewrite\\.\\(\\*plan\\)\\.encode|remotewrite\\.appendLabel"
 	"plan (group, guard, shard, cut)|remotewrite\\.\\(\\*plan\\)"
