@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/cwstream/cwstream/internal/version"
@@ -70,7 +71,31 @@ func main() {
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
 		isTerminal: fi != nil && fi.Mode()&os.ModeCharDevice != 0,
 	}
-	os.Exit(run(ctx, e, os.Args[1:]))
+	stopProfile := startProfile(os.Getenv("CWSTREAM_CPUPROFILE"), os.Stderr)
+	status := run(ctx, e, os.Args[1:])
+	stopProfile()
+	os.Exit(status)
+}
+
+// startProfile starts a CPU profile into path when it is set (the hidden
+// CWSTREAM_CPUPROFILE, which `make bench-e2e -cpuprofile` sets to profile
+// the replay end to end), and returns what stops it.
+func startProfile(path string, stderr io.Writer) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "cwstream: CWSTREAM_CPUPROFILE:", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
 }
 
 // run executes one command line and returns the exit status: 0 on success,

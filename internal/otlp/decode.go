@@ -1,10 +1,10 @@
 package otlp
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strings"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -369,6 +369,9 @@ func (d *Decoder) point(b []byte, base int) error {
 
 // label reads one 0.7 StringKeyValue label.
 func (d *Decoder) label(b []byte, base int) error {
+	if k, v, ok := stringPair(b); ok {
+		return d.setLabel(wire.Alias(k), wire.Alias(v), base)
+	}
 	var key, val string
 	var f wire.Field
 	for pos := 0; pos < len(b); {
@@ -389,34 +392,57 @@ func (d *Decoder) label(b []byte, base int) error {
 	return d.setLabel(key, val, base)
 }
 
+// Tags of the string fields of StringKeyValue (0.7 labels) and KeyValue
+// (1.0 attributes): field 1 or 2, wire type 2.
+const keyTag, valueTag, stringTag = 0x0a, 0x12, 0x0a
+
+// stringField reads the bytes field with the one-byte tag at the start of
+// b; ok is false when b does not start with it or its length runs past b.
+func stringField(b []byte, tag byte) (v, rest []byte, ok bool) {
+	if len(b) < 2 || b[0] != tag {
+		return nil, nil, false
+	}
+	n, l := protowire.ConsumeVarint(b[1:])
+	if l < 0 || n > uint64(len(b)-1-l) {
+		return nil, nil, false
+	}
+	end := 1 + l + int(n)
+	return b[1+l : end], b[end:], true
+}
+
+// stringPair reads a 0.7 StringKeyValue laid out as CloudWatch and every
+// proto encoder writes it: key (field 1), then value (field 2), lengths
+// exact, both valid UTF-8. ok is false for anything else, which the general
+// reader then decodes (and reports, when malformed). Labels are most of a
+// 0.7 record; this skips the general loop's work on them.
+func stringPair(b []byte) (key, val []byte, ok bool) {
+	key, rest, ok := stringField(b, keyTag)
+	if !ok {
+		return nil, nil, false
+	}
+	val, rest, ok = stringField(rest, valueTag)
+	if !ok || len(rest) != 0 || !wire.ValidUTF8(key) || !wire.ValidUTF8(val) {
+		return nil, nil, false
+	}
+	return key, val, true
+}
+
 // stringKV reads a KeyValue laid out as CloudWatch and every proto encoder
 // writes it: key (field 1), then value (field 2) holding only string_value
 // (field 1), lengths exact. ok is false for anything else, which the
 // general reader then decodes (and reports, when malformed). Attributes
 // are most of a 1.0 record; this skips the general loop's work on them.
 func stringKV(b []byte) (key, val []byte, ok bool) {
-	const keyTag, valueTag, stringTag = 0x0a, 0x12, 0x0a // field 1 or 2, wire type 2
-	field := func(b []byte, tag byte) (v, rest []byte, ok bool) {
-		if len(b) < 2 || b[0] != tag {
-			return nil, nil, false
-		}
-		n, l := protowire.ConsumeVarint(b[1:])
-		if l < 0 || n > uint64(len(b)-1-l) {
-			return nil, nil, false
-		}
-		end := 1 + l + int(n)
-		return b[1+l : end], b[end:], true
-	}
-	key, rest, ok := field(b, keyTag)
+	key, rest, ok := stringField(b, keyTag)
 	if !ok {
 		return nil, nil, false
 	}
-	any, rest, ok := field(rest, valueTag)
+	any, rest, ok := stringField(rest, valueTag)
 	if !ok || len(rest) != 0 {
 		return nil, nil, false
 	}
-	val, rest, ok = field(any, stringTag)
-	if !ok || len(rest) != 0 || !utf8.Valid(key) || !utf8.Valid(val) {
+	val, rest, ok = stringField(any, stringTag)
+	if !ok || len(rest) != 0 || !wire.ValidUTF8(key) || !wire.ValidUTF8(val) {
 		return nil, nil, false
 	}
 	return key, val, true
@@ -486,7 +512,16 @@ func (d *Decoder) addDimension(name, value string, at int) error {
 func (d *Decoder) quantile(b []byte, base int) error {
 	var q, v float64
 	var f wire.Field
-	for pos := 0; pos < len(b); {
+	// As every encoder writes it: quantile (field 1), then value (field 2),
+	// both fixed64.
+	const quantileTag, valueTag = 0x09, 0x11
+	pos := 0
+	if len(b) == 18 && b[0] == quantileTag && b[9] == valueTag {
+		q = math.Float64frombits(binary.LittleEndian.Uint64(b[1:9]))
+		v = math.Float64frombits(binary.LittleEndian.Uint64(b[10:18]))
+		pos = len(b)
+	}
+	for pos < len(b) {
 		if err := d.r.Next(b, &pos, base, &f); err != nil {
 			return err
 		}

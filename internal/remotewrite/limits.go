@@ -6,8 +6,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/prometheus/common/model"
-
 	"github.com/cwstream/cwstream/internal/sample"
 )
 
@@ -29,7 +27,7 @@ func (l limits) checkLabels(labels []sample.Label) (reason, detail string) {
 	}
 	for i, lb := range labels {
 		switch {
-		case !model.LegacyValidation.IsValidLabelName(lb.Name):
+		case !validName(lb.Name, labelNameChars):
 			return ReasonInvalidLabelName, fmt.Sprintf("label name %q does not match [a-zA-Z_][a-zA-Z0-9_]*", lb.Name)
 		case lb.Name == nameLabel:
 			return ReasonDuplicateLabelName, "label __name__ given besides the metric name"
@@ -54,12 +52,46 @@ func (l limits) checkLabels(labels []sample.Label) (reason, detail string) {
 // label value length limit (it is the value of __name__).
 func (l limits) checkName(name string) (reason, detail string) {
 	switch {
-	case !model.IsValidLegacyMetricName(name):
+	case !validName(name, metricNameChars):
 		return ReasonInvalidMetricName, fmt.Sprintf("metric name %q does not match [a-zA-Z_:][a-zA-Z0-9_:]*", name)
 	case len(name) > l.maxValueLen:
 		return ReasonLabelValueTooLong, fmt.Sprintf("metric name (__name__ value) is %d bytes, limit %d", len(name), l.maxValueLen)
 	}
 	return "", ""
+}
+
+// The characters of the legacy (pre-UTF-8) name syntax the remote-write
+// spec requires: metric names [a-zA-Z_:][a-zA-Z0-9_:]*, label names
+// [a-zA-Z_][a-zA-Z0-9_]*. Bit 0: may start a name; bit 1: may follow.
+var metricNameChars, labelNameChars = nameChars(true), nameChars(false)
+
+func nameChars(colon bool) (t [256]uint8) {
+	for c := range 256 {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || colon && c == ':'
+		switch {
+		case letter:
+			t[c] = 3
+		case c >= '0' && c <= '9':
+			t[c] = 2
+		}
+	}
+	return t
+}
+
+// validName is model.IsValidLegacyMetricName (metricNameChars) or
+// model.LegacyValidation.IsValidLabelName (labelNameChars) by table, a
+// byte at a time: a name is checked once per new series of every Write,
+// and the model's rune-by-rune check was a sixth of grouping's time.
+func validName(name string, chars [256]uint8) bool {
+	if name == "" || chars[name[0]]&1 == 0 {
+		return false
+	}
+	for i := 1; i < len(name); i++ {
+		if chars[name[i]]&2 == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // seriesString renders a series for error messages, name{a="b",…}, capped so

@@ -2,6 +2,7 @@ package remotewrite
 
 import (
 	"cmp"
+	"encoding/binary"
 	"math"
 	"slices"
 	"sort"
@@ -74,12 +75,22 @@ func (p *plan) reset(n int) {
 	p.seriesOf = slices.Grow(p.seriesOf[:0], n)[:n]
 	p.order = slices.Grow(p.order[:0], n)[:n]
 	p.pts = slices.Grow(p.pts[:0], n)[:n]
-	p.series = p.series[:0]
 	p.chunks = p.chunks[:0]
 	p.superseded = 0
-	// At most n series; a load under 2/3 keeps probes short.
+	// As many series as the last Write had (one Lambda or replay batch
+	// looks much like the next), at most n; the table grows when they are
+	// more (grow). A table sized by the series rather than the samples
+	// (five or more samples a series) stays in the CPU's cache: the probe
+	// per sample is most of group's time.
+	p.sizeSlots(min(n, max(len(p.series), 64)))
+	p.series = p.series[:0]
+}
+
+// sizeSlots makes an empty table for series series at a load under 2/3,
+// which keeps probes short.
+func (p *plan) sizeSlots(series int) {
 	size := 64
-	for size < n+n/2 {
+	for size < series+series/2 {
 		size *= 2
 	}
 	if cap(p.slots) < size {
@@ -87,6 +98,23 @@ func (p *plan) reset(n int) {
 	} else {
 		p.slots = p.slots[:size]
 		clear(p.slots)
+	}
+}
+
+// grow doubles the table when the series fill 2/3 of it, and places them
+// again by their hashes.
+func (p *plan) grow() {
+	if len(p.series) < len(p.slots)*2/3 {
+		return
+	}
+	p.sizeSlots(2 * len(p.series))
+	mask := uint64(len(p.slots) - 1)
+	for id := range p.series {
+		k := p.series[id].hash & mask
+		for p.slots[k] != 0 {
+			k = (k + 1) & mask
+		}
+		p.slots[k] = int32(id) + 1
 	}
 }
 
@@ -119,7 +147,6 @@ func labelsSorted(labels []sample.Label) bool {
 // series order, marking exact duplicates and revised values.
 func (p *plan) group(samples []sample.Sample, lim limits) {
 	p.reset(len(samples))
-	mask := uint64(len(p.slots) - 1)
 	// Samples of one series share a label slice (internal/series builds
 	// them so) and samples of one datapoint usually come together, so the
 	// labels' sortedness is checked once per slice, and their limits once
@@ -156,6 +183,7 @@ func (p *plan) group(samples []sample.Sample, lim limits) {
 			h = sample.SeriesHash(s.Name, effective)
 		}
 		var id int32
+		mask := uint64(len(p.slots) - 1)
 		for k := h & mask; ; k = (k + 1) & mask {
 			slot := p.slots[k]
 			if slot == 0 {
@@ -174,6 +202,7 @@ func (p *plan) group(samples []sample.Sample, lim limits) {
 					sr.err = &LimitError{Reason: reason, Series: seriesString(s.Name, effective), Detail: detail}
 				}
 				p.series = append(p.series, sr)
+				p.grow()
 				break
 			}
 			if sr := &p.series[slot-1]; sr.hash == h && sr.name == s.Name && sameLabels(sr.labels, effective) {
@@ -436,12 +465,26 @@ func (p *plan) cut(ids []int32, maxSamples, maxBytes int) []request {
 	return reqs
 }
 
-// encode appends the WriteRequest of r to buf.
+// Tags of the WriteRequest fields encode writes, each one byte: field
+// number << 3 | wire type.
+const (
+	tagTimeSeries  = 1<<3 | byte(protowire.BytesType)   // WriteRequest.timeseries
+	tagLabel       = 1<<3 | byte(protowire.BytesType)   // TimeSeries.labels
+	tagSample      = 2<<3 | byte(protowire.BytesType)   // TimeSeries.samples
+	tagLabelName   = 1<<3 | byte(protowire.BytesType)   // Label.name
+	tagLabelValue  = 2<<3 | byte(protowire.BytesType)   // Label.value
+	tagSampleValue = 1<<3 | byte(protowire.Fixed64Type) // Sample.value
+	tagSampleTime  = 2<<3 | byte(protowire.VarintType)  // Sample.timestamp
+)
+
+// encode appends the WriteRequest of r to buf, growing it once to the
+// request's size, which cut computed.
 func (p *plan) encode(buf []byte, r *request) []byte {
+	buf = slices.Grow(buf, r.size)
 	for _, c := range r.chunks {
 		sr := &p.series[c.series]
-		buf = protowire.AppendTag(buf, 1, protowire.BytesType) // WriteRequest.timeseries
-		buf = protowire.AppendVarint(buf, uint64(c.size))
+		buf = append(buf, tagTimeSeries)
+		buf = appendVarint(buf, uint64(c.size))
 		// Labels sorted by name with __name__ merged in its place: a label
 		// such as "Env" or "__a" sorts before it.
 		named := false
@@ -460,11 +503,11 @@ func (p *plan) encode(buf []byte, r *request) []byte {
 				continue
 			}
 			s := p.pts[pos]
-			buf = protowire.AppendTag(buf, 2, protowire.BytesType) // TimeSeries.samples
-			buf = protowire.AppendVarint(buf, uint64(sampleMsgSize(s.t)))
-			buf = protowire.AppendTag(buf, 1, protowire.Fixed64Type) // Sample.value
-			buf = protowire.AppendFixed64(buf, math.Float64bits(s.v))
-			buf = protowire.AppendTag(buf, 2, protowire.VarintType) // Sample.timestamp
+			buf = append(buf, tagSample)
+			buf = appendVarint(buf, uint64(sampleMsgSize(s.t)))
+			buf = append(buf, tagSampleValue)
+			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(s.v))
+			buf = append(buf, tagSampleTime)
 			buf = protowire.AppendVarint(buf, uint64(s.t))
 		}
 	}
@@ -472,13 +515,23 @@ func (p *plan) encode(buf []byte, r *request) []byte {
 }
 
 func appendLabel(buf []byte, name, value string) []byte {
-	buf = protowire.AppendTag(buf, 1, protowire.BytesType) // TimeSeries.labels
-	buf = protowire.AppendVarint(buf, uint64(1+protowire.SizeBytes(len(name))+1+protowire.SizeBytes(len(value))))
-	buf = protowire.AppendTag(buf, 1, protowire.BytesType) // Label.name
-	buf = protowire.AppendString(buf, name)
-	buf = protowire.AppendTag(buf, 2, protowire.BytesType) // Label.value
-	buf = protowire.AppendString(buf, value)
-	return buf
+	buf = append(buf, tagLabel)
+	buf = appendVarint(buf, uint64(1+protowire.SizeBytes(len(name))+1+protowire.SizeBytes(len(value))))
+	buf = append(buf, tagLabelName)
+	buf = appendVarint(buf, uint64(len(name)))
+	buf = append(buf, name...)
+	buf = append(buf, tagLabelValue)
+	buf = appendVarint(buf, uint64(len(value)))
+	return append(buf, value...)
+}
+
+// appendVarint is protowire.AppendVarint, inlined for the one-byte lengths
+// most label fields have.
+func appendVarint(buf []byte, v uint64) []byte {
+	if v < 0x80 {
+		return append(buf, byte(v))
+	}
+	return protowire.AppendVarint(buf, v)
 }
 
 // times returns the distinct timestamps of the samples chunks send, sorted.

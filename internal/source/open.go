@@ -39,6 +39,9 @@ type Opener struct {
 	// the input's size as read (before gzip is undone): with Size, what a
 	// progress bar needs.
 	Done func(name string, bytes int)
+
+	// window and peek replace streamWindow and peekBytes when set (tests).
+	window, peek int
 }
 
 // Size returns the total size of what args name, as stored (gzip objects
@@ -107,14 +110,26 @@ var ErrNoObjects = errors.New("no objects")
 // no objects or cannot be listed), when ctx ends, or when fn fails; fn's
 // error is returned as it is.
 func (o *Opener) Walk(ctx context.Context, arg string, fn func(name string, b []byte, err error) error) error {
+	return o.walkInputs(ctx, arg, func(name string, r io.Reader, _ int64, err error) error {
+		var b []byte
+		if err == nil {
+			b, err = o.readAll(name, r)
+		}
+		return fn(name, b, err)
+	})
+}
+
+// walkInputs is Walk handing each input as a reader, with its size when
+// known (else -1), so that it need not be held whole (Records streams raw
+// objects). r is nil when err is set, and closed after fn.
+func (o *Opener) walkInputs(ctx context.Context, arg string, fn func(name string, r io.Reader, size int64, err error) error) error {
 	switch {
 	case arg == "-":
 		r := o.Stdin
 		if r == nil {
 			r = os.Stdin
 		}
-		b, err := o.readAll("-", r)
-		return fn("-", b, err)
+		return fn("-", r, -1, nil)
 	case strings.HasPrefix(arg, "s3://"):
 		return o.walkS3(ctx, arg, fn)
 	default:
@@ -142,7 +157,7 @@ func (o *Opener) readAll(name string, r io.Reader) ([]byte, error) {
 	return b, nil
 }
 
-func (o *Opener) walkPath(ctx context.Context, arg string, fn func(string, []byte, error) error) error {
+func (o *Opener) walkPath(ctx context.Context, arg string, fn func(string, io.Reader, int64, error) error) error {
 	info, err := os.Stat(arg)
 	if err != nil {
 		return err // *fs.PathError names the path
@@ -170,24 +185,28 @@ func (o *Opener) walkPath(ctx context.Context, arg string, fn func(string, []byt
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		b, err := o.readFile(path)
-		if err := fn(path, b, err); err != nil {
+		if err := o.openFile(path, fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (o *Opener) readFile(path string) ([]byte, error) {
+// openFile hands fn the file at path and closes it after.
+func (o *Opener) openFile(path string, fn func(string, io.Reader, int64, error) error) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return fn(path, nil, -1, err)
 	}
 	defer f.Close()
-	return o.readAll(path, f)
+	size := int64(-1)
+	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+		size = info.Size()
+	}
+	return fn(path, f, size, nil)
 }
 
-func (o *Opener) walkS3(ctx context.Context, arg string, fn func(string, []byte, error) error) error {
+func (o *Opener) walkS3(ctx context.Context, arg string, fn func(string, io.Reader, int64, error) error) error {
 	bucket, prefix, _ := strings.Cut(strings.TrimPrefix(arg, "s3://"), "/")
 	if bucket == "" {
 		return fmt.Errorf("%s: no bucket in the S3 URL (want s3://bucket/prefix)", arg)
@@ -225,22 +244,27 @@ func (o *Opener) walkS3(ctx context.Context, arg string, fn func(string, []byte,
 			return err
 		}
 		name := "s3://" + bucket + "/" + key
-		b, err := o.getObject(ctx, bucket, key, name)
-		if err := fn(name, b, err); err != nil {
+		if err := o.getObject(ctx, bucket, key, name, fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (o *Opener) getObject(ctx context.Context, bucket, key, name string) ([]byte, error) {
+// getObject hands fn the body of one object, with its Content-Length
+// when S3 sent one, and closes it after.
+func (o *Opener) getObject(ctx context.Context, bucket, key, name string, fn func(string, io.Reader, int64, error) error) error {
 	out, err := o.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
-		return nil, fmt.Errorf("%s: get: %w", name, err)
+		return fn(name, nil, -1, fmt.Errorf("%s: get: %w", name, err))
 	}
 	defer out.Body.Close()
-	if n := aws.ToInt64(out.ContentLength); n > o.limit() {
-		return nil, fmt.Errorf("%s: %d bytes, more than %d: %w", name, n, o.limit(), ErrTooLarge)
+	size := int64(-1)
+	if out.ContentLength != nil {
+		size = *out.ContentLength
 	}
-	return o.readAll(name, out.Body)
+	if size > o.limit() {
+		return fn(name, nil, -1, fmt.Errorf("%s: %d bytes, more than %d: %w", name, size, o.limit(), ErrTooLarge))
+	}
+	return fn(name, out.Body, size, nil)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Unreadable is a source that gave no records: it could not be read, or
@@ -30,10 +31,12 @@ type Tally struct {
 func (o *Opener) Records(ctx context.Context, args []string, fn func(Record) error) (Tally, error) {
 	var t Tally
 	var stop error // fn's error, told apart from Each's own
-	each := func(name string, b []byte, err error) error {
+	each := func(name string, r io.Reader, size int64, err error) error {
 		t.Sources++
+		read := &countingReader{r: r}
 		if err == nil {
-			err = Each(name, b, func(r Record) error {
+			// Raw objects are streamed (eachInput), the rest read whole.
+			err = o.eachInput(name, read, size, func(r Record) error {
 				stop = fn(r)
 				return stop
 			})
@@ -45,12 +48,12 @@ func (o *Opener) Records(ctx context.Context, args []string, fn func(Record) err
 			t.Unreadable = append(t.Unreadable, Unreadable{Source: name, Err: err})
 		}
 		if o.Done != nil {
-			o.Done(name, len(b))
+			o.Done(name, int(read.n))
 		}
 		return nil
 	}
 	for _, arg := range args {
-		err := o.Walk(ctx, arg, each)
+		err := o.walkInputs(ctx, arg, each)
 		if stop != nil {
 			return t, stop
 		}
@@ -88,3 +91,15 @@ func (e *UnreadableError) Error() string {
 var ErrSomeUnreadable = errors.New("sources could not be read")
 
 func (e *UnreadableError) Unwrap() error { return ErrSomeUnreadable }
+
+// countingReader counts the bytes read through it, for Opener.Done.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"fmt"
 	"unicode/utf8"
 	"unsafe"
@@ -124,6 +125,35 @@ type Field struct {
 // Next reads the field at b[*pos:], whose record offset is base+*pos, and
 // advances *pos past it.
 func (r *Reader) Next(b []byte, pos *int, base int, f *Field) error {
+	// Nearly every field of a metric stream has a one-byte tag (field
+	// numbers 1 to 15) and is either fixed64 or bytes shorter than 128:
+	// read those here without the general path's calls. Anything else,
+	// including every malformed input, takes the general path, which
+	// reports it.
+	if p := *pos; p+1 < len(b) && b[p] < 0x80 && b[p] >= 8 {
+		tag := b[p]
+		switch protowire.Type(tag & 7) {
+		case protowire.BytesType:
+			if n := int(b[p+1]); n < 0x80 && n <= len(b)-p-2 {
+				f.Num, f.Typ, f.At = protowire.Number(tag>>3), protowire.BytesType, base+p
+				f.Val, f.VAt = b[p+2:p+2+n], base+p+2
+				*pos = p + 2 + n
+				return nil
+			}
+		case protowire.Fixed64Type:
+			if p+9 <= len(b) {
+				f.Num, f.Typ, f.At = protowire.Number(tag>>3), protowire.Fixed64Type, base+p
+				f.U64 = binary.LittleEndian.Uint64(b[p+1 : p+9])
+				*pos = p + 9
+				return nil
+			}
+		}
+	}
+	return r.next(b, pos, base, f)
+}
+
+// next is Next's general path.
+func (r *Reader) next(b []byte, pos *int, base int, f *Field) error {
 	at := base + *pos
 	num, typ, n := protowire.ConsumeTag(b[*pos:])
 	if n < 0 {
@@ -190,10 +220,24 @@ func (r *Reader) Str(f *Field, what string) (string, error) {
 	if err := r.Want(f, protowire.BytesType, what); err != nil {
 		return "", err
 	}
-	if !utf8.Valid(f.Val) {
+	if !ValidUTF8(f.Val) {
 		return "", r.Errorf(f.VAt, nil, "%s is not valid UTF-8", what)
 	}
 	return Alias(f.Val), nil
+}
+
+// ValidUTF8 is utf8.Valid, cheaper for the short ASCII strings (label
+// names and values) that make up most of a record.
+func ValidUTF8(b []byte) bool {
+	if len(b) < 16 {
+		for _, c := range b {
+			if c >= utf8.RuneSelf {
+				return utf8.Valid(b)
+			}
+		}
+		return true
+	}
+	return utf8.Valid(b)
 }
 
 // Alias returns b as a string sharing its memory: b must stay unchanged
