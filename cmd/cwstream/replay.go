@@ -333,10 +333,10 @@ func (r *replayer) failed() error {
 	for _, f := range r.failures {
 		fmt.Fprintln(r.e.stderr, "FAILED", f)
 	}
-	msg := fmt.Sprintf("%d of %d records could not be written (listed above)", len(r.failures), r.total.RecordsIn)
+	msg := fmt.Sprintf("%d of %s could not be written (listed above)", len(r.failures), plural(r.total.RecordsIn, "record"))
 	if r.tooOld > 0 {
 		age := time.Since(time.UnixMilli(r.total.OldestTooOld)).Round(time.Second)
-		msg += fmt.Sprintf("; %d samples in %d records are older than the store accepts (the oldest %v old) and cannot be written", r.total.SamplesTooOld, r.tooOld, age)
+		msg += fmt.Sprintf("; older than the store accepts and so never writable: %s in %s (the oldest %v old)", plural(r.total.SamplesTooOld, "sample"), plural(r.tooOld, "record"), age)
 	}
 	switch {
 	case r.conflicts == len(r.failures):

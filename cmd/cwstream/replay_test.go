@@ -171,7 +171,7 @@ func TestReplayTooOld(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "1 failed") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
 	}
-	for _, want := range []string{"frames at byte 0: too_old:", "older than the store accepts", "the record's newer samples were written", "1 samples in 1 records are older than the store accepts"} {
+	for _, want := range []string{"single.bin: at byte 0: too_old:", "older than the store accepts", "the record's newer samples were written", "older than the store accepts and so never writable: 1 sample in 1 record"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
