@@ -91,6 +91,7 @@ func toggles(t *testing.T) map[string]toggle {
 		"prometheus.alias":                   func(_ *testing.T, e *EnvConfig) { e.Prometheus.Alias += "-2" },
 		"prometheus.retentionDays":           func(_ *testing.T, e *EnvConfig) { e.Prometheus.RetentionDays++ },
 		"prometheus.outOfOrderWindowSeconds": func(_ *testing.T, e *EnvConfig) { e.Prometheus.OutOfOrderWindowSeconds /= 2 },
+		"prometheus.ruleQueryOffsetSeconds":  func(_ *testing.T, e *EnvConfig) { e.Prometheus.RuleQueryOffsetSeconds /= 2 },
 		"prometheus.customerManagedKey":      func(_ *testing.T, e *EnvConfig) { flip(&e.Prometheus.CustomerManagedKey) },
 		"prometheus.logRetentionDays":        func(_ *testing.T, e *EnvConfig) { retention(&e.Prometheus.LogRetentionDays) },
 		"grafana.authentication": func(_ *testing.T, e *EnvConfig) {
