@@ -52,8 +52,9 @@ func streamSamplesWithInfo(t *testing.T) []sample.Sample {
 // choosing one limits every RDS panel to that team's DB instances, through
 // the join on the info series.
 func TestTeamVariableJoinsInfoSeries(t *testing.T) {
-	p := promtest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	// The hour of data in any order, as in proveQueries.
+	p := promtest.Start(t, promtest.WithOutOfOrderWindow(3*time.Hour))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	end := loadSamples(ctx, t, p, streamSamplesWithInfo(t))
 
