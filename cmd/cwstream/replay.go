@@ -337,6 +337,10 @@ func (r *replayer) failed() error {
 		msg += "; replaying them again is safe"
 	}
 	if r.wrongPath != 0 {
+		// AMP: POST /workspaces/<id>/api/v1/remote_write
+		// (https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-APIReference-RemoteWrite.html);
+		// Prometheus: /api/v1/write behind --web.enable-remote-write-receiver
+		// (https://prometheus.io/docs/prometheus/latest/querying/api/#remote-write-receiver).
 		msg += fmt.Sprintf("; --to answered HTTP %d, so it is probably not the store's remote-write path: "+
 			"Prometheus takes writes at /api/v1/write (started with --web.enable-remote-write-receiver), "+
 			"AMP at https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/api/v1/remote_write", r.wrongPath)

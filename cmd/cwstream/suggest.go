@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -40,8 +41,11 @@ func runSuggest(ctx context.Context, e *env, f *costFlags, cfg *config.Config, p
 	}
 	after := f.newMeter(suggested, s.Filter())
 	// The inputs are read again rather than kept: an s3:// prefix can be
-	// larger than memory. Their errors were reported by the first pass.
-	if _, err := measure(ctx, e, args, after); err != nil {
+	// larger than memory. Their errors were reported by the first pass,
+	// so this one's are not printed again.
+	quiet := *e
+	quiet.stderr = io.Discard
+	if _, err := measure(ctx, &quiet, args, after); err != nil {
 		return err
 	}
 	ta := after.Traffic()

@@ -144,6 +144,12 @@ func TestUnreadableSourcesInTheMiddle(t *testing.T) {
 				t.Errorf("cost: exit %d, want 1 with the estimate of the good sources\n%s", code, out)
 			}
 			named("cost", errs)
+
+			// --suggest reads the sources twice and names each bad one once.
+			code, _, errs = runCLIEnv(t, "cost", "--suggest", tc.arg)
+			if n := strings.Count(errs, "UNREADABLE "); code != 1 || n != len(reasons) {
+				t.Errorf("cost --suggest: exit %d, %d UNREADABLE lines, want 1 and %d:\n%s", code, n, len(reasons), errs)
+			}
 		})
 	}
 }

@@ -73,11 +73,10 @@ var (
 	ErrBadBase64   = errors.New("rawData is not valid base64")
 )
 
-// MaxRecordBytes is the largest record Firehose accepts (1,000 KiB, "The
-// maximum size of a record sent to Amazon Data Firehose, before
-// base64-encoding, is 1,000 KiB":
-// https://docs.aws.amazon.com/firehose/latest/dev/limits.html). A raw
-// object is cut into records no larger than this where it can be.
+// MaxRecordBytes is the largest record Firehose accepts: "The maximum size
+// of the data blob, before base64-encoding, is 1,000 KiB"
+// (https://docs.aws.amazon.com/firehose/latest/APIReference/API_Record.html).
+// A raw object is cut into records no larger than this where it can be.
 const MaxRecordBytes = 1000 << 10
 
 // MaxInflatedBytes caps what gzip input may expand to, so that a small
