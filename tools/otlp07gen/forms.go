@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -278,6 +279,20 @@ func badFixtures(r *rng, frames map[string][][]byte, points map[string][]expecte
 	}
 	out = append(out, file{Path: "json-format.jsonl", Data: jl, Frames: -1, Points: 12,
 		About: "rds.bin data points 0-11 as a stream with OutputFormat json writes them (one JSON object a line; timestamp = period start)"})
+
+	// missing-timestamp.jsonl: json-format.jsonl lines 1, 2, 4 and 5 around
+	// its line 3 without the "timestamp" key: the one line a decoder must
+	// refuse, with good lines on both sides of it.
+	lines := bytes.SplitAfter(jl, []byte("\n"))
+	third := lines[2]
+	ts := regexp.MustCompile(`"timestamp":[0-9]+,`)
+	if len(ts.FindAll(third, -1)) != 1 {
+		return nil, fmt.Errorf("missing-timestamp: json-format.jsonl line 3 has no single timestamp")
+	}
+	noTS := ts.ReplaceAll(third, nil)
+	mt := cat(lines[0], lines[1], noTS, lines[3], lines[4])
+	add("missing-timestamp.jsonl", mt, -1, 4,
+		fmt.Sprintf(`line 3 (byte %d) lacks "timestamp"; lines 1-2 and 4-5 are json-format.jsonl lines 1, 2, 4 and 5 (rds.bin data points 0, 1, 3 and 4)`, len(lines[0])+len(lines[1])))
 
 	// mixed-event.json: good, bad base64, truncated frame, good, a record of
 	// the json output format (a stream whose format was changed), good.
