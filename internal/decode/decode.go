@@ -172,6 +172,15 @@ func Split(data []byte, limit int, fn func(chunk []byte, offset int) error) erro
 	if err != nil {
 		return fn(data, 0)
 	}
+	return SplitFormat(data, f, limit, fn)
+}
+
+// SplitFormat is Split for data known to be of format f: a part of an
+// object whose format its start told, read a window at a time. Detecting
+// each part again would fail where a part starts with a frame or line that
+// does not decode, and send the whole part as one bad chunk, good frames
+// and all.
+func SplitFormat(data []byte, f wire.Format, limit int, fn func(chunk []byte, offset int) error) error {
 	var d Decoder
 	nop := func(*cw.Update) error { return nil }
 	// next returns the end of the frame or line at off, and whether it

@@ -83,9 +83,16 @@ func streamable(head []byte) bool {
 // Where the framing breaks, the rest of the object (size bytes in all) is
 // read whole and goes to the cutter as one window, as it would unstreamed.
 func eachRawStream(name string, head []byte, r io.Reader, size int64, window int, fn func(Record) error) error {
-	text := false
-	if f, err := decode.Detect(head); err == nil && f == wire.JSON {
-		text = true
+	// The object's format, as its start tells it: every window is cut as
+	// that format, so that a window starting with a bad frame or line is
+	// cut as the whole object would be, not sent whole as one bad record.
+	format, ferr := decode.Detect(head)
+	text := ferr == nil && format == wire.JSON
+	split := func(b []byte, fn func([]byte, int) error) error {
+		if ferr != nil {
+			return decode.Split(b, MaxRecordBytes, fn)
+		}
+		return decode.SplitFormat(b, format, MaxRecordBytes, fn)
 	}
 	buf := make([]byte, len(head), max(window, len(head)))
 	copy(buf, head)
@@ -125,7 +132,7 @@ func eachRawStream(name string, head []byte, r io.Reader, size int64, window int
 		if text {
 			lines = newLineCounter(buf[:cut])
 		}
-		err := decode.Split(buf[:cut], MaxRecordBytes, func(chunk []byte, off int) error {
+		err := split(buf[:cut], func(chunk []byte, off int) error {
 			rec := Record{Source: name, Index: index, Form: Raw, Data: chunk, Offset: base + off}
 			if text {
 				rec.Line = line - 1 + lines.at(off)

@@ -10,6 +10,7 @@ import (
 	"github.com/cwstream/cwstream/internal/cw"
 	"github.com/cwstream/cwstream/internal/decode"
 	"github.com/cwstream/cwstream/internal/testutil"
+	"github.com/cwstream/cwstream/internal/wire"
 )
 
 // A raw object larger than the window is streamed: its records tile it,
@@ -111,4 +112,58 @@ func decodeAll(recs []Record) (datapoints, bad int) {
 		datapoints += n
 	}
 	return datapoints, bad
+}
+
+// A bad frame that starts a window is cut as in the whole object: alone,
+// with the good frames after it in records of their own. (Each window was
+// detected again, and one starting with the bad frame went out whole as one
+// bad record, its good frames unwritten.) The windows are sized so that the
+// first ends just before the bad frame, which then starts the second.
+func TestRecordsStreamedBadFrameAtWindowStart(t *testing.T) {
+	read := func(elem ...string) []byte {
+		b, err := os.ReadFile(testutil.Testdata(t, elem...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var good []byte
+	for range 6 {
+		for _, f := range []string{"ecs.bin", "rds.bin", "alb.bin", "multi.bin"} {
+			good = append(good, read("payloads", f)...)
+		}
+	}
+	bad := read("payloads", "bad", "bad-protobuf.bin") // a good frame, the bad one, a good one
+	_, first, ferr := wire.NextFrame(bad, 0)
+	if ferr != nil {
+		t.Fatal(ferr)
+	}
+	at := len(good) + first // where the bad frame starts
+	data := append(append(bytes.Clone(good), bad...), good...)
+	path := filepath.Join(t.TempDir(), "object")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	whole, err := collect(t, path, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDPs, wantBad := decodeAll(whole)
+	for _, w := range []int{at + 1, at + 2, at + 16} {
+		o := &Opener{window: w, peek: w * 3 / 4}
+		var streamed []Record
+		if _, err := o.Records(context.Background(), []string{path}, func(r Record) error {
+			r.Data = bytes.Clone(r.Data)
+			streamed = append(streamed, r)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(streamed) < 2 || streamed[1].Offset != at {
+			t.Fatalf("window %d: the second window does not start at the bad frame (byte %d)", w, at)
+		}
+		if gotDPs, gotBad := decodeAll(streamed); gotDPs != wantDPs || gotBad != wantBad {
+			t.Fatalf("window %d: streamed %d datapoints, %d bad records; whole: %d, %d", w, gotDPs, gotBad, wantDPs, wantBad)
+		}
+	}
 }
