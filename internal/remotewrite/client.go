@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"net/http"
 	"runtime/debug"
 	"sync"
@@ -325,6 +326,11 @@ func (c *Client) post(ctx context.Context, p *plan, b *buffers, chunks []chunk, 
 // returns the chunks that are too old, and those that failed otherwise
 // with that error.
 func (c *Client) keepNewer(ctx context.Context, p *plan, b *buffers, chunks []chunk, where string, res *shardResult) (tooOld, failed []chunk, err error) {
+	// A store that refuses every sample would take two requests per
+	// series of the newest timestamp (802 for 400 series); past the few
+	// that halving the timestamps needs, the rest is taken as too old
+	// unsent. It stays in the record (ProcessingFailed), so nothing is lost.
+	posts, budget := 0, salvageBudget(len(p.times(chunks)))
 	var salvage func(chunks []chunk)
 	// try sends chunks and salvages them if they are refused as too old.
 	try := func(chunks []chunk) {
@@ -332,6 +338,11 @@ func (c *Client) keepNewer(ctx context.Context, p *plan, b *buffers, chunks []ch
 			failed = append(failed, chunks...)
 			return
 		}
+		if posts >= budget {
+			tooOld = append(tooOld, chunks...)
+			return
+		}
+		posts++
 		e := c.post(ctx, p, b, chunks, where, res)
 		switch {
 		case e == nil:
@@ -349,6 +360,11 @@ func (c *Client) keepNewer(ctx context.Context, p *plan, b *buffers, chunks []ch
 				failed = append(failed, chunks...)
 				return
 			}
+			if posts >= budget {
+				tooOld = append(tooOld, chunks...)
+				return
+			}
+			posts++
 			e := c.post(ctx, p, b, newer, where, res)
 			switch {
 			case e == nil:
@@ -372,6 +388,13 @@ func (c *Client) keepNewer(ctx context.Context, p *plan, b *buffers, chunks []ch
 	salvage(chunks)
 	return tooOld, failed, err
 }
+
+// salvageBudget is how many requests keepNewer sends for one refused
+// request of times distinct timestamps: two for each halving of the
+// timestamps, and 16 to halve the series of one timestamp (a store's
+// cutoff is one time for all its series, so one timestamp's series seldom
+// differ).
+func salvageBudget(times int) int { return 2*bits.Len(uint(times)) + 16 }
 
 // requestError describes request i of a shard carrying chunks.
 func (c *Client) requestError(p *plan, shard, i, n int, chunks []chunk, err error) *RequestError {
