@@ -241,10 +241,16 @@ func (c *Core) process(ctx context.Context, recs []Record, inv *telemetry.Invoca
 				}
 			}
 			// A record failed in several requests takes the failure of its
-			// first failed sample.
+			// first failed sample, unless that one cannot be cured by a
+			// replay (conflict, too old) and a later one can: the replay
+			// must not be told that replaying again cannot help.
 			for _, r := range f.Ranges {
 				for idx := r.Lo; idx < r.Hi; idx++ {
-					if rec := c.owner[idx]; c.first[rec] > int32(idx) {
+					rec := c.owner[idx]
+					prev := c.out[rec].Cause
+					if prev == cause.None ||
+						!prev.Replayable() && cs.Replayable() ||
+						prev.Replayable() == cs.Replayable() && c.first[rec] > int32(idx) {
 						c.first[rec] = int32(idx)
 						fail(int(rec), cs, f.Err)
 					}

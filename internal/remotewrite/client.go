@@ -325,6 +325,13 @@ func (c *Client) post(ctx context.Context, p *plan, b *buffers, chunks []chunk, 
 // half fails as too old with it, and stays in the record for replay.) It
 // returns the chunks that are too old, and those that failed otherwise
 // with that error.
+//
+// Sending the newer half first assumes an out-of-order window, as the
+// workspaces this app deploys have (prometheus.outOfOrderWindowSeconds,
+// 600 by default): on a store without one, an older half sent after its
+// newer half is refused as out of order where the two share a series, and
+// those samples fail as a conflict though, sent first, they were writable.
+// They stay in the record (ProcessingFailed) all the same.
 func (c *Client) keepNewer(ctx context.Context, p *plan, b *buffers, chunks []chunk, where string, res *shardResult) (tooOld, failed []chunk, err error) {
 	// A store that refuses every sample would take two requests per
 	// series of the newest timestamp (802 for 400 series); past the few
