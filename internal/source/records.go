@@ -7,9 +7,12 @@ import (
 	"io"
 )
 
-// Unreadable is a source that gave no records: it could not be read, or
-// what it holds is no input (empty, corrupt or truncated gzip, neither JSON
-// nor frames). Err names the source and says why.
+// Unreadable is a source that could not be read to its end: it could not
+// be read at all, or what it holds is no input (empty, corrupt or truncated
+// gzip, neither JSON nor frames). Such a source gave no records, except a
+// raw object whose read failed part way through when streamed: the records
+// before the failure were given (and written) already. Err names the
+// source and says why.
 type Unreadable struct {
 	Source string
 	Err    error
