@@ -339,17 +339,26 @@ func (c *Client) keepNewer(ctx context.Context, p *plan, b *buffers, chunks []ch
 	// unsent. It stays in the record (ProcessingFailed), so nothing is lost.
 	posts, budget := 0, salvageBudget(len(p.times(chunks)))
 	var salvage func(chunks []chunk)
+	// admit says whether chunks may be sent, and counts the request; if
+	// not, it takes them: failed with an earlier request's error, or too
+	// old once the budget is spent.
+	admit := func(chunks []chunk) bool {
+		switch {
+		case err != nil:
+			failed = append(failed, chunks...)
+		case posts >= budget:
+			tooOld = append(tooOld, chunks...)
+		default:
+			posts++
+			return true
+		}
+		return false
+	}
 	// try sends chunks and salvages them if they are refused as too old.
 	try := func(chunks []chunk) {
-		if err != nil {
-			failed = append(failed, chunks...)
+		if !admit(chunks) {
 			return
 		}
-		if posts >= budget {
-			tooOld = append(tooOld, chunks...)
-			return
-		}
-		posts++
 		e := c.post(ctx, p, b, chunks, where, res)
 		switch {
 		case e == nil:
@@ -362,16 +371,10 @@ func (c *Client) keepNewer(ctx context.Context, p *plan, b *buffers, chunks []ch
 	// salvage is called with chunks refused as too old as a whole.
 	salvage = func(chunks []chunk) {
 		if ts := p.times(chunks); len(ts) > 1 {
+			if !admit(chunks) {
+				return
+			}
 			older, newer := p.splitAt(chunks, ts[len(ts)/2])
-			if err != nil {
-				failed = append(failed, chunks...)
-				return
-			}
-			if posts >= budget {
-				tooOld = append(tooOld, chunks...)
-				return
-			}
-			posts++
 			e := c.post(ctx, p, b, newer, where, res)
 			switch {
 			case e == nil:
